@@ -1,0 +1,257 @@
+//! The crate's errors: `ProtoError` for the sans-IO core (small, `Copy`, comparable in tests) and
+//! `Error` for everything a user can hit, each mapping to one exit code (SPEC.md's table).
+
+use std::fmt;
+use std::io;
+
+/// What the sans-IO parsers in `proto` reject. Small and `Copy` so tests can `assert_eq!` on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtoError {
+    /// The head grew past the caller's byte cap before its blank line.
+    HeadTooLarge {
+        limit: usize,
+    },
+    /// More header fields than the caller's cap.
+    TooManyHeaders {
+        limit: usize,
+    },
+    /// The status line is not `HTTP/1.x NNN reason`.
+    BadStatusLine,
+    /// The request line is not `METHOD SP target SP HTTP/x.y`.
+    BadRequestLine,
+    /// The request line is longer than the cap (414).
+    UriTooLong {
+        limit: usize,
+    },
+    /// A version other than HTTP/1.0 or HTTP/1.1 (505).
+    UnsupportedVersion,
+    /// A field name or value with bytes RFC 9110 §5 forbids.
+    BadHeader,
+    /// Whitespace between a field name and its colon (RFC 9112 §5.1).
+    WhitespaceBeforeColon,
+    /// A line folded with obs-fold (RFC 9112 §5.2).
+    ObsFold,
+    /// HTTP/1.1 request without Host, or with more than one (RFC 9112 §3.2).
+    MissingHost,
+    RepeatedHost,
+    /// Content-Length that is not plain digits, or too big for u64.
+    BadContentLength,
+    /// Several Content-Length values that disagree (RFC 9112 §6.3 rule 5).
+    ConflictingContentLength,
+    /// Content-Length and Transfer-Encoding in one request (RFC 9112 §6.3 rule 3).
+    LengthWithTransferEncoding,
+    /// A transfer coding other than chunked (501 in a request).
+    UnknownTransferCoding,
+    /// A chunk-size line that is not hex, overflows, or is too long.
+    BadChunkSize,
+    /// Chunk data not followed by CRLF.
+    BadChunkEnd,
+    /// The trailer section is malformed or over its cap.
+    BadTrailer,
+    /// A Range or Content-Range header that cannot be parsed.
+    BadRange,
+}
+
+impl fmt::Display for ProtoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtoError::HeadTooLarge { limit } => write!(f, "head larger than {limit} bytes"),
+            ProtoError::TooManyHeaders { limit } => write!(f, "more than {limit} header fields"),
+            ProtoError::BadStatusLine => f.write_str("malformed status line"),
+            ProtoError::BadRequestLine => f.write_str("malformed request line"),
+            ProtoError::UriTooLong { limit } => write!(f, "request line longer than {limit} bytes"),
+            ProtoError::UnsupportedVersion => f.write_str("unsupported HTTP version"),
+            ProtoError::BadHeader => f.write_str("malformed header field"),
+            ProtoError::WhitespaceBeforeColon => f.write_str("whitespace before a header colon"),
+            ProtoError::ObsFold => f.write_str("folded header line"),
+            ProtoError::MissingHost => f.write_str("missing Host header"),
+            ProtoError::RepeatedHost => f.write_str("repeated Host header"),
+            ProtoError::BadContentLength => f.write_str("malformed Content-Length"),
+            ProtoError::ConflictingContentLength => {
+                f.write_str("conflicting Content-Length values")
+            }
+            ProtoError::LengthWithTransferEncoding => {
+                f.write_str("Content-Length together with Transfer-Encoding")
+            }
+            ProtoError::UnknownTransferCoding => f.write_str("unsupported transfer coding"),
+            ProtoError::BadChunkSize => f.write_str("malformed chunk size"),
+            ProtoError::BadChunkEnd => f.write_str("chunk not terminated by CRLF"),
+            ProtoError::BadTrailer => f.write_str("malformed trailer section"),
+            ProtoError::BadRange => f.write_str("malformed range"),
+        }
+    }
+}
+
+impl std::error::Error for ProtoError {}
+
+/// Everything a user can hit. Display is short and lower-case: `<what failed>: <why>`;
+/// `main` prefixes `rawhttp: ` and fetch appends ` (<url>)` through [`Error::AtUrl`].
+#[derive(Debug)]
+pub enum Error {
+    /// Bad flag, argument or configuration (exit 2).
+    Usage(String),
+    /// A URL scheme other than http or https (exit 1).
+    UnsupportedScheme(String),
+    /// A URL that does not parse (exit 3).
+    BadUrl(String),
+    /// The host name did not resolve (exit 6).
+    Resolve { host: String, why: String },
+    /// Every address refused or failed (exit 7).
+    Connect(String),
+    /// The response could not be parsed or contradicts itself (exit 8; head caps are 56).
+    Protocol(ProtoError),
+    /// Body shorter than announced, or a chunked body cut off (exit 18).
+    Truncated {
+        received: u64,
+        expected: Option<u64>,
+    },
+    /// HTTP status >= 400 without --no-fail (exit 22).
+    HttpStatus(u16),
+    /// Writing the output failed (exit 23).
+    Write(io::Error),
+    /// A timeout fired; the string names which one (exit 28).
+    Timeout(&'static str),
+    /// Resume impossible (exit 33).
+    ResumeImpossible(String),
+    /// The TLS handshake failed for a reason other than trust (exit 35).
+    TlsHandshake(String),
+    /// Too many redirects, or a loop (exit 47).
+    TooManyRedirects(String),
+    /// The server closed without sending anything (exit 52).
+    EmptyReply,
+    /// Receiving failed: reset or read error (exit 56).
+    Receive(io::Error),
+    /// The server's certificate is not trusted (exit 60).
+    CertNotTrusted(String),
+    /// The body is larger than --max-filesize (exit 63).
+    FileTooLarge { limit: u64 },
+    /// --cacert unreadable or invalid (exit 77).
+    CaCert(String),
+    /// The server could not bind its address (exit 1).
+    Bind(String),
+    /// Any other runtime failure (exit 1).
+    Io(io::Error),
+    /// Another error, with the URL it happened on (same exit code as the inner error).
+    AtUrl { url: String, error: Box<Error> },
+}
+
+impl Error {
+    /// The process exit code for this error (SPEC.md; curl's numbers).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            Error::UnsupportedScheme(_) => 1,
+            Error::BadUrl(_) => 3,
+            Error::Resolve { .. } => 6,
+            Error::Connect(_) => 7,
+            Error::Protocol(ProtoError::HeadTooLarge { .. })
+            | Error::Protocol(ProtoError::TooManyHeaders { .. }) => 56,
+            Error::Protocol(_) => 8,
+            Error::Truncated { .. } => 18,
+            Error::HttpStatus(_) => 22,
+            Error::Write(_) => 23,
+            Error::Timeout(_) => 28,
+            Error::ResumeImpossible(_) => 33,
+            Error::TlsHandshake(_) => 35,
+            Error::TooManyRedirects(_) => 47,
+            Error::EmptyReply => 52,
+            Error::Receive(_) => 56,
+            Error::CertNotTrusted(_) => 60,
+            Error::FileTooLarge { .. } => 63,
+            Error::CaCert(_) => 77,
+            Error::Bind(_) | Error::Io(_) => 1,
+            Error::AtUrl { error, .. } => error.exit_code(),
+        }
+    }
+
+    /// Wrap with the URL it happened on, once.
+    pub fn at_url(self, url: &str) -> Error {
+        match self {
+            Error::AtUrl { .. } => self,
+            other => Error::AtUrl {
+                url: url.to_string(),
+                error: Box::new(other),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(why) => write!(f, "usage: {why}"),
+            Error::UnsupportedScheme(s) => write!(f, "unsupported scheme: {s}"),
+            Error::BadUrl(why) => write!(f, "malformed URL: {why}"),
+            Error::Resolve { host, why } => write!(f, "could not resolve host {host}: {why}"),
+            Error::Connect(why) => write!(f, "connect failed: {why}"),
+            Error::Protocol(e) => write!(f, "bad response: {e}"),
+            Error::Truncated {
+                received,
+                expected: Some(n),
+            } => {
+                write!(f, "transfer cut short: received {received} of {n} bytes")
+            }
+            Error::Truncated {
+                received,
+                expected: None,
+            } => {
+                write!(
+                    f,
+                    "transfer cut short: chunked body ended after {received} bytes"
+                )
+            }
+            Error::HttpStatus(code) => write!(f, "server answered {code}: not saved"),
+            Error::Write(e) => write!(f, "writing output failed: {e}"),
+            Error::Timeout(which) => write!(f, "timed out: {which}"),
+            Error::ResumeImpossible(why) => write!(f, "cannot resume: {why}"),
+            Error::TlsHandshake(why) => write!(f, "TLS handshake failed: {why}"),
+            Error::TooManyRedirects(why) => write!(f, "too many redirects: {why}"),
+            Error::EmptyReply => f.write_str("empty reply: server closed without a response"),
+            Error::Receive(e) => write!(f, "receive failed: {e}"),
+            Error::CertNotTrusted(why) => write!(f, "certificate not trusted: {why}"),
+            Error::FileTooLarge { limit } => {
+                write!(f, "body too large: over --max-filesize {limit} bytes")
+            }
+            Error::CaCert(why) => write!(f, "bad --cacert: {why}"),
+            Error::Bind(why) => write!(f, "cannot listen: {why}"),
+            Error::Io(e) => write!(f, "{e}"),
+            Error::AtUrl { url, error } => write!(f, "{error} ({url})"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ProtoError> for Error {
+    fn from(e: ProtoError) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_caps_map_to_56_and_other_protocol_errors_to_8() {
+        assert_eq!(
+            Error::Protocol(ProtoError::HeadTooLarge { limit: 1 }).exit_code(),
+            56
+        );
+        assert_eq!(
+            Error::Protocol(ProtoError::TooManyHeaders { limit: 1 }).exit_code(),
+            56
+        );
+        assert_eq!(Error::Protocol(ProtoError::BadChunkSize).exit_code(), 8);
+    }
+
+    #[test]
+    fn at_url_appends_the_url_and_keeps_the_code() {
+        let e = Error::EmptyReply.at_url("http://x/").at_url("http://y/");
+        assert_eq!(e.exit_code(), 52);
+        assert_eq!(
+            e.to_string(),
+            "empty reply: server closed without a response (http://x/)"
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! rawhttp: fetch URLs, save pages and serve folders over HTTP/1.1 and HTTPS, on sockets we own.
+//!
+//! - [`fetch`]: a blocking HTTP/1.1 client on `std::net::TcpStream` (+ rustls), used by
+//!   `rawhttp fetch` and callable from Rust ([`fetch::Request`]).
+//! - [`serve`]: a static-file responder on mio event loops (+ rustls), used by `rawhttp serve`
+//!   and as a test-fixture library ([`serve::Server`]).
+//! - [`proto`]: the sans-IO HTTP/1.1 core both are built on.
+//!
+//! Deliberately left out: HTTP/2 and HTTP/3, proxies, cookies, authentication schemes,
+//! compression, request bodies beyond what fixtures need, CGI or any dynamic content.
+
+pub mod error;
+pub mod fetch;
+pub mod proto;
+pub mod serve;
+
+pub use error::{Error, ProtoError};

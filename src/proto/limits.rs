@@ -1,0 +1,53 @@
+//! Every bound rawhttp puts on its peers, in one place, each with the reason for its value.
+
+use std::time::Duration;
+
+// ---- client (fetch) ----
+
+/// Response head cap: curl allows 100 KiB per header line; 64 KiB for the whole head is far above
+/// any real server's head and keeps a hostile one from growing our buffer (exit 56 past it).
+pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+/// Response header field cap (exit 56 past it).
+pub const MAX_RESPONSE_HEADERS: usize = 100;
+/// Interim (1xx) responses skipped before we give up on a server that never answers finally.
+pub const MAX_INTERIM_RESPONSES: usize = 16;
+/// Longest chunk-size line (hex digits plus extensions): extensions are legal (RFC 9112 §7.1.1)
+/// but nothing real sends kilobytes of them.
+pub const MAX_CHUNK_LINE: usize = 4096;
+/// Trailer section cap (RFC 9112 §7.1.2), counted like a head.
+pub const MAX_TRAILER_BYTES: usize = 16 * 1024;
+/// Default whole connect phase, TLS handshake included (SPEC: `--connect-timeout`).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default idle read timeout (SPEC: `--read-timeout`).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Happy Eyeballs v2 "Connection Attempt Delay" (RFC 8305 §5 recommends 250 ms).
+pub const CONNECT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+/// Redirects followed with -L unless --max-redirs says otherwise (curl's default is 50; SPEC 20).
+pub const MAX_REDIRECTS: u32 = 20;
+
+// ---- server (serve) ----
+
+/// Request line cap: above it, 414 (SPEC; RFC 9112 §3 recommends supporting at least 8000).
+pub const MAX_REQUEST_LINE: usize = 8 * 1024;
+/// Request header section cap: above it, 431 (SPEC; RFC 6585 §5).
+pub const MAX_REQUEST_HEAD: usize = 32 * 1024;
+/// Request header field cap: above it, 431.
+pub const MAX_REQUEST_HEADERS: usize = 100;
+/// Request body bytes we read and discard to keep a connection alive; a bigger body closes it.
+pub const MAX_DRAINED_BODY: u64 = 64 * 1024;
+/// Ranges honoured in one request; more parts than this answer 200 with the whole file, as
+/// nginx does past `max_ranges`, so many-tiny-ranges requests cannot amplify work.
+pub const MAX_RANGES: usize = 16;
+/// Default whole-head deadline, from accept (or end of the previous response) to the blank line;
+/// trickling bytes does not extend it (unlike darkhttpd's per-byte timer).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default idle keep-alive timeout between requests.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A response that makes no write progress for this long is abandoned.
+pub const SEND_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default cap on open connections; accepting pauses while full.
+pub const MAX_CONNECTIONS: usize = 10_000;
+/// How long a stop waits for responses in flight (SPEC).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Plaintext that rustls may buffer per connection before we stop producing (issue 4).
+pub const TLS_BUFFER_LIMIT: usize = 64 * 1024;

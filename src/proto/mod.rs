@@ -1,0 +1,12 @@
+//! Sans-IO HTTP/1.1: bytes in, values out. Nothing here touches a socket, a file or a clock.
+
+pub mod chunked;
+pub mod framing;
+pub mod head;
+pub mod headers;
+pub mod limits;
+pub mod range;
+pub mod request;
+
+pub use crate::error::ProtoError;
+pub use headers::Headers;

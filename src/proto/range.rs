@@ -1,0 +1,1 @@
+//! Range request parsing and satisfiability (RFC 9110 §14): bytes in, byte spans out.

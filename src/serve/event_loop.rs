@@ -1,0 +1,1 @@
+//! mio Poll per thread: accept until WouldBlock, drive connections, timers, shutdown.

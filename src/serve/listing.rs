@@ -1,0 +1,1 @@
+//! Directory listings as HTML (names escaped) or JSON.
