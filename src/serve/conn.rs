@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
-use super::faults::{FaultPlan, Faults};
+use super::faults::{Cut, FaultPlan, Faults, WireFraming};
 use super::log::{Entry, LogBuf};
 use super::record::RecordedRequest;
 use super::respond::{error_response, respond, BodySource, Response};
@@ -129,6 +129,8 @@ struct Exchange {
     file: Option<File>,
     segs: VecDeque<Seg>,
     close: bool,
+    /// truncate/reset: where the body stops and whether the close is an RST.
+    cut: Option<Cut>,
     faults: Faults,
     /// Body payload bytes handed to the transport (or to `out`).
     body_queued: u64,
@@ -439,20 +441,14 @@ impl Conn {
             Some(plan) => faults_for(plan, &head),
             None => Faults::default(),
         };
+        faults.adjust_request(&mut head);
         let mut resp = match raw {
             Some(bytes) => echo_response(bytes),
-            None => {
-                if faults.ignore_range {
-                    head.headers.remove("Range");
-                }
-                respond(&ctx.cfg.site, &head)
-            }
+            None => respond(&ctx.cfg.site, &head),
         };
-        if let Some(code) = faults.status {
-            resp.status = code;
-        }
+        let framing = faults.adjust_response(&mut resp, head.minor_version);
         let info = (head.method, head.target, head.minor_version);
-        self.start_exchange(resp, Some(info), keep_alive, faults, ctx);
+        self.start_exchange(resp, Some(info), keep_alive, (faults, framing), ctx);
     }
 
     /// Answer a request we refuse (400/414/431/501/505), then close: what follows the bad head
@@ -464,7 +460,7 @@ impl Conn {
             error_response(status),
             info,
             false,
-            Faults::default(),
+            (Faults::default(), WireFraming::AsIs),
             ctx,
         );
     }
@@ -474,19 +470,19 @@ impl Conn {
         resp: Response,
         request: Option<(String, String, u8)>,
         keep_alive: bool,
-        faults: Faults,
+        (faults, framing): (Faults, WireFraming),
         ctx: &mut Ctx,
     ) {
         let minor = request.as_ref().map_or(1, |r| r.2);
-        let delay = faults.delay_ms;
-        let ex = build_exchange(resp, minor, keep_alive, faults, ctx.now);
+        let delay = faults.delay();
+        let ex = build_exchange(resp, minor, keep_alive, faults, framing, ctx.now);
         let mut ex = Box::new(ex);
         ex.request = request;
         self.exchange = Some(ex);
         match delay {
-            Some(ms) if ms > 0 => {
+            Some(d) if !d.is_zero() => {
                 self.state = State::Delaying;
-                self.set_deadline(ctx.now + Duration::from_millis(ms), ctx);
+                self.set_deadline(ctx.now + d, ctx);
             }
             _ => {
                 self.state = State::Sending;
@@ -548,6 +544,7 @@ impl Conn {
                     {
                         Ok(n) => {
                             ex.advance_span(n as u64);
+                            ex.written += n as u64;
                             progress(&mut self.deadline, ctx);
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -589,7 +586,7 @@ impl Conn {
         let Some(ex) = self.exchange.take() else {
             return Step::Close;
         };
-        if ex.faults.reset.is_some() {
+        if ex.cut.is_some_and(|c| c.reset) {
             // SO_LINGER 0: the close sends RST (fault `reset`).
             self.transport.set_reset_on_close();
             return Step::Close;
@@ -729,15 +726,12 @@ fn echo_response(bytes: Vec<u8>) -> Response {
     }
 }
 
-/// The faults this request asks for (query parameters under `--faults`).
+/// The faults this request asks for: library rules (per path, per Nth) and, under `--faults`,
+/// query parameters.
 fn faults_for(plan: &FaultPlan, head: &RequestHead) -> Faults {
-    if !plan.from_query {
-        return Faults::default();
-    }
-    match head.target.split_once('?') {
-        Some((_, query)) => Faults::from_query(query.split('#').next().unwrap_or(query)),
-        None => Faults::default(),
-    }
+    let target = head.target.split('#').next().unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    plan.next_faults(path, query)
 }
 
 fn record(head: &RequestHead, body_len: u64, connection_id: u64, ctx: &Ctx) {
@@ -762,50 +756,31 @@ fn record(head: &RequestHead, body_len: u64, connection_id: u64, ctx: &Ctx) {
     }
 }
 
-fn remove_header(headers: &mut Vec<(String, String)>, name: &str) {
-    headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-}
-
-/// Turn a response into bytes to write and body segments, applying framing faults.
+/// Turn a response into bytes to write and body segments; `framing` (from the faults) says
+/// whether the body goes chunked or close-delimited.
 fn build_exchange(
     mut resp: Response,
     minor: u8,
     keep_alive: bool,
-    faults: Faults,
+    mut faults: Faults,
+    framing: WireFraming,
     now: Instant,
 ) -> Exchange {
-    let mut close = !keep_alive || faults.truncate.is_some() || faults.reset.is_some();
-    let has_body = !matches!(resp.body, BodySource::None);
-    let mut chunked = false;
-    if faults.no_length {
-        remove_header(&mut resp.headers, "Content-Length");
-        close = true;
-    } else if faults.chunked && has_body {
-        remove_header(&mut resp.headers, "Content-Length");
-        if minor >= 1 {
-            resp.headers
-                .push(("Transfer-Encoding".to_string(), "chunked".to_string()));
-            chunked = true;
-        } else {
-            // HTTP/1.0 has no chunked coding (RFC 9112 §7): delimit by close instead.
-            close = true;
-        }
-    }
+    let cut = faults.cut();
+    let close = !keep_alive || cut.is_some() || framing == WireFraming::UntilClose;
+    let chunked = framing == WireFraming::Chunked;
     if minor == 0 && !close {
+        // RFC 9112 §9.3: an HTTP/1.0 client only keeps the connection when told so.
         resp.headers
             .push(("Connection".to_string(), "keep-alive".to_string()));
     }
     let mut out = Vec::with_capacity(512);
     resp.write_head(minor, close, &mut out);
     let head_len = out.len();
-    let mut faults = faults;
+    // `chunked` now means "frame the body in chunks on the wire".
     faults.chunked = chunked;
     // Faults that shape the body bytes need them to pass through `next_step`, not inline.
-    let inline = !chunked
-        && !faults.stall
-        && faults.rate.is_none()
-        && faults.truncate.is_none()
-        && faults.reset.is_none();
+    let inline = !chunked && !faults.stall && faults.rate.is_none() && cut.is_none();
     let (file, segs) = plan_body(resp.body, &mut out, inline);
     Exchange {
         out,
@@ -814,6 +789,7 @@ fn build_exchange(
         file,
         segs,
         close,
+        cut,
         faults,
         body_queued: 0,
         written: 0,
@@ -876,8 +852,8 @@ fn read_inline(file: &File, offset: u64, len: u64, out: &mut Vec<u8>) -> bool {
 impl Exchange {
     /// Decide the next body move, refilling `out` for copied pieces.
     fn next_step(&mut self, now: Instant) -> io::Result<BodyStep> {
-        let mut allowed = match self.faults.truncate.or(self.faults.reset) {
-            Some(budget) => budget.saturating_sub(self.body_queued),
+        let mut allowed = match self.cut {
+            Some(cut) => cut.after.saturating_sub(self.body_queued),
             None => u64::MAX,
         };
         if allowed == 0 {

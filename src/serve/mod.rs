@@ -130,12 +130,7 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
     }
     // Registered before the ready line, so a signal sent right after it is never lost.
     let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(Error::Io)?;
-    let faults = args.faults.then(|| {
-        Arc::new(FaultPlan {
-            from_query: true,
-            rules: Vec::new(),
-        })
-    });
+    let faults = args.faults.then(|| Arc::new(FaultPlan::query_only()));
     let config = EngineConfig {
         site: Arc::new(site),
         tls: tls.clone(),
