@@ -750,10 +750,7 @@ fn record(head: &RequestHead, body_len: u64, connection_id: u64, ctx: &Ctx) {
         body_len,
         connection_id,
     };
-    // A poisoned lock means a test thread panicked while holding it; recording is best effort.
-    if let Ok(mut v) = log.lock() {
-        v.push(entry);
-    }
+    super::record::push(log, entry);
 }
 
 /// Turn a response into bytes to write and body segments; `framing` (from the faults) says
