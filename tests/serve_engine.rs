@@ -434,3 +434,67 @@ fn dual_stack_and_multiple_binds_print_one_ready_line_each() {
     assert!(lines[0].contains(" at http://127.0.0.1:"), "{lines:?}");
     assert!(lines[1].contains(" at http://[::1]:"), "{lines:?}");
 }
+
+/// utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn descriptor_exhaustion_neither_spins_nor_crashes() {
+    let dir = docroot();
+    // Few descriptors: accepting runs into EMFILE after a handful of connections.
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 24 && exec '{}' serve '{}' -p 0 --threads 1 --log off",
+            env!("CARGO_BIN_EXE_rawhttp"),
+            dir.path().display()
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed on drop, also when an assert fails.
+    let mut child = KillOnDrop(child);
+    let mut ready = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let addr: SocketAddr = ready.trim().rsplit("//").next().unwrap().trim_end_matches('/').parse().unwrap();
+    let held: Vec<TcpStream> = (0..40).map(|_| connect(addr)).collect();
+    // Measure CPU over a window while the kernel queue holds connections the server cannot
+    // accept (the window is a measurement span, not a synchronisation).
+    let before = cpu_ticks(child.0.id());
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = cpu_ticks(child.0.id()) - before;
+    // A spinning accept loop burns ~100 ticks per second; pausing costs next to nothing.
+    assert!(spent < 20, "{spent} ticks in {:?}", t.elapsed());
+    assert!(child.0.try_wait().unwrap().is_none(), "server died");
+    drop(held);
+    let mut c = connect(addr);
+    c.write_all(get("/hello.txt").as_bytes()).unwrap();
+    let reply = read_reply(&mut BufReader::new(c));
+    assert_eq!(reply.body, b"hello\n");
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn silent_tls_client_is_closed_at_the_header_deadline() {
+    let s = serve(&["--self-signed", "--header-timeout", "1"]);
+    let mut c = connect(s.addr);
+    let t = Instant::now();
+    assert!(closes_within(&mut c, Duration::from_secs(5)));
+    assert!(t.elapsed() >= Duration::from_millis(800), "{:?}", t.elapsed());
+}
