@@ -165,6 +165,14 @@ fn get_and_head_a_file() {
         j.header("content-type"),
         Some("application/json; charset=utf-8")
     );
+    let e = get(s.addr, "/empty.txt", &[]);
+    assert_eq!((e.status, e.header("content-length")), (200, Some("0")));
+    assert!(e.body.is_empty());
+    let e = get(s.addr, "/empty.txt", &["Range: bytes=0-"]);
+    assert_eq!(
+        (e.status, e.header("content-range")),
+        (416, Some("bytes */0"))
+    );
     let b = get(s.addr, "/bytes.bin", &[]);
     assert_eq!(b.header("content-type"), Some("application/octet-stream"));
     assert_eq!(b.body, std::fs::read(www().join("bytes.bin")).unwrap());

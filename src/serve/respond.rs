@@ -587,7 +587,8 @@ fn root_fd(root: &Path) -> io::Result<RawFd> {
     ROOT_FD.with(|cell| {
         let mut cached = cell.borrow_mut();
         if let Some((path, fd)) = cached.as_ref() {
-            if path == root {
+            // Byte comparison: `Path == Path` would parse components on every request.
+            if path.as_os_str() == root.as_os_str() {
                 return Ok(fd.as_raw_fd());
             }
         }
