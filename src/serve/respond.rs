@@ -332,13 +332,8 @@ fn read_entries(site: &Site, rel: &str, dir: &File) -> io::Result<Vec<Entry>> {
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        // Follow symlinks for type and size; a dangling one is listed as it stands.
-        let meta = match std::fs::metadata(entry.path()) {
-            Ok(meta) => meta,
-            Err(_) => match entry.metadata() {
-                Ok(meta) => meta,
-                Err(_) => continue,
-            },
+        let Some(meta) = entry_metadata(site, rel, &name, &entry) else {
+            continue;
         };
         entries.push(Entry {
             name,
@@ -348,6 +343,26 @@ fn read_entries(site: &Site, rel: &str, dir: &File) -> io::Result<Vec<Entry>> {
         });
     }
     Ok(entries)
+}
+
+/// An entry's metadata as a request for it would see it: a symlink is resolved the way
+/// `open_beneath` resolves it, and one that leaves the root (or dangles) is not listed, so a
+/// listing never reveals the size, date or type of anything outside the root.
+fn entry_metadata(
+    site: &Site,
+    rel: &str,
+    name: &str,
+    entry: &std::fs::DirEntry,
+) -> Option<std::fs::Metadata> {
+    let own = entry.metadata().ok()?; // lstat: no symlink followed
+    if !own.file_type().is_symlink() {
+        return Some(own);
+    }
+    let path = match rel.is_empty() {
+        true => name.to_string(),
+        false => format!("{rel}/{name}"),
+    };
+    open_beneath(site, &path).ok()?.metadata().ok()
 }
 
 /// Validators, preconditions and ranges for one regular file.
@@ -800,6 +815,35 @@ mod tests {
         assert_eq!(get(&no_listing, "/sub/", &[]).0, 404);
         assert_eq!(get(&no_listing, "/idx/", &[]).0, 200);
         assert_eq!(get(&site, "/hello.txt/", &[]).0, 404);
+    }
+
+    #[test]
+    fn listings_never_describe_what_lies_outside() {
+        let (_t, site) = fixture();
+        let (_, r) = get(&site, "/", &[("Accept", "application/json")]);
+        let v: serde_json::Value = serde_json::from_slice(&body_of(r)).unwrap();
+        let names: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["idx", "sub", "hello.txt", "link-abs-in", "link-in"],
+            "link-out (outside) and .secret (hidden) are not listed"
+        );
+        let follow = Site {
+            follow_symlinks: true,
+            ..site.clone()
+        };
+        let (_, r) = get(&follow, "/", &[("Accept", "application/json")]);
+        let v: serde_json::Value = serde_json::from_slice(&body_of(r)).unwrap();
+        assert!(v
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "link-out"));
     }
 
     #[test]
