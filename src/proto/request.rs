@@ -567,6 +567,47 @@ mod tests {
         assert_eq!(got, Some(whole));
     }
 
+    /// Mutations of a valid head (flipped, inserted, deleted bytes from a fixed-seed xorshift):
+    /// never a panic, a success always consumes a prefix, and feeding the input byte by byte
+    /// reaches the same verdict as parsing it whole.
+    #[test]
+    fn mutated_heads_never_panic_and_parse_the_same_incrementally() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"\r\n :\t\x00\x7f\x80/%HTP1.0GETa";
+        for _ in 0..3000 {
+            let mut input = GOOD.to_vec();
+            for _ in 0..(next() % 4 + 1) {
+                let at = (next() as usize) % input.len();
+                let byte = alphabet[(next() as usize) % alphabet.len()];
+                match next() % 3 {
+                    0 => input[at] = byte,
+                    1 => input.insert(at, byte),
+                    _ => {
+                        input.remove(at);
+                    }
+                }
+            }
+            let whole = parse(&input);
+            if let Ok(Some((_, used))) = &whole {
+                assert!(*used <= input.len());
+            }
+            let mut verdict = Ok(None);
+            for n in 1..=input.len() {
+                verdict = parse(&input[..n]);
+                if !matches!(verdict, Ok(None)) {
+                    break;
+                }
+            }
+            assert_eq!(verdict, whole, "{:?}", String::from_utf8_lossy(&input));
+        }
+    }
+
     #[test]
     fn pipelined_heads_report_their_own_length() {
         let two = [GOOD, b"GET /2 HTTP/1.1\r\nHost: b\r\n\r\n"].concat();
