@@ -596,3 +596,27 @@ fn keep_alive_serves_several_answers_in_order() {
     assert_eq!(statuses, ["200", "200", "404", "206"], "{text}");
     assert!(text.ends_with("\r\n\r\nhe"), "{text}");
 }
+
+#[test]
+fn utf8_names_raw_or_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("café.txt"), b"cafe").unwrap();
+    let s = serve(dir.path(), &[]);
+    let r = get(s.addr, "/caf%C3%A9.txt", &[]);
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"cafe"[..]));
+    let r = exchange(
+        s.addr,
+        "GET /café.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".as_bytes(),
+    );
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"cafe"[..]));
+    // Not UTF-8 (raw or encoded): 400.
+    let r = exchange(s.addr, b"GET /caf\xe9.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(r.status, 400);
+    let r = get(s.addr, "/caf%E9.txt", &[]);
+    assert_eq!(r.status, 400);
+    let listing = String::from_utf8(get(s.addr, "/", &[]).body).unwrap();
+    assert!(
+        listing.contains("<a href=\"./caf%C3%A9.txt\">café.txt</a>"),
+        "{listing}"
+    );
+}
