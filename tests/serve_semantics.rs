@@ -22,15 +22,34 @@ impl Drop for Served {
 }
 
 fn serve(dir: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rawhttp"));
+    cmd.arg("serve").arg(dir).args(extra);
+    start(cmd)
+}
+
+/// `serve` as an unprivileged user: as root, through `setpriv` as nobody (root reads every
+/// file, so permission answers are only observable without it).
+fn serve_unprivileged(dir: &Path) -> Served {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return serve(dir, &[]);
+    }
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_rawhttp"))
         .arg("serve")
-        .arg(dir)
+        .arg(dir);
+    start(cmd)
+}
+
+/// Run a `rawhttp serve` command on port 0 and read the port from its ready line.
+fn start(mut cmd: Command) -> Served {
+    let mut child = cmd
         .args(["-p", "0", "--log", "off"])
-        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn rawhttp serve");
+        .expect("spawn rawhttp serve (as root: through setpriv from util-linux)");
     let mut ready = String::new();
     BufReader::new(child.stdout.take().expect("stdout piped"))
         .read_line(&mut ready)
@@ -520,10 +539,6 @@ fn not_found_forbidden_and_symlinks() {
     std::os::unix::fs::symlink("inside.txt", root.join("link-in")).unwrap();
     std::os::unix::fs::symlink("../outside.txt", root.join("link-out")).unwrap();
     std::os::unix::fs::symlink(top.path(), root.join("dir-out")).unwrap();
-    let locked = root.join("locked.txt");
-    std::fs::write(&locked, b"locked").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
 
     let s = serve(&root, &[]);
     assert_eq!(get(s.addr, "/missing.txt", &[]).status, 404);
@@ -539,10 +554,6 @@ fn not_found_forbidden_and_symlinks() {
         let r = get(s.addr, target, &[]);
         assert_eq!(r.status, 404, "{target}");
         assert!(!r.body.windows(7).any(|w| w == b"OUTSIDE"), "{target}");
-    }
-    // root reads any file; the 403 is only observable as an ordinary user.
-    if std::fs::File::open(&locked).is_err() {
-        assert_eq!(get(s.addr, "/locked.txt", &[]).status, 403);
     }
 
     let s = serve(&root, &["--follow-symlinks"]);
@@ -619,4 +630,29 @@ fn utf8_names_raw_or_encoded() {
         listing.contains("<a href=\"./caf%C3%A9.txt\">café.txt</a>"),
         "{listing}"
     );
+}
+
+#[test]
+fn unreadable_files_and_directories_are_403() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    mode(dir.path(), 0o755).unwrap();
+    std::fs::write(dir.path().join("open.txt"), b"open").unwrap();
+    mode(&dir.path().join("open.txt"), 0o644).unwrap();
+    std::fs::write(dir.path().join("locked.txt"), b"locked").unwrap();
+    mode(&dir.path().join("locked.txt"), 0o000).unwrap();
+    std::fs::create_dir(dir.path().join("locked-dir")).unwrap();
+    std::fs::write(dir.path().join("locked-dir/x.txt"), b"x").unwrap();
+    mode(&dir.path().join("locked-dir"), 0o000).unwrap();
+
+    let s = serve_unprivileged(dir.path());
+    let r = get(s.addr, "/open.txt", &[]);
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"open"[..]));
+    for target in ["/locked.txt", "/locked-dir/x.txt", "/locked-dir/"] {
+        let r = get(s.addr, target, &[]);
+        assert_eq!(r.status, 403, "{target}");
+        assert!(!r.body.windows(6).any(|w| w == b"locked"), "{target}");
+    }
+    mode(&dir.path().join("locked-dir"), 0o755).unwrap(); // let TempDir clean up
 }
