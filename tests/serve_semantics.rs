@@ -656,3 +656,38 @@ fn unreadable_files_and_directories_are_403() {
     }
     mode(&dir.path().join("locked-dir"), 0o755).unwrap(); // let TempDir clean up
 }
+
+#[test]
+fn absolute_form_and_http_1_0_keep_alive() {
+    let s = serve(www(), &[]);
+    let r = get(s.addr, "http://example.test/hello.txt", &[]);
+    assert_eq!((r.status, r.body.len()), (200, 13));
+    let r = get(s.addr, "http://example.test/../hello.txt", &[]);
+    assert_eq!(r.status, 404);
+
+    // An HTTP/1.0 client asking for keep-alive is told so, and the connection stays usable.
+    let mut sock = TcpStream::connect(s.addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    sock.write_all(b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .unwrap();
+    let mut first = vec![0u8; 4096];
+    let mut got = 0;
+    while !first[..got].ends_with(b"hello, world\n") {
+        let n = sock.read(&mut first[got..]).unwrap();
+        assert!(
+            n > 0,
+            "closed: {:?}",
+            String::from_utf8_lossy(&first[..got])
+        );
+        got += n;
+    }
+    let reply = parse_reply(&first[..got]);
+    assert_eq!(reply.header("connection"), Some("keep-alive"));
+    sock.write_all(b"GET /hello.txt HTTP/1.0\r\n\r\n").unwrap();
+    let mut rest = Vec::new();
+    sock.read_to_end(&mut rest).unwrap();
+    let second = parse_reply(&rest);
+    assert_eq!((second.status, second.body.len()), (200, 13));
+    assert_eq!(second.header("connection"), Some("close"));
+}
