@@ -98,6 +98,61 @@ fn http10_flag_sends_http10_and_reads_until_eof() {
     assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
 }
 
+#[test]
+fn ipv6_literal_host_is_bracketed() {
+    let server = ReplayServer::start_at("[::1]:0", vec![("/", Reply::file("length.http"))], None);
+    let dir = tempdir();
+    let url = server.url("/v6");
+    assert!(url.starts_with("http://[::1]:"), "{url}");
+    fetch(dir.path(), &["-o", "out.txt", &url]).assert_ok();
+    let (line, fields) = only_request(&server);
+    assert_eq!(line, "GET /v6 HTTP/1.1");
+    let host = format!("[::1]:{}", server.port());
+    assert_eq!(values(&fields, "host"), [host.as_str()]);
+}
+
+#[test]
+fn resolve_overrides_the_address_and_host_keeps_the_name() {
+    let server = length_server();
+    let dir = tempdir();
+    let port = server.port();
+    let resolve = format!("fetch-test.invalid:{port}:127.0.0.1");
+    let url = format!("http://fetch-test.invalid:{port}/r");
+    fetch(dir.path(), &["--resolve", &resolve, "-o", "out.txt", &url]).assert_ok();
+    let (_, fields) = only_request(&server);
+    let host = format!("fetch-test.invalid:{port}");
+    assert_eq!(values(&fields, "host"), [host.as_str()]);
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+}
+
+#[test]
+fn authorization_is_dropped_when_a_redirect_changes_origin() {
+    let target = length_server();
+    let location = format!(
+        "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\n\r\n",
+        target.url("/elsewhere")
+    );
+    let first = ReplayServer::single(Reply::bytes(location.into_bytes()));
+    let dir = tempdir();
+    let args = [
+        "-L",
+        "-H",
+        "Authorization: Bearer secret",
+        "-o",
+        "out.txt",
+        &first.url("/"),
+    ];
+    fetch(dir.path(), &args).assert_ok();
+    let (_, first_fields) = only_request(&first);
+    assert_eq!(values(&first_fields, "authorization"), ["Bearer secret"]);
+    let (line, target_fields) = only_request(&target);
+    assert_eq!(line, "GET /elsewhere HTTP/1.1");
+    assert_eq!(values(&target_fields, "authorization"), Vec::<&str>::new());
+    let host = format!("127.0.0.1:{}", target.port());
+    assert_eq!(values(&target_fields, "host"), [host.as_str()]);
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+}
+
 // ---- where the body goes ----
 
 #[test]
@@ -151,6 +206,50 @@ fn head_flag_sends_head_and_shows_the_head() {
     // As with curl -I, the head is what is shown.
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.starts_with("HTTP/1.1 200 OK"), "stdout: {shown:?}");
+}
+
+#[test]
+fn output_flags_pair_with_urls_in_order() {
+    let server = ReplayServer::start(
+        vec![
+            ("/a", Reply::file("length.http")),
+            ("/b", Reply::file("not-found.http")),
+        ],
+        None,
+    );
+    let dir = tempdir();
+    let (a, b) = (server.url("/a"), server.url("/b"));
+    fetch(
+        dir.path(),
+        &["--no-fail", "-o", "one.txt", "-o", "two.txt", &a, &b],
+    )
+    .assert_ok();
+    assert_eq!(read(dir.path(), "one.txt").as_deref(), Some(BODY));
+    assert_eq!(
+        read(dir.path(), "two.txt").as_deref(),
+        Some(&b"not found\n"[..])
+    );
+}
+
+#[test]
+fn dev_null_destination_is_written_directly() {
+    let server = length_server();
+    let dir = tempdir();
+    fetch(dir.path(), &["-o", "/dev/null", &server.url("/")]).assert_ok();
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata("/dev/null")
+        .expect("stat /dev/null")
+        .file_type();
+    assert!(kind.is_char_device(), "/dev/null was replaced");
+}
+
+#[test]
+fn destination_in_a_missing_directory_is_a_write_error_23() {
+    let server = length_server();
+    let dir = tempdir();
+    let url = server.url("/");
+    fetch(dir.path(), &["-o", "no-such-dir/out.txt", &url]).assert_fails(23, Some(&url));
+    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
 }
 
 /// Run `-O URL` with `--output-dir out` and return the names created under the temp dir.
@@ -249,10 +348,12 @@ fn content_disposition_directories_are_stripped() {
 
 #[test]
 fn content_disposition_control_bytes_are_removed() {
-    let dir = tempdir();
-    let (out, names) = header_name("cd-control.http", dir.path());
-    out.assert_ok();
-    assert_plain_name(&names);
+    for fixture in ["cd-control.http", "cd-tab.http"] {
+        let dir = tempdir();
+        let (out, names) = header_name(fixture, dir.path());
+        out.assert_ok();
+        assert_plain_name(&names);
+    }
 }
 
 #[test]

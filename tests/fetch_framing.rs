@@ -215,6 +215,11 @@ fn folded_header_is_8() {
 }
 
 #[test]
+fn control_byte_in_a_header_value_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("ctl-in-header.http"), 8, &[]);
+}
+
+#[test]
 fn head_over_64_kib_is_56() {
     assert_fails_and_keeps_destination(Reply::file("huge-head.http").then(After::Hold), 56, &[]);
 }
@@ -255,4 +260,29 @@ fn stall_before_the_head_is_a_read_timeout_28() {
 fn reset_mid_body_is_a_receive_failure_56() {
     let reply = Reply::file("reset-mid-body.http").then(After::Reset);
     assert_fails_and_keeps_destination(reply, 56, &[]);
+}
+
+#[test]
+fn body_over_max_filesize_is_63() {
+    assert_fails_and_keeps_destination(Reply::file("length.http"), 63, &["--max-filesize", "5"]);
+}
+
+#[test]
+fn chunked_body_over_max_filesize_is_63_while_receiving() {
+    let reply = Reply::file("chunked.http").then(After::Hold);
+    assert_fails_and_keeps_destination(reply, 63, &["--max-filesize", "5"]);
+}
+
+#[test]
+fn body_at_max_filesize_is_saved() {
+    let server = ReplayServer::single(Reply::file("length.http"));
+    let (out, dir) = fetch_to_file(&server, &["--max-filesize", "13"]);
+    out.assert_ok();
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+}
+
+#[test]
+fn max_time_bounds_a_stalled_transfer_with_28() {
+    let reply = Reply::file("stall-after-head.http").then(After::Hold);
+    assert_fails_and_keeps_destination(reply, 28, &["-m", "1"]);
 }

@@ -164,3 +164,30 @@ fn chunked_body_over_tls_on_a_kept_alive_socket_finishes() {
     out.assert_ok();
     assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
 }
+
+/// A TLS server whose reply redirects to `target` (a plain http URL).
+fn downgrade_server(target: &str) -> ReplayServer {
+    let reply = format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n");
+    tls_server(Leaf::Good, Reply::bytes(reply.into_bytes()))
+}
+
+#[test]
+fn redirect_from_https_to_http_is_refused() {
+    let plain = ReplayServer::single(Reply::file("length.http"));
+    let server = downgrade_server(&plain.url("/plain"));
+    let (out, dir) = fetch_over_old_file(&server.url("/"), &["-L"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    out.assert_fails(out.code, None);
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(OLD));
+    assert!(plain.requests().is_empty(), "the downgrade was followed");
+}
+
+#[test]
+fn redirect_from_https_to_http_is_followed_with_insecure() {
+    let plain = ReplayServer::single(Reply::file("length.http"));
+    let server = downgrade_server(&plain.url("/plain"));
+    let (out, dir) = fetch_over_old_file(&server.url("/"), &["-L", "-k"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+    assert_eq!(plain.requests().len(), 1);
+}

@@ -75,7 +75,16 @@ impl ReplayServer {
     /// Answer a request whose path starts with the longest matching route prefix; 404 otherwise.
     /// With `tls`, every connection is a rustls server connection first.
     pub fn start(routes: Vec<(&str, Reply)>, tls: Option<Arc<ServerConfig>>) -> ReplayServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        ReplayServer::start_at("127.0.0.1:0", routes, tls)
+    }
+
+    /// Like `start`, on another loopback address (e.g. `[::1]:0`).
+    pub fn start_at(
+        bind: &str,
+        routes: Vec<(&str, Reply)>,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> ReplayServer {
+        let listener = TcpListener::bind(bind).unwrap_or_else(|e| panic!("bind {bind}: {e}"));
         let addr = listener.local_addr().expect("local_addr");
         let mut routes: Vec<(String, Reply)> = routes
             .into_iter()
