@@ -365,6 +365,14 @@ fn content_disposition_filename_star_is_preferred() {
 }
 
 #[test]
+fn remote_header_name_without_disposition_uses_the_url_name() {
+    let dir = tempdir();
+    let (out, names) = header_name("length.http", dir.path());
+    out.assert_ok();
+    assert_eq!(names, ["out/from-url.txt"]);
+}
+
+#[test]
 fn content_disposition_never_clobbers() {
     let dir = tempdir();
     std::fs::create_dir(dir.path().join("out")).expect("mkdir");

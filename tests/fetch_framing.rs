@@ -286,3 +286,84 @@ fn max_time_bounds_a_stalled_transfer_with_28() {
     let reply = Reply::file("stall-after-head.http").then(After::Hold);
     assert_fails_and_keeps_destination(reply, 28, &["-m", "1"]);
 }
+
+#[test]
+fn bytes_after_the_content_length_are_not_saved() {
+    assert_saves_body(Reply::file("length-extra.http").then(After::Hold));
+}
+
+#[test]
+fn zero_content_length_on_a_kept_alive_socket_saves_an_empty_file() {
+    let server = ReplayServer::single(Reply::file("zero-length-keepalive.http").then(After::Hold));
+    let (out, dir) = fetch_to_file(&server, &[]);
+    out.assert_ok().assert_faster_than(PROMPT);
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(&b""[..]));
+    assert_no_part_files(dir.path());
+}
+
+#[test]
+fn bare_lf_line_ends_in_the_head_are_accepted() {
+    // RFC 9112 §2.2: a recipient MAY take a lone LF as a line end in the head (curl does).
+    assert_saves_body(Reply::file("bare-lf-head.http"));
+}
+
+#[test]
+fn obs_text_in_a_header_value_is_accepted() {
+    assert_saves_body(Reply::file("obs-text-header.http"));
+}
+
+#[test]
+fn bare_lf_in_chunked_framing_is_8() {
+    // Chunk lines must end in CRLF (see proto/chunked.rs for why no bare LF there).
+    assert_fails_and_keeps_destination(Reply::file("chunked-bare-lf.http"), 8, &[]);
+}
+
+#[test]
+fn reset_before_any_response_byte_is_56() {
+    assert_fails_and_keeps_destination(Reply::bytes(Vec::new()).then(After::Reset), 56, &[]);
+}
+
+#[test]
+fn endless_interim_responses_fail_promptly() {
+    let server = ReplayServer::single(Reply::file("endless-interim.http").then(After::Hold));
+    let (out, dir) = fetch_to_file(&server, &[]);
+    assert_ne!(out.code, 0, "{out:?}");
+    out.assert_fails(out.code, None).assert_faster_than(PROMPT);
+    assert!(names(dir.path()).is_empty());
+}
+
+/// A chunked reply of `body` cut into chunks of the given sizes (cycled), with extensions.
+fn chunked_reply(body: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut rest = body;
+    for size in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (chunk, tail) = rest.split_at((*size).min(rest.len()));
+        out.extend_from_slice(format!("{:x};n=v\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+        rest = tail;
+    }
+    out.extend_from_slice(b"0\r\nX-Trailer: yes\r\n\r\n");
+    out
+}
+
+#[test]
+fn large_chunked_body_with_odd_chunk_sizes_is_decoded_exactly() {
+    let body: Vec<u8> = (0..400_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let reply = chunked_reply(&body, &[1, 7, 4096, 65_536, 3, 16_385, 100_000]);
+    let server = ReplayServer::single(Reply::bytes(reply).then(After::Hold));
+    let (out, dir) = fetch_to_file(&server, &[]);
+    out.assert_ok().assert_faster_than(PROMPT);
+    let saved = read(dir.path(), "out.txt").expect("saved");
+    assert!(
+        saved == body,
+        "decoded body differs ({} vs {} bytes)",
+        saved.len(),
+        body.len()
+    );
+}

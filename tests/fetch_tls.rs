@@ -191,3 +191,35 @@ fn redirect_from_https_to_http_is_followed_with_insecure() {
     assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
     assert_eq!(plain.requests().len(), 1);
 }
+
+#[test]
+fn sni_is_sent_for_names_not_ip_literals_and_alpn_is_http11() {
+    let server = tls_server(Leaf::Good, Reply::file("length.http"));
+    fetch_over_old_file(&server.url("/"), &[]).0.assert_ok();
+    let by_name = format!("https://localhost:{}/", server.port());
+    fetch_over_old_file(&by_name, &[]).0.assert_ok();
+    let http11 = Some(b"http/1.1".to_vec());
+    assert_eq!(
+        server.handshakes(),
+        [
+            Handshake {
+                sni: None,
+                alpn: http11.clone()
+            },
+            Handshake {
+                sni: Some("localhost".to_string()),
+                alpn: http11
+            },
+        ]
+    );
+}
+
+#[test]
+fn server_silent_during_the_handshake_is_a_connect_timeout_28() {
+    // Accepts TCP, reads the ClientHello, never answers.
+    let server = ReplayServer::single(Reply::bytes(Vec::new()).then(After::Hold));
+    let url = format!("https://127.0.0.1:{}/", server.port());
+    let (out, dir) = fetch_over_old_file(&url, &["--connect-timeout", "1"]);
+    out.assert_fails(28, Some(&url));
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(OLD));
+}

@@ -95,9 +95,12 @@ fn self_signed(names: Vec<String>) -> Arc<ServerConfig> {
 
 fn server_config(cert: CertificateDer<'static>, key: &KeyPair) -> Arc<ServerConfig> {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let config = ServerConfig::builder()
+    let mut config = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(vec![cert], key)
         .expect("server config");
+    // Offered so the replay server can record whether the client asked for http/1.1; a client
+    // offering no ALPN still connects.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
 }

@@ -58,11 +58,25 @@ impl Reply {
 
 type Routes = Arc<Vec<(String, Reply)>>;
 
+/// What a TLS client told us in its handshake: SNI host name and the negotiated ALPN protocol.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handshake {
+    pub sni: Option<String>,
+    pub alpn: Option<Vec<u8>>,
+}
+
+/// Shared between the server handle and its connection threads.
+#[derive(Default)]
+struct Record {
+    requests: Mutex<Vec<Vec<u8>>>,
+    handshakes: Mutex<Vec<Handshake>>,
+}
+
 /// A running replay server on 127.0.0.1:0; stops accepting when dropped.
 pub struct ReplayServer {
     addr: SocketAddr,
     scheme: &'static str,
-    requests: Arc<Mutex<Vec<Vec<u8>>>>,
+    record: Arc<Record>,
     stop: Arc<AtomicBool>,
 }
 
@@ -95,12 +109,12 @@ impl ReplayServer {
         let server = ReplayServer {
             addr,
             scheme: if tls.is_some() { "https" } else { "http" },
-            requests: Arc::default(),
+            record: Arc::default(),
             stop: Arc::default(),
         };
-        let (requests, stop) = (server.requests.clone(), server.stop.clone());
+        let (record, stop) = (server.record.clone(), server.stop.clone());
         let routes: Routes = Arc::new(routes);
-        thread::spawn(move || accept_loop(listener, routes, tls, requests, stop));
+        thread::spawn(move || accept_loop(listener, routes, tls, record, stop));
         server
     }
 
@@ -119,7 +133,20 @@ impl ReplayServer {
 
     /// The raw request heads received so far, in arrival order.
     pub fn requests(&self) -> Vec<Vec<u8>> {
-        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        self.record
+            .requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// The completed TLS handshakes so far, in arrival order.
+    pub fn handshakes(&self) -> Vec<Handshake> {
+        self.record
+            .handshakes
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -135,7 +162,7 @@ fn accept_loop(
     listener: TcpListener,
     routes: Routes,
     tls: Option<Arc<ServerConfig>>,
-    requests: Arc<Mutex<Vec<Vec<u8>>>>,
+    record: Arc<Record>,
     stop: Arc<AtomicBool>,
 ) {
     for stream in listener.incoming() {
@@ -143,24 +170,24 @@ fn accept_loop(
             return;
         }
         let Ok(stream) = stream else { continue };
-        let (routes, tls, requests) = (routes.clone(), tls.clone(), requests.clone());
+        let (routes, tls, record) = (routes.clone(), tls.clone(), record.clone());
         thread::spawn(move || {
             // Safety net only: a client that never closes cannot pin the thread forever.
             let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
             match tls {
-                Some(config) => serve_tls(stream, config, &routes, &requests),
-                None => serve_plain(stream, &routes, &requests),
+                Some(config) => serve_tls(stream, config, &routes, &record),
+                None => serve_plain(stream, &routes, &record),
             }
         });
     }
 }
 
-fn serve_plain(mut stream: TcpStream, routes: &Routes, requests: &Mutex<Vec<Vec<u8>>>) {
+fn serve_plain(mut stream: TcpStream, routes: &Routes, record: &Record) {
     let Some(head) = read_head(&mut stream) else {
         return;
     };
     let reply = route(routes, &head);
-    if let Ok(mut r) = requests.lock() {
+    if let Ok(mut r) = record.requests.lock() {
         r.push(head);
     }
     if stream.write_all(&reply.bytes).is_err() {
@@ -169,12 +196,7 @@ fn serve_plain(mut stream: TcpStream, routes: &Routes, requests: &Mutex<Vec<Vec<
     finish(&stream, reply.after);
 }
 
-fn serve_tls(
-    stream: TcpStream,
-    config: Arc<ServerConfig>,
-    routes: &Routes,
-    requests: &Mutex<Vec<Vec<u8>>>,
-) {
+fn serve_tls(stream: TcpStream, config: Arc<ServerConfig>, routes: &Routes, record: &Record) {
     let Ok(conn) = ServerConnection::new(config) else {
         return;
     };
@@ -184,8 +206,13 @@ fn serve_tls(
         return;
     };
     let reply = route(routes, &head);
-    if let Ok(mut r) = requests.lock() {
+    let handshake = Handshake {
+        sni: tls.conn.server_name().map(str::to_string),
+        alpn: tls.conn.alpn_protocol().map(<[u8]>::to_vec),
+    };
+    if let (Ok(mut r), Ok(mut h)) = (record.requests.lock(), record.handshakes.lock()) {
         r.push(head);
+        h.push(handshake);
     }
     if tls
         .write_all(&reply.bytes)
@@ -251,8 +278,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The reply for the request's path (longest route prefix), or a plain 404.
+/// A head that is not HTTP (a TLS ClientHello) is routed as `/`.
 fn route(routes: &Routes, head: &[u8]) -> Reply {
-    let target = head.split(|&b| b == b' ').nth(1).unwrap_or(b"/");
+    let is_http = head.first().is_some_and(u8::is_ascii_uppercase);
+    let target = match head.split(|&b| b == b' ').nth(1) {
+        Some(target) if is_http => target,
+        _ => b"/",
+    };
     let path = String::from_utf8_lossy(target.split(|&b| b == b'?').next().unwrap_or(b"/"));
     routes
         .iter()
