@@ -76,6 +76,46 @@ fn header_flag_adds_replaces_and_removes() {
 }
 
 #[test]
+fn host_header_can_be_replaced() {
+    let server = length_server();
+    let dir = tempdir();
+    fetch(
+        dir.path(),
+        &["-H", "Host: other.example", "-o", "o", &server.url("/")],
+    )
+    .assert_ok();
+    let (_, fields) = only_request(&server);
+    assert_eq!(values(&fields, "host"), ["other.example"]);
+}
+
+#[test]
+fn header_with_a_line_break_is_refused_not_injected() {
+    let server = length_server();
+    let dir = tempdir();
+    let url = server.url("/");
+    for header in [
+        "X-A: b\r\nInjected: 1",
+        "X-A: b\nInjected: 1",
+        "X-A: b\rInjected: 1",
+    ] {
+        fetch(dir.path(), &["-H", header, "-o", "o", &url]).assert_fails_without_url(2);
+    }
+    let out = fetch(dir.path(), &["-A", "ua\r\nInjected: 1", "-o", "o", &url]);
+    out.assert_fails_without_url(2);
+    assert!(
+        server.requests().is_empty(),
+        "a request went out: {:?}",
+        server.requests()
+    );
+}
+
+#[test]
+fn header_without_a_colon_is_a_usage_error_2() {
+    let dir = tempdir();
+    fetch(dir.path(), &["-H", "NoColonHere", "http://127.0.0.1:1/"]).assert_fails_without_url(2);
+}
+
+#[test]
 fn user_agent_flag_sets_the_user_agent() {
     let server = length_server();
     let dir = tempdir();
@@ -244,6 +284,17 @@ fn dev_null_destination_is_written_directly() {
 }
 
 #[test]
+fn destination_that_is_a_directory_is_a_write_error_23() {
+    let server = length_server();
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("out.txt")).expect("mkdir");
+    let url = server.url("/");
+    fetch(dir.path(), &["-o", "out.txt", &url]).assert_fails(23, Some(&url));
+    assert!(dir.path().join("out.txt").is_dir());
+    assert_no_part_files(dir.path());
+}
+
+#[test]
 fn destination_in_a_missing_directory_is_a_write_error_23() {
     let server = length_server();
     let dir = tempdir();
@@ -406,6 +457,8 @@ fn chain_server() -> ReplayServer {
             ("/loop", Reply::file("redirect-loop.http")),
             ("/ping", Reply::file("redirect-ping.http")),
             ("/pong", Reply::file("redirect-pong.http")),
+            ("/nowhere", Reply::file("redirect-without-location.http")),
+            ("/to-ftp", Reply::file("redirect-to-ftp.http")),
         ],
         None,
     )
@@ -493,6 +546,46 @@ fn redirect_loops_are_47() {
         "{} requests",
         server.requests().len()
     );
+    assert_no_part_files(dir.path());
+}
+
+#[test]
+fn max_redirs_zero_refuses_the_first_redirect() {
+    let server = chain_server();
+    let dir = tempdir();
+    let url = server.url("/chain/step1");
+    fetch(
+        dir.path(),
+        &["-L", "--max-redirs", "0", "-o", "out.txt", &url],
+    )
+    .assert_fails(47, None);
+    assert!(names(dir.path()).is_empty());
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn redirect_without_location_is_the_final_response() {
+    let server = chain_server();
+    let dir = tempdir();
+    fetch(
+        dir.path(),
+        &["-L", "-o", "out.txt", &server.url("/nowhere")],
+    )
+    .assert_ok();
+    assert_eq!(
+        read(dir.path(), "out.txt").as_deref(),
+        Some(&b"no where\n"[..])
+    );
+}
+
+#[test]
+fn redirect_to_an_unsupported_scheme_is_1() {
+    let server = chain_server();
+    let dir = tempdir();
+    std::fs::write(dir.path().join("out.txt"), OLD).expect("write");
+    let out = fetch(dir.path(), &["-L", "-o", "out.txt", &server.url("/to-ftp")]);
+    out.assert_fails(1, None);
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(OLD));
     assert_no_part_files(dir.path());
 }
 

@@ -367,3 +367,24 @@ fn large_chunked_body_with_odd_chunk_sizes_is_decoded_exactly() {
         body.len()
     );
 }
+
+#[test]
+fn content_length_overflowing_u64_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("huge-length.http"), 8, &[]);
+}
+
+#[test]
+fn chunk_size_overflowing_u64_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("chunk-size-overflow.http"), 8, &[]);
+}
+
+#[test]
+fn chunk_line_over_its_cap_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("long-chunk-extension.http"), 8, &[]);
+}
+
+#[test]
+fn trailer_section_over_its_cap_is_8() {
+    let reply = Reply::file("huge-trailers.http").then(After::Hold);
+    assert_fails_and_keeps_destination(reply, 8, &[]);
+}
