@@ -318,3 +318,46 @@ fn handle_is_shared_across_threads() {
     ids.sort_unstable();
     assert_eq!(ids, [1, 2, 3, 4]);
 }
+
+/// Run by `keep_env_keeps_the_fixture_serving_after_the_test` in a child process only.
+#[test]
+#[ignore = "helper: runs in a child process with RAWHTTP_FIXTURE_KEEP=1"]
+fn keep_env_helper() {
+    let server = Server::in_memory().file("k.txt", "kept").start().expect("start");
+    drop(server); // with the variable set, this announces and blocks instead of stopping
+}
+
+#[test]
+fn keep_env_keeps_the_fixture_serving_after_the_test() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--ignored", "--exact", "keep_env_helper", "--nocapture"])
+        .env(rawhttp::serve::fixture::KEEP_ENV, "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("child test runs");
+    let stderr = child.stderr.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut kept = None;
+    while kept.is_none() {
+        match rx.recv_timeout(WAIT) {
+            Ok(line) => kept = line.strip_prefix("rawhttp fixture: kept serving at ").map(String::from),
+            Err(e) => {
+                let _ = child.kill();
+                panic!("no keep line from the child: {e}");
+            }
+        }
+    }
+    let url = url::Url::parse(kept.as_deref().and_then(|l| l.split(' ').next()).unwrap_or(""));
+    let addr = url.expect("URL").socket_addrs(|| None).expect("address")[0];
+    let body = get(addr, "/k.txt").1;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(body, b"kept", "the dropped fixture still serves");
+}
