@@ -147,13 +147,13 @@ fn is_version_number(v: &[u8]) -> bool {
     }
 }
 
+/// Field lines (without CRLF) and the offset just past the blank line.
+type FieldLines<'a> = (Vec<&'a [u8]>, usize);
+
 /// Split the field lines (each without CRLF) up to the blank line; `Ok(None)` while incomplete.
 /// The header section (field lines and the blank line) is capped at `MAX_REQUEST_HEAD` bytes and
 /// `MAX_REQUEST_HEADERS` lines, on partial input too (431).
-fn split_field_lines(
-    buf: &[u8],
-    start: usize,
-) -> Result<Option<(Vec<&[u8]>, usize)>, ProtoError> {
+fn split_field_lines(buf: &[u8], start: usize) -> Result<Option<FieldLines<'_>>, ProtoError> {
     let mut lines = Vec::new();
     let mut pos = start;
     while let Some(lf) = buf[pos..].iter().position(|&b| b == b'\n') {
@@ -321,7 +321,10 @@ mod tests {
     fn err(b: &[u8]) -> ProtoError {
         match parse(b) {
             Err(e) => e,
-            other => panic!("expected an error for {:?}, got {other:?}", String::from_utf8_lossy(b)),
+            other => panic!(
+                "expected an error for {:?}, got {other:?}",
+                String::from_utf8_lossy(b)
+            ),
         }
     }
 
@@ -345,15 +348,38 @@ mod tests {
         let table: &[(&[u8], &str, &str, u8)] = &[
             (b"GET / HTTP/1.0\r\n\r\n", "GET", "/", 0),
             (b"HEAD /x HTTP/1.0\r\nHost: a\r\n\r\n", "HEAD", "/x", 0),
-            (b"OPTIONS * HTTP/1.1\r\nHost: a:80\r\n\r\n", "OPTIONS", "*", 1),
-            (b"GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "http://a/b", 1),
+            (
+                b"OPTIONS * HTTP/1.1\r\nHost: a:80\r\n\r\n",
+                "OPTIONS",
+                "*",
+                1,
+            ),
+            (
+                b"GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n",
+                "GET",
+                "http://a/b",
+                1,
+            ),
             (b"\r\nGET / HTTP/1.1\r\nHost: \r\n\r\n", "GET", "/", 1),
-            (b"\r\n\r\nPOST /%41 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "POST", "/%41", 1),
-            (b"GET / HTTP/1.1\r\nhOsT: a\r\nX: \xff\xfe obs-text\r\n\r\n", "GET", "/", 1),
+            (
+                b"\r\n\r\nPOST /%41 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+                "POST",
+                "/%41",
+                1,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nhOsT: a\r\nX: \xff\xfe obs-text\r\n\r\n",
+                "GET",
+                "/",
+                1,
+            ),
         ];
         for (input, method, target, minor) in table {
             let (head, used) = parse(input).unwrap().unwrap();
-            assert_eq!((head.method.as_str(), head.target.as_str()), (*method, *target));
+            assert_eq!(
+                (head.method.as_str(), head.target.as_str()),
+                (*method, *target)
+            );
             assert_eq!(head.minor_version, *minor);
             assert_eq!(used, input.len());
         }
@@ -364,12 +390,21 @@ mod tests {
         use ProtoError::*;
         let table: &[(&[u8], ProtoError)] = &[
             (b"GET / HTTP/1.1\r\n\r\n", MissingHost),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", RepeatedHost),
-            (b"GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", RepeatedHost),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+                RepeatedHost,
+            ),
+            (
+                b"GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n",
+                RepeatedHost,
+            ),
             (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", BadHeader),
             (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", BadHeader),
             (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", WhitespaceBeforeColon),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nX\t: 1\r\n\r\n", WhitespaceBeforeColon),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nX\t: 1\r\n\r\n",
+                WhitespaceBeforeColon,
+            ),
             (b"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n  2\r\n\r\n", ObsFold),
             (b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", ObsFold),
             (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", BadHeader),
