@@ -14,6 +14,7 @@
 # RAWHTTP_BIN (skip the build). Raw output: bench/out/fetch-*; the markdown table is printed on
 # stdout and saved to bench/out/fetch.md.
 
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 SCHEMES=${SCHEMES:-http https}

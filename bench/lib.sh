@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # URLS, RESULT and WRK_ARGS are shared with the scripts.
 # Shared helpers for the bench/*.sh scripts: sourced, never run on its own.
 #
 # Every script measures rawhttp against its peers in the SAME run (ratios, not absolute figures),
@@ -317,4 +318,30 @@ with_children() {
     local pid=$1
     echo "$pid"
     cat "/proc/$pid/task/"*/children 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+$' || true
+}
+
+# Base URL per server name (set by the scripts), and wrk_compare's medians per server name.
+declare -A URLS=() RESULT=()
+
+# wrk_compare TAG PATH "SERVER..." [WRK_OPTION...]: for ROUNDS rounds, run wrk on every SERVER
+# in turn (interleaved, so drift hits all alike) against ${URLS[SERVER]}PATH with WRK_ARGS
+# (plus the extra options), after a 1 s unmeasured warm-up each; sets RESULT[SERVER] to the
+# median req/s. Raw output: $OUT/TAG-SERVER-ROUND.txt.
+wrk_compare() {
+    local tag=$1 path=$2 servers=$3 round srv f
+    shift 3
+    local -A runs=()
+    for round in $(seq "${ROUNDS:-1}"); do
+        for srv in $servers; do
+            f=$OUT/$tag-$srv-$round.txt
+            [ "$round" -gt 1 ] ||
+                run_wrk "$f.warmup" "${WRK_ARGS[@]}" "$@" -d1s "${URLS[$srv]}$path" >/dev/null
+            runs[$srv]+=" $(run_wrk "$f" "${WRK_ARGS[@]}" "$@" -d"${SECS}s" --latency "${URLS[$srv]}$path")"
+        done
+    done
+    for srv in $servers; do
+        # Word splitting is intended: one figure per round.
+        # shellcheck disable=SC2086
+        RESULT[$srv]=$(median ${runs[$srv]})
+    done
 }

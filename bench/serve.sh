@@ -14,6 +14,7 @@
 # Raw output: bench/out/serve-*.txt; the markdown table is printed on stdout and saved to
 # bench/out/serve.md.
 
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 SECS=$(duration 10)
@@ -42,6 +43,7 @@ WWW=$OUT/www
 make_file "$WWW/1k.bin" 1024
 make_file "$WWW/100k.bin" 102400
 ROWS=()
+WRK_ARGS=(-t"$WRK_THREADS" -c"$WRK_CONNS")
 
 # check_serves NAME BASE_URL: the server hands out exactly our files (so figures compare alike).
 check_serves() {
@@ -52,21 +54,11 @@ check_serves() {
     done
 }
 
-# bench_size SIZE: wrk on every server for $SIZE.bin, ROUNDS times, interleaved; adds a row.
+# bench_size SIZE LABEL TARGET: wrk on every server for $SIZE.bin; adds a row.
 bench_size() {
-    local size=$1 label=$2 target=$3 round srv f n l r peer q
-    local -A runs=()
-    for round in $(seq "$ROUNDS"); do
-        for srv in nginx lighttpd rawhttp; do
-            f=$OUT/serve-$size-$srv-$round.txt
-            # A short unmeasured run first warms caches and connection pools.
-            [ "$round" -gt 1 ] || run_wrk "$f.warmup" -t"$WRK_THREADS" -c"$WRK_CONNS" -d1s "${URLS[$srv]}$size.bin" >/dev/null
-            runs[$srv]+=" $(run_wrk "$f" -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${SECS}s" --latency "${URLS[$srv]}$size.bin")"
-        done
-    done
-    # Word splitting of the run lists is intended: one figure per round.
-    # shellcheck disable=SC2086
-    n=$(median ${runs[nginx]}) l=$(median ${runs[lighttpd]}) r=$(median ${runs[rawhttp]})
+    local size=$1 label=$2 target=$3 n l r peer q
+    wrk_compare "serve-$size" "$size.bin" "nginx lighttpd rawhttp"
+    n=${RESULT[nginx]} l=${RESULT[lighttpd]} r=${RESULT[rawhttp]}
     peer=$((n > l ? n : l))
     q=$(ratio "$r" "$peer")
     note "$label: nginx $n, lighttpd $l, rawhttp $r req/s -> ${q}x"
@@ -75,14 +67,9 @@ bench_size() {
 
 # bench_log: rawhttp --log common (stderr to a file) vs --log off on 1 KiB, interleaved.
 bench_log() {
-    local off="" on="" round o c q
-    for round in $(seq "$ROUNDS"); do
-        [ "$round" -gt 1 ] || run_wrk "$OUT/serve-log-warmup.txt" -t"$WRK_THREADS" -c"$WRK_CONNS" -d1s "${URLS[rawlog]}1k.bin" >/dev/null
-        off+=" $(run_wrk "$OUT/serve-log-off-$round.txt" -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${SECS}s" "${URLS[rawhttp]}1k.bin")"
-        on+=" $(run_wrk "$OUT/serve-log-common-$round.txt" -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${SECS}s" "${URLS[rawlog]}1k.bin")"
-    done
-    # shellcheck disable=SC2086
-    o=$(median $off) c=$(median $on)
+    local o c q
+    wrk_compare serve-log 1k.bin "rawhttp rawlog"
+    o=${RESULT[rawhttp]} c=${RESULT[rawlog]}
     [ -s "$OUT/serve-access.log" ] || die "rawhttp --log common wrote no access log to $OUT/serve-access.log"
     q=$(ratio "$c" "$o")
     note "log: off $o, common $c req/s -> ${q}x"
@@ -122,7 +109,6 @@ bench_idle() {
     ROWS+=("| $IDLE_CONNS idle keep-alive conns: RSS MiB (served twice) | $nm ($nok) | – | $rm ($rok) | – | ≤ 64 MiB, all served | $ok |")
 }
 
-declare -A URLS
 if want 1k || want 100k || want log; then
     start_rawhttp serve-rawhttp "$OUT/serve-rawhttp.log" --log off "$WWW"
     URLS[rawhttp]=$RAWHTTP_URL
