@@ -63,7 +63,8 @@ build_rawhttp() {
     if [ -n "${RAWHTTP_BIN:-}" ]; then
         BIN=$RAWHTTP_BIN
     else
-        need cargo cargo
+        command -v cargo >/dev/null 2>&1 ||
+            die "cargo is missing: install Rust with rustup (https://rustup.rs), or set RAWHTTP_BIN"
         note "cargo build --release"
         (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
         BIN=$ROOT/target/release/rawhttp
