@@ -10,15 +10,16 @@
 #
 # Each over http and https (nginx with an ECDSA P-256 certificate from bench/out/tls, trusted
 # through --cacert / curl --cacert / wget --ca-certificate).
-# Environment: SCHEMES ("http https"), RUNS (3), SMALL_RUNS (200), BIG_MIB (1024),
-# RAWHTTP_BIN (skip the build). Raw output: bench/out/fetch-*; the markdown table is printed on
+# Environment: SCHEMES ("http https"), RUNS (5), SMALL_RUNS (200), BIG_MIB (1024),
+# FETCH_DL_DIR (where the file sink writes, default bench/out/fetch-dl), RAWHTTP_BIN (skip
+# the build). Raw output: bench/out/fetch-*; the markdown table is printed on
 # stdout and saved to bench/out/fetch.md.
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 SCHEMES=${SCHEMES:-http https}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 SMALL_RUNS=${SMALL_RUNS:-200}
 BIG_MIB=${BIG_MIB:-1024}
 for v in RUNS SMALL_RUNS BIG_MIB; do
@@ -46,7 +47,7 @@ make_certs
 build_rawhttp
 
 WWW=$OUT/fetch-www
-DL=$OUT/fetch-dl
+DL=${FETCH_DL_DIR:-$OUT/fetch-dl}
 mkdir -p "$DL"
 make_file "$WWW/1k.bin" 1024
 want big && make_file "$WWW/big.bin" $((BIG_MIB * 1024 * 1024))
@@ -99,13 +100,15 @@ bench_big() {
     done
     json=$OUT/fetch-big-$scheme-$sink.json
     local prep=()
-    [ "$sink" = file ] && prep=(--prepare "rm -f $DL/curl.bin $DL/wget.bin $DL/rawhttp.bin")
+    # Each run starts without the destination and with no dirty pages left by the previous
+    # run, so write-back of one run does not slow the next.
+    [ "$sink" = file ] && prep=(--prepare "python3 -c 'import os,sys; [os.remove(p) for p in sys.argv[1:] if os.path.exists(p)]; os.sync()' $DL/curl.bin $DL/wget.bin $DL/rawhttp.bin")
     hyperfine -N --style basic --runs "$RUNS" "${prep[@]}" --export-json "$json" "${cmds[@]}" \
         >"$OUT/fetch-big-$scheme-$sink.txt" 2>&1 || die "hyperfine failed (see $OUT/fetch-big-$scheme-$sink.txt)"
     mapfile -t secs < <(median_of "$json")
     for i in "${!TOOLS[@]}"; do
         mibs+=("$(awk -v s="${secs[$i]}" -v m="$BIG_MIB" 'BEGIN { printf "%.0f", m / s }')")
-        [ "$sink" = file ] && rm -f "$DL/${TOOLS[$i]}.bin"
+        [ "$sink" = file ] && rm -f "$DL/${TOOLS[$i]}.bin" && sync
         rss+=("$(peak_rss_mib "$OUT/fetch-rss-$scheme-$sink-${TOOLS[$i]}.txt" "${cmds[$i]}")")
         [ "$sink" = file ] && check_fetched "${TOOLS[$i]}" "$DL/${TOOLS[$i]}.bin"
     done

@@ -128,7 +128,9 @@ start_rawhttp() {
     BENCH_FDS+=("$fd")
     rm -f "$fifo"
     if ! IFS= read -r -t 15 -u "$fd" line; then
-        die "$name: no ready line within 15 s from '$BIN serve -p 0 $*' (stderr: $(tail -c 300 "$errfile" 2>/dev/null))"
+        local why="printed no ready line within 15 s"
+        kill -0 "$RAWHTTP_PID" 2>/dev/null || why="exited before its ready line"
+        die "$name: '$BIN serve -p 0 $*' $why (stderr: $(tail -c 300 "$errfile" 2>/dev/null))"
     fi
     RAWHTTP_URL=${line##* at }
     case $RAWHTTP_URL in
@@ -321,8 +323,8 @@ with_children() {
     cat "/proc/$pid/task/"*/children 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+$' || true
 }
 
-# Base URL per server name (set by the scripts), and wrk_compare's medians per server name.
-declare -A URLS=() RESULT=()
+# Base URL and PID per server name (set by the scripts), and wrk_compare's medians.
+declare -A URLS=() PIDS=() RESULT=()
 
 # wrk_compare TAG PATH "SERVER..." [WRK_OPTION...]: for ROUNDS rounds, run wrk on every SERVER
 # in turn (interleaved, so drift hits all alike) against ${URLS[SERVER]}PATH with WRK_ARGS
@@ -338,6 +340,9 @@ wrk_compare() {
             [ "$round" -gt 1 ] ||
                 run_wrk "$f.warmup" "${WRK_ARGS[@]}" "$@" -d1s "${URLS[$srv]}$path" >/dev/null
             runs[$srv]+=" $(run_wrk "$f" "${WRK_ARGS[@]}" "$@" -d"${SECS}s" --latency "${URLS[$srv]}$path")"
+            # A server that died under load must not leave a figure behind.
+            [ -z "${PIDS[$srv]:-}" ] || kill -0 "${PIDS[$srv]}" 2>/dev/null ||
+                die "$srv (pid ${PIDS[$srv]}) died during wrk $path (see $f and $OUT/*$srv*.log)"
         done
     done
     for srv in $servers; do

@@ -111,14 +111,14 @@ bench_idle() {
 
 if want 1k || want 100k || want log; then
     start_rawhttp serve-rawhttp "$OUT/serve-rawhttp.log" --log off "$WWW"
-    URLS[rawhttp]=$RAWHTTP_URL
+    URLS[rawhttp]=$RAWHTTP_URL PIDS[rawhttp]=$RAWHTTP_PID
     check_serves rawhttp "$RAWHTTP_URL"
 fi
 if want 1k || want 100k; then
     start_nginx serve-nginx "$WWW" "" ""
-    URLS[nginx]=http://127.0.0.1:$NGINX_PORT/
+    URLS[nginx]=http://127.0.0.1:$NGINX_PORT/ PIDS[nginx]=$NGINX_PID
     start_lighttpd serve-lighttpd "$WWW"
-    URLS[lighttpd]=http://127.0.0.1:$LIGHTTPD_PORT/
+    URLS[lighttpd]=http://127.0.0.1:$LIGHTTPD_PORT/ PIDS[lighttpd]=$LIGHTTPD_PID
     check_serves nginx "${URLS[nginx]}"
     check_serves lighttpd "${URLS[lighttpd]}"
 fi
@@ -126,7 +126,7 @@ want 1k && bench_size 1k "1 KiB" 1.2
 want 100k && bench_size 100k "100 KiB" 1.0
 if want log; then
     start_rawhttp serve-rawlog "$OUT/serve-access.log" --log common "$WWW"
-    URLS[rawlog]=$RAWHTTP_URL
+    URLS[rawlog]=$RAWHTTP_URL PIDS[rawlog]=$RAWHTTP_PID
     bench_log
 fi
 stop_all

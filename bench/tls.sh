@@ -58,9 +58,9 @@ negotiated() {
 }
 
 start_nginx tls-nginx "$WWW" "ssl" "ssl_certificate $LEAF_PEM; ssl_certificate_key $LEAF_KEY; ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:SSL:10m;"
-URLS[nginx]=https://127.0.0.1:$NGINX_PORT/
+URLS[nginx]=https://127.0.0.1:$NGINX_PORT/ PIDS[nginx]=$NGINX_PID
 start_rawhttp tls-rawhttp "$OUT/tls-rawhttp.log" --log off --tls-cert "$LEAF_PEM" --tls-key "$LEAF_KEY" "$WWW"
-URLS[rawhttp]=$RAWHTTP_URL
+URLS[rawhttp]=$RAWHTTP_URL PIDS[rawhttp]=$RAWHTTP_PID
 case $RAWHTTP_URL in https://*) ;; *) die "rawhttp with --tls-cert announced $RAWHTTP_URL, not https" ;; esac
 check_serves nginx "${URLS[nginx]}"
 check_serves rawhttp "${URLS[rawhttp]}"
