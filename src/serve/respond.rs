@@ -385,7 +385,11 @@ fn serve_file(
         }
         false => reply::etag_from_metadata(len, modified),
     };
-    let validators = Validators { etag, modified };
+    // RFC 9110 §8.8.2.1: never a Last-Modified later than our Date (a file from the future).
+    let validators = Validators {
+        etag,
+        modified: modified.min(SystemTime::now()),
+    };
     let validated = |status: u16| {
         Response::new(status)
             .with("Last-Modified", &reply::http_date(validators.modified))
@@ -876,6 +880,21 @@ mod tests {
         };
         let (s, r) = get(&follow, "/link-out", &[]);
         assert_eq!((s, body_of(r)), (200, b"SENTINEL".to_vec()));
+    }
+
+    #[test]
+    fn last_modified_is_never_in_the_future() {
+        let (_t, site) = fixture();
+        let future = SystemTime::now() + std::time::Duration::from_secs(86_400 * 365);
+        let f = File::options()
+            .write(true)
+            .open(site.root.join("hello.txt"))
+            .unwrap();
+        f.set_modified(future).unwrap();
+        let (_, r) = get(&site, "/hello.txt", &[]);
+        let lm = httpdate::parse_http_date(r.header("last-modified").unwrap()).unwrap();
+        let date = httpdate::parse_http_date(r.header("date").unwrap()).unwrap();
+        assert!(lm <= date, "{lm:?} > {date:?}");
     }
 
     #[test]
