@@ -8,6 +8,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
@@ -618,7 +619,14 @@ fn root_fd(root: &Path) -> io::Result<RawFd> {
     })
 }
 
+/// Set once the kernel says it has no openat2 (before Linux 5.6): later calls skip straight to
+/// the error instead of paying a failing syscall per request.
+static OPENAT2_MISSING: AtomicBool = AtomicBool::new(false);
+
 fn openat2(dir: RawFd, path: &CString, how: &OpenHow) -> io::Result<File> {
+    if OPENAT2_MISSING.load(Ordering::Relaxed) {
+        return Err(io::Error::from_raw_os_error(libc::ENOSYS));
+    }
     // SAFETY: `path` is NUL-terminated, `how` is a live repr(C) open_how of the size passed.
     let fd = unsafe {
         libc::syscall(
@@ -630,7 +638,11 @@ fn openat2(dir: RawFd, path: &CString, how: &OpenHow) -> io::Result<File> {
         )
     };
     if fd < 0 {
-        return Err(io::Error::last_os_error());
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENOSYS) {
+            OPENAT2_MISSING.store(true, Ordering::Relaxed);
+        }
+        return Err(e);
     }
     // SAFETY: a non-negative return is a new descriptor that we alone own.
     Ok(unsafe { File::from_raw_fd(fd as RawFd) })
@@ -895,6 +907,19 @@ mod tests {
         let lm = httpdate::parse_http_date(r.header("last-modified").unwrap()).unwrap();
         let date = httpdate::parse_http_date(r.header("date").unwrap()).unwrap();
         assert!(lm <= date, "{lm:?} > {date:?}");
+    }
+
+    #[test]
+    fn the_fallback_without_openat2_keeps_symlinks_inside() {
+        // What kernels before 5.6 (or seccomp filters without openat2) get.
+        let (_t, site) = fixture();
+        let open = |rel: &str| open_canonical_inside(&site.root, rel).map_err(|e| e.raw_os_error());
+        assert!(open("hello.txt").is_ok());
+        assert!(open("link-in").is_ok());
+        assert!(open("link-abs-in").is_ok());
+        assert!(open("").is_ok(), "the root itself");
+        assert_eq!(open("link-out").err(), Some(Some(libc::EXDEV)));
+        assert_eq!(open("missing").err(), Some(Some(libc::ENOENT)));
     }
 
     #[test]
