@@ -167,8 +167,9 @@ impl Server {
         };
         let log = RequestLog::default();
         let config = self.engine_config(root, trust.as_ref(), &log);
+        let root = config.site.root.clone();
         let engine = bind_loopback(config)?;
-        ServerHandle::new(engine, trust, log, temp)
+        ServerHandle::new(engine, root, trust, log, temp)
     }
 
     fn check_rules(&self) -> Result<(), Error> {
@@ -322,6 +323,7 @@ pub struct ServerHandle {
     engine: Mutex<Option<Engine>>,
     addr: SocketAddr,
     url: url::Url,
+    root: PathBuf,
     trust: Option<Trust>,
     client: Arc<rustls::ClientConfig>,
     log: RequestLog,
@@ -332,6 +334,7 @@ pub struct ServerHandle {
 impl ServerHandle {
     fn new(
         engine: Engine,
+        root: PathBuf,
         trust: Option<Trust>,
         log: RequestLog,
         temp: Option<tempfile::TempDir>,
@@ -352,6 +355,7 @@ impl ServerHandle {
             engine: Mutex::new(Some(engine)),
             addr,
             url,
+            root,
             trust,
             client,
             log,
@@ -371,6 +375,12 @@ impl ServerHandle {
     /// The address listened on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The folder served (canonical): the given one, or the temporary folder holding in-memory
+    /// files, which is removed at shutdown. Files added here while running are served too.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// A client configuration that trusts only this server's CA (ALPN http/1.1). For a plain

@@ -364,28 +364,54 @@ mod tests {
         assert_eq!(ss.config.alpn_protocols, vec![b"http/1.1".to_vec()]);
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ss.ca_der.clone()).expect("CA parses");
+        let client = client(&roots, &rustls::version::TLS13);
         for name in ["localhost", "127.0.0.1", "::1"] {
-            handshake(&ss, &roots, name);
+            handshake(&ss, &client, name);
         }
     }
 
-    /// An in-memory handshake between a client trusting only `roots` and the server config.
-    fn handshake(ss: &SelfSigned, roots: &rustls::RootCertStore, name: &str) {
+    /// A client trusting only `roots`, restricted to `version`, keeping its own session cache.
+    fn client(
+        roots: &rustls::RootCertStore,
+        version: &'static rustls::SupportedProtocolVersion,
+    ) -> Arc<rustls::ClientConfig> {
         let client = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(&[version])
             .expect("versions")
             .with_root_certificates(roots.clone())
             .with_no_client_auth();
+        Arc::new(client)
+    }
+
+    /// An in-memory handshake between `client` (for server name `name`) and the server config;
+    /// returns how the handshake went (full or resumed).
+    fn handshake(
+        ss: &SelfSigned,
+        client: &Arc<rustls::ClientConfig>,
+        name: &str,
+    ) -> rustls::HandshakeKind {
         let server_name = rustls_pki_types::ServerName::try_from(name.to_string()).expect("name");
-        let mut c = rustls::ClientConnection::new(Arc::new(client), server_name).expect("client");
+        let mut c = rustls::ClientConnection::new(client.clone(), server_name).expect("client");
         let mut s = rustls::ServerConnection::new(ss.config.clone()).expect("server");
         for _ in 0..10 {
-            if !c.is_handshaking() && !s.is_handshaking() {
-                break;
-            }
             pump(&mut c, &mut s);
         }
         assert!(!c.is_handshaking(), "handshake with {name} did not finish");
+        c.handshake_kind().expect("handshake done")
+    }
+
+    #[test]
+    fn reconnecting_clients_resume_with_tls12_and_tls13() {
+        let ss = self_signed().expect("self-signed");
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ss.ca_der.clone()).expect("CA parses");
+        for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+            let client = client(&roots, version);
+            let first = handshake(&ss, &client, "localhost");
+            assert_eq!(first, rustls::HandshakeKind::Full, "{version:?}");
+            let again = handshake(&ss, &client, "localhost");
+            assert_eq!(again, rustls::HandshakeKind::Resumed, "{version:?}");
+        }
     }
 
     fn pump(c: &mut rustls::ClientConnection, s: &mut rustls::ServerConnection) {
