@@ -435,3 +435,35 @@ fn a_plain_fixture_trusts_nothing_over_tls() {
         got.err()
     );
 }
+
+#[test]
+fn shutdown_does_not_wait_for_idle_keep_alive_connections() {
+    let server = Server::in_memory()
+        .file("a.txt", "a")
+        .start()
+        .expect("start");
+    let mut idle = TcpStream::connect(server.addr()).expect("connect");
+    idle.set_read_timeout(Some(WAIT)).expect("timeout");
+    idle.write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let mut response = [0u8; 512];
+    let n = idle.read(&mut response).expect("response");
+    assert!(
+        response[..n].ends_with(b"\r\n\r\na"),
+        "{:?}",
+        String::from_utf8_lossy(&response[..n])
+    );
+    // The connection now sits idle in keep-alive; stopping must not wait for it.
+    let started = std::time::Instant::now();
+    server.shutdown();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "shutdown waited {took:?} for an idle connection"
+    );
+    assert_eq!(
+        idle.read(&mut response).expect("orderly close"),
+        0,
+        "idle connection closed"
+    );
+}

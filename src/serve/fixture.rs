@@ -333,7 +333,9 @@ fn client_config(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
 }
 
 /// A running fixture server; stops on `shutdown()` or drop. `Send + Sync`: share it with the
-/// threads or async tasks of a test.
+/// threads or async tasks of a test. The server runs on its own thread, so it needs no runtime;
+/// stopping blocks until responses in flight are done (idle keep-alive connections are simply
+/// closed), at most `SHUTDOWN_GRACE`, which an async test may prefer to do off its executor.
 pub struct ServerHandle {
     engine: Mutex<Option<Engine>>,
     addr: SocketAddr,
