@@ -109,7 +109,10 @@ fn cli_saves_a_body_and_keeps_the_old_file_on_truncation() {
     assert_eq!(output.status.code(), Some(18));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("rawhttp: transfer cut short"), "{stderr}");
+    assert!(
+        stderr.starts_with("rawhttp: transfer cut short"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read(&out).expect("still there"), b"new");
     assert!(!dir.path().join("page.txt.part").exists());
 }
