@@ -589,6 +589,19 @@ fn redirect_to_an_unsupported_scheme_is_1() {
     assert_no_part_files(dir.path());
 }
 
+// ---- messages ----
+
+#[test]
+fn silent_hides_the_error_line_and_show_error_brings_it_back() {
+    let server = ReplayServer::single(Reply::file("not-found.http"));
+    let dir = tempdir();
+    let url = server.url("/");
+    let out = fetch(dir.path(), &["-s", "-o", "out.txt", &url]);
+    assert_eq!((out.code, out.stderr.as_str()), (22, ""), "{out:?}");
+    fetch(dir.path(), &["-s", "-S", "-o", "out.txt", &url]).assert_fails(22, Some(&url));
+    assert!(names(dir.path()).is_empty());
+}
+
 // ---- argument, URL and connection errors ----
 
 #[test]
