@@ -220,6 +220,16 @@ fn include_writes_the_head_before_the_body() {
 }
 
 #[test]
+fn include_with_a_chunked_body_shows_the_head_and_the_decoded_body() {
+    let server = ReplayServer::single(Reply::file("chunked.http").then(After::Hold));
+    let dir = tempdir();
+    let out = fetch(dir.path(), &["-i", "-o", "-", &server.url("/")]);
+    out.assert_ok();
+    let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n";
+    assert_eq!(out.stdout, [&head[..], BODY].concat());
+}
+
+#[test]
 fn dump_header_writes_the_head_to_a_file() {
     let server = length_server();
     let dir = tempdir();
@@ -324,6 +334,15 @@ fn remote_name_is_percent_decoded_and_drops_the_query() {
         read(&dir.path().join("out"), "na me.txt").as_deref(),
         Some(BODY)
     );
+}
+
+#[test]
+fn remote_name_lands_in_the_working_directory_without_output_dir() {
+    let server = length_server();
+    let dir = tempdir();
+    fetch(dir.path(), &["-O", &server.url("/some/file.bin")]).assert_ok();
+    assert_eq!(names(dir.path()), ["file.bin"]);
+    assert_eq!(read(dir.path(), "file.bin").as_deref(), Some(BODY));
 }
 
 #[test]
