@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# rawhttp serve vs nginx and lighttpd over plain HTTP, same run, same folder (issue 3).
+#
+#   bench/serve.sh [1k] [100k] [log] [idle]     (default: all four)
+#
+#   1k, 100k  wrk -t2 -c64 keep-alive req/s for a 1 KiB / 100 KiB file on each server;
+#             rawhttp divided by the faster peer (targets >= 1.2x and >= 1.0x)
+#   log       rawhttp --log common (to a file) vs --log off, 1 KiB (target: costs <= 10%)
+#   idle      10,000 idle keep-alive connections held at once (bench/idle_conns.py):
+#             server RSS while held (target <= 64 MiB), all served again; nginx alongside
+#
+# Environment: DURATION (seconds per wrk run, default 10), ROUNDS (default 1; the median is
+# reported), WRK_THREADS (2), WRK_CONNS (64), IDLE_CONNS (10000), RAWHTTP_BIN (skip the build).
+# Raw output: bench/out/serve-*.txt; the markdown table is printed on stdout and saved to
+# bench/out/serve.md.
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+SECS=$(duration 10)
+ROUNDS=${ROUNDS:-1}
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNS=${WRK_CONNS:-64}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(1k 100k log idle)
+for part in "${parts[@]}"; do
+    case $part in 1k | 100k | log | idle) ;; *) die "unknown part '$part' (use: 1k 100k log idle)" ;; esac
+done
+want() {
+    local p
+    for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done
+    return 1
+}
+
+need python3 python3
+need wrk wrk
+need curl curl
+build_rawhttp
+
+WWW=$OUT/www
+make_file "$WWW/1k.bin" 1024
+make_file "$WWW/100k.bin" 102400
+ROWS=()
+WRK_ARGS=(-t"$WRK_THREADS" -c"$WRK_CONNS")
+
+# check_serves NAME BASE_URL: the server hands out exactly our files (so figures compare alike).
+check_serves() {
+    local name=$1 base=$2 f
+    for f in 1k.bin 100k.bin; do
+        curl -sf --max-time 5 "$base$f" | cmp -s - "$WWW/$f" ||
+            die "$name does not serve $WWW/$f correctly at $base$f"
+    done
+}
+
+# bench_size SIZE LABEL TARGET: wrk on every server for $SIZE.bin; adds a row.
+bench_size() {
+    local size=$1 label=$2 target=$3 n l r peer q
+    wrk_compare "serve-$size" "$size.bin" "nginx lighttpd rawhttp"
+    n=${RESULT[nginx]} l=${RESULT[lighttpd]} r=${RESULT[rawhttp]}
+    peer=$((n > l ? n : l))
+    q=$(ratio "$r" "$peer")
+    note "$label: nginx $n, lighttpd $l, rawhttp $r req/s -> ${q}x"
+    ROWS+=("| $label keep-alive, req/s | $n | $l | $r | ${q}× | ≥ ${target}× | $(verdict "$q" ge "$target") |")
+}
+
+# bench_log: rawhttp --log common (stderr to a file) vs --log off on 1 KiB, interleaved.
+bench_log() {
+    local o c q
+    wrk_compare serve-log 1k.bin "rawhttp rawlog"
+    o=${RESULT[rawhttp]} c=${RESULT[rawlog]}
+    [ -s "$OUT/serve-access.log" ] || die "rawhttp --log common wrote no access log to $OUT/serve-access.log"
+    q=$(ratio "$c" "$o")
+    note "log: off $o, common $c req/s -> ${q}x"
+    ROWS+=("| 1 KiB, \`--log common\` ÷ \`--log off\`, req/s | – | – | $c ÷ $o | ${q}× | ≥ 0.90× | $(verdict "$q" ge 0.90) |")
+}
+
+# idle_run NAME PORT PIDS...: run idle_conns.py against one server; prints "RSS_MIB OK/N".
+idle_run() {
+    local name=$1 port=$2 json pidargs=() p
+    shift 2
+    for p in "$@"; do pidargs+=(--pid "$p"); done
+    json=$(python3 "$BENCH_DIR/idle_conns.py" --port "$port" --conns "$IDLE_CONNS" "${pidargs[@]}" 2>"$OUT/serve-idle-$name.err") || true
+    echo "$json" >"$OUT/serve-idle-$name.json"
+    [ -n "$json" ] || die "idle_conns.py against $name failed: $(tail -n 3 "$OUT/serve-idle-$name.err")"
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%.1f %d/%d" % (d["rss_kib"]/1024, d["second_ok"], d["conns"]))' "$json"
+}
+
+# bench_idle: fresh servers (RSS not inflated by earlier runs), then IDLE_CONNS idle each.
+bench_idle() {
+    local r n rm nm rok nok pids
+    # The server needs one descriptor per connection; give it what the hard limit allows.
+    ulimit -n "$(ulimit -Hn)"
+    start_rawhttp serve-idle-rawhttp "$OUT/serve-idle-rawhttp.log" --log off "$WWW"
+    local rport=${RAWHTTP_URL##*:}
+    rport=${rport%/}
+    r=$(idle_run rawhttp "$rport" "$RAWHTTP_PID")
+    stop_pid "$RAWHTTP_PID"
+    start_nginx serve-idle-nginx "$WWW" "" ""
+    mapfile -t pids < <(with_children "$NGINX_PID")
+    n=$(idle_run nginx "$NGINX_PORT" "${pids[@]}")
+    stop_pid "$NGINX_PID"
+    read -r rm rok <<<"$r"
+    read -r nm nok <<<"$n"
+    note "idle: rawhttp ${rm} MiB ($rok served twice), nginx ${nm} MiB ($nok)"
+    local ok=FAIL
+    [ "$(verdict "$rm" le 64)" = PASS ] && [ "${rok%/*}" = "${rok#*/}" ] && ok=PASS
+    ROWS+=("| $IDLE_CONNS idle keep-alive conns: RSS MiB (served twice) | $nm ($nok) | – | $rm ($rok) | – | ≤ 64 MiB, all served | $ok |")
+}
+
+if want 1k || want 100k || want log; then
+    start_rawhttp serve-rawhttp "$OUT/serve-rawhttp.log" --log off "$WWW"
+    URLS[rawhttp]=$RAWHTTP_URL PIDS[rawhttp]=$RAWHTTP_PID
+    check_serves rawhttp "$RAWHTTP_URL"
+fi
+if want 1k || want 100k; then
+    start_nginx serve-nginx "$WWW" "" ""
+    URLS[nginx]=http://127.0.0.1:$NGINX_PORT/ PIDS[nginx]=$NGINX_PID
+    start_lighttpd serve-lighttpd "$WWW"
+    URLS[lighttpd]=http://127.0.0.1:$LIGHTTPD_PORT/ PIDS[lighttpd]=$LIGHTTPD_PID
+    check_serves nginx "${URLS[nginx]}"
+    check_serves lighttpd "${URLS[lighttpd]}"
+fi
+want 1k && bench_size 1k "1 KiB" 1.2
+want 100k && bench_size 100k "100 KiB" 1.0
+if want log; then
+    start_rawhttp serve-rawlog "$OUT/serve-access.log" --log common "$WWW"
+    URLS[rawlog]=$RAWHTTP_URL PIDS[rawlog]=$RAWHTTP_PID
+    bench_log
+fi
+stop_all
+want idle && bench_idle
+
+{
+    echo "### rawhttp serve vs nginx and lighttpd (plain HTTP, wrk -t$WRK_THREADS -c$WRK_CONNS -d${SECS}s, loopback)"
+    echo
+    echo "| test | nginx | lighttpd | rawhttp | rawhttp ÷ faster peer | target | verdict |"
+    echo "|---|---:|---:|---:|---:|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    machine_line "$(nginx -v 2>&1 | sed 's/.*: //'), lighttpd $(lighttpd -v 2>&1 | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s)"
+} | tee "$OUT/serve.md"

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# rawhttp serve vs nginx over TLS with the same ECDSA P-256 certificate, same run (issue 4).
+#
+#   bench/tls.sh [1k] [100k] [conn]     (default: all three)
+#
+#   1k, 100k  wrk -t2 -c64 keep-alive req/s over HTTPS for a 1 KiB / 100 KiB file
+#   conn      new TLS connections per second: wrk -H 'Connection: close', 1 KiB file
+#             (one full handshake per request; wrk does not resume sessions)
+#   Targets: rawhttp >= 1.0x nginx for each.
+#
+# Environment: DURATION (seconds per wrk run, default 10), ROUNDS (default 1; the median is
+# reported), WRK_THREADS (2), WRK_CONNS (64), RAWHTTP_BIN (skip the build).
+# Raw output: bench/out/tls-*.txt; the markdown table is printed on stdout and saved to
+# bench/out/tls.md.
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+SECS=$(duration 10)
+ROUNDS=${ROUNDS:-1}
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNS=${WRK_CONNS:-64}
+WRK_ARGS=(-t"$WRK_THREADS" -c"$WRK_CONNS")
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(1k 100k conn)
+for part in "${parts[@]}"; do
+    case $part in 1k | 100k | conn) ;; *) die "unknown part '$part' (use: 1k 100k conn)" ;; esac
+done
+
+need python3 python3
+need wrk wrk
+need curl curl
+need openssl openssl
+make_certs
+build_rawhttp
+
+WWW=$OUT/www
+make_file "$WWW/1k.bin" 1024
+make_file "$WWW/100k.bin" 102400
+ROWS=()
+
+# check_serves NAME BASE_URL: the server hands out exactly our files over TLS, trusted by ca.pem.
+check_serves() {
+    local name=$1 base=$2 f
+    for f in 1k.bin 100k.bin; do
+        curl -sf --max-time 5 --cacert "$CA_PEM" "$base$f" | cmp -s - "$WWW/$f" ||
+            die "$name does not serve $WWW/$f correctly at $base$f (trusting $CA_PEM)"
+    done
+}
+
+# negotiated NAME PORT: "TLSv1.3 TLS_AES_256_GCM_SHA384" as OpenSSL's client sees it.
+negotiated() {
+    local out
+    out=$(openssl s_client -connect "127.0.0.1:$2" -CAfile "$CA_PEM" -brief </dev/null 2>&1) || true
+    echo "$out" >"$OUT/tls-handshake-$1.txt"
+    echo "$(awk -F': ' '/^Protocol version/ {print $2}' <<<"$out") $(awk -F': ' '/^Ciphersuite/ {print $2}' <<<"$out")"
+}
+
+start_nginx tls-nginx "$WWW" "ssl" "ssl_certificate $LEAF_PEM; ssl_certificate_key $LEAF_KEY; ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:SSL:10m;"
+URLS[nginx]=https://127.0.0.1:$NGINX_PORT/ PIDS[nginx]=$NGINX_PID
+start_rawhttp tls-rawhttp "$OUT/tls-rawhttp.log" --log off --tls-cert "$LEAF_PEM" --tls-key "$LEAF_KEY" "$WWW"
+URLS[rawhttp]=$RAWHTTP_URL PIDS[rawhttp]=$RAWHTTP_PID
+case $RAWHTTP_URL in https://*) ;; *) die "rawhttp with --tls-cert announced $RAWHTTP_URL, not https" ;; esac
+check_serves nginx "${URLS[nginx]}"
+check_serves rawhttp "${URLS[rawhttp]}"
+RAWPORT=${RAWHTTP_URL##*:}
+SUITES="nginx: $(negotiated nginx "$NGINX_PORT"); rawhttp: $(negotiated rawhttp "${RAWPORT%/}")"
+note "negotiated: $SUITES"
+
+# bench_part PART LABEL: one comparison; adds a row.
+bench_part() {
+    local part=$1 label=$2 n r q
+    case $part in
+    1k | 100k) wrk_compare "tls-$part" "$part.bin" "nginx rawhttp" ;;
+    conn) wrk_compare tls-conn 1k.bin "nginx rawhttp" -H 'Connection: close' ;;
+    esac
+    n=${RESULT[nginx]} r=${RESULT[rawhttp]}
+    q=$(ratio "$r" "$n")
+    note "$label: nginx $n, rawhttp $r -> ${q}x"
+    ROWS+=("| $label | $n | $r | ${q}× | ≥ 1.0× | $(verdict "$q" ge 1.0) |")
+}
+
+for part in "${parts[@]}"; do
+    case $part in
+    1k) bench_part 1k "1 KiB keep-alive, req/s" ;;
+    100k) bench_part 100k "100 KiB keep-alive, req/s" ;;
+    conn) bench_part conn "new TLS connections/s (1 KiB, \`Connection: close\`)" ;;
+    esac
+done
+stop_all
+
+{
+    echo "### rawhttp serve vs nginx over TLS (ECDSA P-256, wrk -t$WRK_THREADS -c$WRK_CONNS -d${SECS}s, loopback)"
+    echo
+    echo "| test | nginx | rawhttp | rawhttp ÷ nginx | target | verdict |"
+    echo "|---|---:|---:|---:|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    machine_line "$(nginx -v 2>&1 | sed 's/.*: //') with $(openssl version | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s); negotiated with openssl s_client: $SUITES"
+} | tee "$OUT/tls.md"
