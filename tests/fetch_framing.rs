@@ -388,3 +388,22 @@ fn trailer_section_over_its_cap_is_8() {
     let reply = Reply::file("huge-trailers.http").then(After::Hold);
     assert_fails_and_keeps_destination(reply, 8, &[]);
 }
+
+#[test]
+fn replies_trickled_a_byte_at_a_time_are_parsed_across_every_split() {
+    for fixture in [
+        "length-keepalive.http",
+        "chunked.http",
+        "trailers.http",
+        "interim-then-200.http",
+        "bare-lf-head.http",
+    ] {
+        assert_saves_body(Reply::file(fixture).trickled().then(After::Hold));
+    }
+    assert_saves_body(Reply::file("until-eof.http").trickled());
+}
+
+#[test]
+fn trickled_truncation_is_still_18() {
+    assert_fails_and_keeps_destination(Reply::file("cut-chunk.http").trickled(), 18, &[]);
+}

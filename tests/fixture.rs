@@ -323,7 +323,10 @@ fn handle_is_shared_across_threads() {
 #[test]
 #[ignore = "helper: runs in a child process with RAWHTTP_FIXTURE_KEEP=1"]
 fn keep_env_helper() {
-    let server = Server::in_memory().file("k.txt", "kept").start().expect("start");
+    let server = Server::in_memory()
+        .file("k.txt", "kept")
+        .start()
+        .expect("start");
     drop(server); // with the variable set, this announces and blocks instead of stopping
 }
 
@@ -340,21 +343,32 @@ fn keep_env_keeps_the_fixture_serving_after_the_test() {
     let stderr = child.stderr.take().expect("piped");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
     let mut kept = None;
     while kept.is_none() {
         match rx.recv_timeout(WAIT) {
-            Ok(line) => kept = line.strip_prefix("rawhttp fixture: kept serving at ").map(String::from),
+            Ok(line) => {
+                kept = line
+                    .strip_prefix("rawhttp fixture: kept serving at ")
+                    .map(String::from)
+            }
             Err(e) => {
                 let _ = child.kill();
                 panic!("no keep line from the child: {e}");
             }
         }
     }
-    let url = url::Url::parse(kept.as_deref().and_then(|l| l.split(' ').next()).unwrap_or(""));
+    let url = url::Url::parse(
+        kept.as_deref()
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or(""),
+    );
     let addr = url.expect("URL").socket_addrs(|| None).expect("address")[0];
     let body = get(addr, "/k.txt").1;
     let _ = child.kill();

@@ -155,7 +155,10 @@ fn keep_alive_reuses_one_connection() {
         c.write_all(get(path).as_bytes()).unwrap();
         let reply = read_reply(&mut r);
         assert_eq!(reply.status, 200);
-        assert!(!reply.head.to_ascii_lowercase().contains("connection: close"));
+        assert!(!reply
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"));
     }
 }
 
@@ -189,7 +192,11 @@ fn unread_body_is_never_parsed_as_a_request() {
     assert_eq!(second.body, b"hello\n");
     let mut rest = Vec::new();
     r.read_to_end(&mut rest).unwrap();
-    assert!(rest.is_empty(), "a third response: {:?}", String::from_utf8_lossy(&rest));
+    assert!(
+        rest.is_empty(),
+        "a third response: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
 }
 
 #[test]
@@ -197,14 +204,23 @@ fn large_or_chunked_body_is_answered_then_closed() {
     let s = serve(&[]);
     for framing in ["Content-Length: 10000000", "Transfer-Encoding: chunked"] {
         let mut c = connect(s.addr);
-        let req = format!("POST /hello.txt HTTP/1.1\r\nHost: t\r\n{framing}\r\n\r\n{}", get("/1k.bin"));
+        let req = format!(
+            "POST /hello.txt HTTP/1.1\r\nHost: t\r\n{framing}\r\n\r\n{}",
+            get("/1k.bin")
+        );
         c.write_all(req.as_bytes()).unwrap();
         let mut r = BufReader::new(c);
         let reply = read_reply(&mut r);
-        assert!(reply.head.to_ascii_lowercase().contains("connection: close"));
+        assert!(reply
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"));
         let mut rest = Vec::new();
         let _ = r.read_to_end(&mut rest);
-        assert!(rest.is_empty(), "{framing}: the body was parsed as a request");
+        assert!(
+            rest.is_empty(),
+            "{framing}: the body was parsed as a request"
+        );
     }
 }
 
@@ -247,7 +263,11 @@ fn idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     assert_eq!(read_reply(&mut r).status, 200);
     let t = Instant::now();
     assert!(closes_within(&mut c, Duration::from_secs(5)));
-    assert!(t.elapsed() >= Duration::from_millis(800), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(800),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
@@ -274,7 +294,9 @@ fn full_server_pauses_accepting_and_resumes_when_a_connection_closes() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     ));
     drop(held.pop());
-    third.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     assert_eq!(read_reply(&mut BufReader::new(third)).body, b"hello\n");
 }
 
@@ -302,7 +324,10 @@ fn oversized_request_line_and_head_get_414_and_431_then_close() {
     let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
     let many = format!("GET / HTTP/1.1\r\nHost: t\r\n{many}\r\n");
     assert_eq!(raw_status(s.addr, many.as_bytes()), (431, true));
-    assert_eq!(raw_status(s.addr, b"GET / HTTP/2.0\r\nHost: t\r\n\r\n").0, 505);
+    assert_eq!(
+        raw_status(s.addr, b"GET / HTTP/2.0\r\nHost: t\r\n\r\n").0,
+        505
+    );
     assert_eq!(raw_status(s.addr, b"GARBAGE\r\n\r\n").0, 400);
 }
 
@@ -317,7 +342,10 @@ fn http10_closes_unless_keep_alive_is_asked() {
         c.write_all(b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
             .unwrap();
         let reply = read_reply(&mut r);
-        assert!(reply.head.to_ascii_lowercase().contains("connection: keep-alive"));
+        assert!(reply
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: keep-alive"));
         assert_eq!(reply.body, b"hello\n");
     }
 }
@@ -327,7 +355,8 @@ fn sigterm_lets_a_response_in_flight_finish_then_exits_0() {
     let mut s = serve(&["--faults"]);
     let mut c = connect(s.addr);
     // 100 KiB at 100 KiB/s: about a second in flight.
-    c.write_all(get("/100k.bin?rate=102400").as_bytes()).unwrap();
+    c.write_all(get("/100k.bin?rate=102400").as_bytes())
+        .unwrap();
     let mut r = BufReader::new(c);
     let mut status = String::new();
     r.read_line(&mut status).unwrap();
@@ -390,7 +419,10 @@ fn access_log_common_and_json() {
     read_reply(&mut BufReader::new(c));
     let line = next_log_line(&s);
     assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
-    assert!(line.ends_with("] \"GET /1k.bin HTTP/1.1\" 200 1024"), "{line}");
+    assert!(
+        line.ends_with("] \"GET /1k.bin HTTP/1.1\" 200 1024"),
+        "{line}"
+    );
 
     let s = serve(&["--log", "json"]);
     let mut c = connect(s.addr);

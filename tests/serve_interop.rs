@@ -61,7 +61,13 @@ fn tool_available(name: &str) -> bool {
 fn assert_same(served: &Path, fetched: &Path) {
     let a = std::fs::read(served).unwrap();
     let b = std::fs::read(fetched).unwrap();
-    assert!(a == b, "{} differs ({} vs {} bytes)", fetched.display(), a.len(), b.len());
+    assert!(
+        a == b,
+        "{} differs ({} vs {} bytes)",
+        fetched.display(),
+        a.len(),
+        b.len()
+    );
 }
 
 #[test]
@@ -83,7 +89,11 @@ fn curl_fetches_every_file_byte_identical_on_one_connection() {
         .map(str::to_string)
         .collect();
     // Keep-alive: curl opened one connection and reused it for the rest.
-    assert_eq!(connects.iter().filter(|c| *c == "1").count(), 1, "{connects:?}");
+    assert_eq!(
+        connects.iter().filter(|c| *c == "1").count(),
+        1,
+        "{connects:?}"
+    );
     for (name, _) in FILES {
         assert_same(&s.dir.path().join(name), &out.path().join(name));
     }

@@ -38,6 +38,9 @@ pub enum After {
 pub struct Reply {
     pub bytes: Vec<u8>,
     pub after: After,
+    /// Write one byte per write(2) with Nagle off, so the client sees the reply in many
+    /// small segments (heads and chunk lines split at every possible place).
+    pub trickle: bool,
 }
 
 impl Reply {
@@ -48,7 +51,12 @@ impl Reply {
         Reply {
             bytes: bytes.into(),
             after: After::Close,
+            trickle: false,
         }
+    }
+    pub fn trickled(mut self) -> Reply {
+        self.trickle = true;
+        self
     }
     pub fn then(mut self, after: After) -> Reply {
         self.after = after;
@@ -187,10 +195,11 @@ fn serve_plain(mut stream: TcpStream, routes: &Routes, record: &Record) {
         return;
     };
     let reply = route(routes, &head);
+    let _ = stream.set_nodelay(reply.trickle);
     if let Ok(mut r) = record.requests.lock() {
         r.push(head);
     }
-    if stream.write_all(&reply.bytes).is_err() {
+    if write_reply(&mut stream, &reply).is_err() {
         return;
     }
     finish(&stream, reply.after);
@@ -226,6 +235,19 @@ fn serve_tls(stream: TcpStream, config: Arc<ServerConfig>, routes: &Routes, reco
         let _ = tls.conn.complete_io(&mut tls.sock);
     }
     finish(&tls.sock, reply.after);
+}
+
+/// Write the reply at once, or a byte at a time when trickling.
+fn write_reply(stream: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
+    if !reply.trickle {
+        stream.write_all(&reply.bytes)?;
+        return stream.flush();
+    }
+    for byte in &reply.bytes {
+        stream.write_all(std::slice::from_ref(byte))?;
+        stream.flush()?;
+    }
+    Ok(())
 }
 
 /// Close, hold or reset once the reply is out.
