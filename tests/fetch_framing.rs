@@ -407,3 +407,92 @@ fn replies_trickled_a_byte_at_a_time_are_parsed_across_every_split() {
 fn trickled_truncation_is_still_18() {
     assert_fails_and_keeps_destination(Reply::file("cut-chunk.http").trickled(), 18, &[]);
 }
+
+/// Run `rawhttp fetch ARGS` and return (exit code, peak RSS in KiB) of that child, measured by
+/// wait4(2). `--max-time` in ARGS is the guard against a hang.
+// The child is reaped by wait4 (to get its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn fetch_with_peak_rss(args: &[&str]) -> (i32, i64) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+        .arg("fetch")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn rawhttp");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain old data that wait4 fills in; all-zero is a valid value of it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers to locals; `pid` is our unreaped child (`child` never waits on it).
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, usage.ru_maxrss)
+}
+
+/// Where the file at `path` first differs from `len` pattern bytes (read in blocks, so this
+/// process stays small), or None.
+fn first_difference(path: &std::path::Path, len: u64) -> Option<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let (mut block, mut at) = (vec![0u8; 1 << 16], 0u64);
+    loop {
+        let n = file.read(&mut block).ok()?;
+        if n == 0 {
+            return (at != len).then_some(at);
+        }
+        for (k, &b) in block[..n].iter().enumerate() {
+            if at + k as u64 >= len || b != pattern_byte(at + k as u64) {
+                return Some(at + k as u64);
+            }
+        }
+        at += n as u64;
+    }
+}
+
+/// Peak RSS of this process so far (VmHWM), in KiB.
+fn own_peak_rss_kib() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn large_body_is_streamed_in_bounded_memory() {
+    const SIZE: u64 = 48 << 20;
+    const LIMIT_KIB: i64 = 16 * 1024;
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {SIZE}\r\n\r\n");
+    let server = ReplayServer::single(Reply::pattern(head, SIZE).then(After::Hold));
+    let dir = tempdir();
+    let dest = dir.path().join("big.bin");
+    // The child's ru_maxrss also counts this process's peak (its pre-exec image), so that
+    // must be under the limit for the measurement to mean anything.
+    let own = own_peak_rss_kib();
+    assert!(own < LIMIT_KIB / 2, "test process already at {own} KiB");
+    let url = server.url("/big");
+    let (code, peak_kib) = fetch_with_peak_rss(&["-m", "15", "-o", &dest.to_string_lossy(), &url]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        first_difference(&dest, SIZE),
+        None,
+        "saved body differs from the pattern"
+    );
+    // A client holding the body would need 48 MiB; a streaming one needs a few buffers
+    // (the limit leaves room for a debug build and allocator slack).
+    assert!(
+        peak_kib < LIMIT_KIB,
+        "peak RSS {peak_kib} KiB for a 48 MiB body"
+    );
+}

@@ -41,6 +41,14 @@ pub struct Reply {
     /// Write one byte per write(2) with Nagle off, so the client sees the reply in many
     /// small segments (heads and chunk lines split at every possible place).
     pub trickle: bool,
+    /// After `bytes`, this many bytes of `pattern_byte(i)`, generated while sending so a big
+    /// body never sits in the test process's memory.
+    pub pattern_len: u64,
+}
+
+/// Byte `i` of a generated pattern body.
+pub fn pattern_byte(i: u64) -> u8 {
+    (i % 251) as u8
 }
 
 impl Reply {
@@ -52,7 +60,14 @@ impl Reply {
             bytes: bytes.into(),
             after: After::Close,
             trickle: false,
+            pattern_len: 0,
         }
+    }
+    /// `head` followed by a generated body of `len` pattern bytes.
+    pub fn pattern(head: impl Into<Vec<u8>>, len: u64) -> Reply {
+        let mut reply = Reply::bytes(head);
+        reply.pattern_len = len;
+        reply
     }
     pub fn trickled(mut self) -> Reply {
         self.trickle = true;
@@ -241,11 +256,26 @@ fn serve_tls(stream: TcpStream, config: Arc<ServerConfig>, routes: &Routes, reco
 fn write_reply(stream: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
     if !reply.trickle {
         stream.write_all(&reply.bytes)?;
+        write_pattern(stream, reply.pattern_len)?;
         return stream.flush();
     }
     for byte in &reply.bytes {
         stream.write_all(std::slice::from_ref(byte))?;
         stream.flush()?;
+    }
+    Ok(())
+}
+
+fn write_pattern(stream: &mut impl Write, len: u64) -> std::io::Result<()> {
+    let mut block = [0u8; 64 * 1024];
+    let mut sent = 0u64;
+    while sent < len {
+        let n = (len - sent).min(block.len() as u64) as usize;
+        for (k, b) in block[..n].iter_mut().enumerate() {
+            *b = pattern_byte(sent + k as u64);
+        }
+        stream.write_all(&block[..n])?;
+        sent += n as u64;
     }
     Ok(())
 }
