@@ -496,3 +496,12 @@ fn large_body_is_streamed_in_bounded_memory() {
         "peak RSS {peak_kib} KiB for a 48 MiB body"
     );
 }
+
+#[test]
+fn trickled_huge_head_is_refused_promptly() {
+    let reply = Reply::file("huge-head.http").trickled().then(After::Hold);
+    let server = ReplayServer::single(reply);
+    let (out, dir) = fetch_to_file(&server, &[]);
+    out.assert_fails(56, None).assert_faster_than(PROMPT);
+    assert!(names(dir.path()).is_empty());
+}
