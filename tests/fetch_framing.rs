@@ -505,3 +505,45 @@ fn trickled_huge_head_is_refused_promptly() {
     out.assert_fails(56, None).assert_faster_than(PROMPT);
     assert!(names(dir.path()).is_empty());
 }
+
+#[test]
+fn stale_part_file_is_replaced_not_appended_to() {
+    let server = ReplayServer::single(Reply::file("length.http"));
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("out.txt.part"),
+        b"stale bytes from an earlier run\n",
+    )
+    .expect("write stale part");
+    let out = fetch(dir.path(), &["-o", "out.txt", &server.url("/")]);
+    out.assert_ok();
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+    assert_no_part_files(dir.path());
+}
+
+#[test]
+fn fifo_destination_is_written_directly() {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let server = ReplayServer::single(Reply::file("length.http"));
+    let dir = tempdir();
+    let fifo = dir.path().join("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    let reader_path = fifo.clone();
+    // Blocks in open() until a writer comes: the client, or the unblocking below.
+    let reader = std::thread::spawn(move || std::fs::read(reader_path));
+    let out = fetch(dir.path(), &["-o", "pipe", &server.url("/")]);
+    // If the client never opened the FIFO, pair the reader with a writer so the test ends;
+    // with no reader left this open fails (ENXIO), which is fine.
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo);
+    let got = reader.join().expect("reader thread").expect("read fifo");
+    out.assert_ok();
+    assert_eq!(got, BODY);
+    let kind = std::fs::symlink_metadata(&fifo).expect("stat").file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced");
+    assert_no_part_files(dir.path());
+}
