@@ -478,6 +478,8 @@ fn chain_server() -> ReplayServer {
             ("/pong", Reply::file("redirect-pong.http")),
             ("/nowhere", Reply::file("redirect-without-location.http")),
             ("/to-ftp", Reply::file("redirect-to-ftp.http")),
+            ("/with-fragment", Reply::file("redirect-with-fragment.http")),
+            ("/raw-bytes", Reply::file("redirect-raw-bytes.http")),
         ],
         None,
     )
@@ -566,6 +568,25 @@ fn redirect_loops_are_47() {
         server.requests().len()
     );
     assert_no_part_files(dir.path());
+}
+
+#[test]
+fn redirect_target_drops_the_fragment_and_encodes_raw_bytes() {
+    let server = chain_server();
+    let dir = tempdir();
+    for path in ["/with-fragment", "/raw-bytes"] {
+        fetch(dir.path(), &["-L", "-o", "out.txt", &server.url(path)]).assert_ok();
+    }
+    let lines: Vec<String> = server.requests().iter().map(|r| request_line(r)).collect();
+    assert_eq!(
+        lines,
+        [
+            "GET /with-fragment HTTP/1.1",
+            "GET /final?x=1 HTTP/1.1",
+            "GET /raw-bytes HTTP/1.1",
+            "GET /final-caf%C3%A9%20x HTTP/1.1",
+        ]
+    );
 }
 
 #[test]
