@@ -10,12 +10,12 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
+use super::event_loop::EngineConfig;
 use super::faults::{Cut, FaultPlan, Faults, WireFraming};
 use super::log::{Entry, LogBuf};
 use super::record::RecordedRequest;
 use super::respond::{error_response, respond, BodySource, Response};
 use super::transport::{ReadStatus, Transport};
-use super::event_loop::EngineConfig;
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
 use crate::proto::request::{error_status, parse_request_head, RequestHead};

@@ -130,7 +130,10 @@ type Listeners = Vec<std::net::TcpListener>;
 
 /// One listener per address per thread; with port 0 the first bind picks the port and the
 /// other threads' listeners join it through SO_REUSEPORT.
-fn bind_all(addrs: &[SocketAddr], threads: usize) -> Result<(Vec<SocketAddr>, Vec<Listeners>), Error> {
+fn bind_all(
+    addrs: &[SocketAddr],
+    threads: usize,
+) -> Result<(Vec<SocketAddr>, Vec<Listeners>), Error> {
     let mut local = Vec::with_capacity(addrs.len());
     let mut per_thread: Vec<Listeners> = (0..threads).map(|_| Vec::new()).collect();
     for &addr in addrs {
@@ -149,8 +152,8 @@ fn bind_all(addrs: &[SocketAddr], threads: usize) -> Result<(Vec<SocketAddr>, Ve
 
 fn listen(addr: SocketAddr, reuse_port: bool) -> Result<std::net::TcpListener, Error> {
     let fail = |e: io::Error| Error::Bind(format!("{addr}: {e}"));
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-        .map_err(fail)?;
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(fail)?;
     // Restarting must not wait for TIME_WAIT connections of the previous run.
     socket.set_reuse_address(true).map_err(fail)?;
     if reuse_port {

@@ -206,7 +206,10 @@ mod tests {
         });
         let line = String::from_utf8(log.buf.clone()).unwrap();
         assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
-        assert!(line.ends_with("\"GET /a\\x22b\\x0A HTTP/1.1\" 200 12\n"), "{line}");
+        assert!(
+            line.ends_with("\"GET /a\\x22b\\x0A HTTP/1.1\" 200 12\n"),
+            "{line}"
+        );
     }
 
     #[test]

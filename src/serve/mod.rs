@@ -184,7 +184,9 @@ fn parse_header_flag(flag: &str) -> Result<(String, String), Error> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    let value_ok = value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+    let value_ok = value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
     if !name_ok || !value_ok {
         return Err(bad());
     }
@@ -225,7 +227,8 @@ fn bind_addrs(args: &ServeArgs) -> Result<Vec<SocketAddr>, Error> {
 fn announce(dir: &Path, tls: bool, addrs: &[SocketAddr]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     for addr in addrs {
-        writeln!(out, "serving {} at {}", dir.display(), base_url(*addr, tls)).map_err(Error::Io)?;
+        writeln!(out, "serving {} at {}", dir.display(), base_url(*addr, tls))
+            .map_err(Error::Io)?;
     }
     out.flush().map_err(Error::Io)
 }
