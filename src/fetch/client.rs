@@ -181,7 +181,8 @@ impl Request {
 
     /// Send the request and read the response head. Errors carry the URL they happened on.
     pub fn send(mut self) -> Result<Response, Error> {
-        let deadline = self.max_time.map(|d| Instant::now() + d);
+        // A limit too far away to represent is no limit.
+        let deadline = self.max_time.and_then(|d| Instant::now().checked_add(d));
         let origin = self.url.clone();
         let mut visited: Vec<(String, Url)> = Vec::new();
         let mut history: Vec<Vec<u8>> = Vec::new();

@@ -240,11 +240,61 @@ fn into_stream(socket: Socket) -> Result<TcpStream, Error> {
     setup().map_err(|e| Error::Connect(e.to_string()))
 }
 
+/// Socket reads under rustls: its deframer asks for at most 4 KiB per call, so one large socket
+/// read here feeds many of those instead of one syscall each.
+#[derive(Debug)]
+pub struct BufferedTcp {
+    tcp: TcpStream,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+/// Read-ahead under TLS: a few records per syscall.
+const TLS_READ_AHEAD: usize = 64 * 1024;
+
+impl BufferedTcp {
+    fn new(tcp: TcpStream) -> Self {
+        Self {
+            tcp,
+            buf: vec![0; TLS_READ_AHEAD].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+}
+
+impl Read for BufferedTcp {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.start == self.end {
+            if out.len() >= self.buf.len() {
+                return self.tcp.read(out);
+            }
+            self.end = self.tcp.read(&mut self.buf)?;
+            self.start = 0;
+        }
+        let n = (self.end - self.start).min(out.len());
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
+}
+
+impl Write for BufferedTcp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
 /// A connected transport: plain TCP or TLS over TCP. Blocking, with socket timeouts.
 #[derive(Debug)]
 pub enum Stream {
     Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Tls(Box<StreamOwned<ClientConnection, BufferedTcp>>),
 }
 
 impl Stream {
@@ -252,7 +302,7 @@ impl Stream {
     pub fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref(),
+            Stream::Tls(s) => &s.get_ref().tcp,
         }
     }
 
@@ -313,14 +363,15 @@ pub fn handshake(
 ) -> Result<Stream, Error> {
     let mut conn = ClientConnection::new(config, server_name(host)?)
         .map_err(|e| Error::TlsHandshake(e.to_string()))?;
-    let mut tcp = tcp;
+    let mut tcp = BufferedTcp::new(tcp);
     while conn.is_handshaking() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Error::Timeout("connect"));
         }
-        tcp.set_read_timeout(Some(left))
-            .and_then(|()| tcp.set_write_timeout(Some(left)))
+        let sock = &tcp.tcp;
+        sock.set_read_timeout(Some(left))
+            .and_then(|()| sock.set_write_timeout(Some(left)))
             .map_err(|e| Error::TlsHandshake(e.to_string()))?;
         conn.complete_io(&mut tcp).map_err(handshake_error)?;
     }
