@@ -561,3 +561,54 @@ fn head_with_chunked_fault_sends_no_body_and_keeps_the_stream_in_step() {
     r.read_exact(&mut chunked).unwrap();
     assert_eq!(chunked, b"6\r\nhello\n\r\n0\r\n\r\n");
 }
+
+fn fetch_body(addr: SocketAddr, path: &str) -> Vec<u8> {
+    let mut c = connect(addr);
+    c.write_all(get(path).as_bytes()).unwrap();
+    read_reply(&mut BufReader::new(c)).body
+}
+
+#[test]
+fn small_file_answers_follow_changes_at_once() {
+    let s = serve(&["--threads", "1"]);
+    let root = s._dir.path().to_path_buf();
+    let file = root.join("c.txt");
+    std::fs::write(&file, b"one-1").unwrap();
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    // Files younger than the cache's settle time are never cached: age this one past it
+    // (a precondition for the cache to engage, not a synchronisation).
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fetch_body(s.addr, "/c.txt"), b"one-1");
+    assert_eq!(fetch_body(s.addr, "/c.txt"), b"one-1");
+    // Same size, same mtime, new bytes: only the ctime tells.
+    std::fs::write(&file, b"two-2").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(fetch_body(s.addr, "/c.txt"), b"two-2");
+    // Replaced by rename (a new inode at the same path).
+    std::fs::write(root.join("c.tmp"), b"three").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fetch_body(s.addr, "/c.txt"), b"two-2");
+    assert_eq!(fetch_body(s.addr, "/c.txt"), b"two-2");
+    std::fs::rename(root.join("c.tmp"), &file).unwrap();
+    assert_eq!(fetch_body(s.addr, "/c.txt"), b"three");
+    // A symlink retargeted: the request path now names another file.
+    std::fs::write(root.join("a.txt"), b"AAAA").unwrap();
+    std::fs::write(root.join("b.txt"), b"BBBB").unwrap();
+    std::os::unix::fs::symlink("a.txt", root.join("l.txt")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fetch_body(s.addr, "/l.txt"), b"AAAA");
+    assert_eq!(fetch_body(s.addr, "/l.txt"), b"AAAA");
+    std::fs::remove_file(root.join("l.txt")).unwrap();
+    std::os::unix::fs::symlink("b.txt", root.join("l.txt")).unwrap();
+    assert_eq!(fetch_body(s.addr, "/l.txt"), b"BBBB");
+    // Removed: 404, not the cached copy.
+    std::fs::remove_file(root.join("l.txt")).unwrap();
+    let mut c = connect(s.addr);
+    c.write_all(get("/l.txt").as_bytes()).unwrap();
+    assert_eq!(read_reply(&mut BufReader::new(c)).status, 404);
+}

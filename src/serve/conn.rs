@@ -10,11 +10,12 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
+use super::cache::FileCache;
 use super::event_loop::EngineConfig;
 use super::faults::{Cut, FaultPlan, Faults, WireFraming};
 use super::log::{Entry, LogBuf};
 use super::record::RecordedRequest;
-use super::respond::{error_response, respond, BodySource, Response};
+use super::respond::{error_response, BodySource, Response};
 use super::transport::{ReadStatus, Transport};
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
@@ -42,6 +43,8 @@ pub struct Ctx {
     pub scratch: Vec<u8>,
     /// Read buffers lent to connections that are mid-request, so idle ones hold none.
     pool: Vec<Vec<u8>>,
+    /// Small files answered recently (re-validated by stat on every use).
+    cache: FileCache,
 }
 
 impl Ctx {
@@ -55,6 +58,7 @@ impl Ctx {
             log,
             scratch: Vec::new(),
             pool: Vec::new(),
+            cache: FileCache::default(),
         }
     }
 
@@ -444,7 +448,7 @@ impl Conn {
         faults.adjust_request(&mut head);
         let mut resp = match raw {
             Some(bytes) => echo_response(bytes),
-            None => respond(&ctx.cfg.site, &head),
+            None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
         };
         let framing = faults.adjust_response(&mut resp, head.minor_version);
         let info = (head.method, head.target, head.minor_version);
