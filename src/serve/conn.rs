@@ -2,6 +2,12 @@
 //! back to reading head (keep-alive) or draining -> closed (DESIGN rule 3).
 //! It turns readiness into progress; what to answer is `respond`'s decision, how bytes move is
 //! `transport`'s, and when timers fire is the event loop's.
+//!
+//! Interest: each socket is registered once for both directions, edge-triggered (as nginx
+//! does), so a state change costs no epoll_ctl. The state decides which readiness is used:
+//! `readable`/`writable` remember edges not yet consumed (cleared on WouldBlock or a short
+//! read), and each step reads only in the reading states and writes only while sending, so an
+//! edge that arrives while it is not wanted waits in its flag until the state wants it.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -882,49 +888,59 @@ impl Exchange {
             }
         }
         let chunked = self.faults.chunked;
-        let Some(seg) = self.segs.front_mut() else {
-            if chunked && !self.chunk_trailer_sent {
+        match self.segs.front() {
+            None if chunked && !self.chunk_trailer_sent => {
                 // RFC 9112 §7.1: the last chunk, and an empty trailer section.
                 self.out.extend_from_slice(b"0\r\n\r\n");
                 self.chunk_trailer_sent = true;
-                return Ok(BodyStep::Refill);
+                Ok(BodyStep::Refill)
             }
-            return Ok(BodyStep::Done);
-        };
-        match seg {
-            Seg::Span { len: 0, .. } => {
+            None => Ok(BodyStep::Done),
+            Some(Seg::Span { len: 0, .. }) => {
                 self.segs.pop_front();
                 Ok(BodyStep::Refill)
             }
-            Seg::Span { offset, len } if !chunked => Ok(BodyStep::File {
-                offset: *offset,
-                len: (*len).min(allowed),
+            Some(&Seg::Span { offset, len }) if !chunked => Ok(BodyStep::File {
+                offset,
+                len: len.min(allowed),
             }),
-            Seg::Span { offset, len } => {
-                let n = (*len).min(allowed).min(COPY_CHUNK);
-                let (o, file) = (*offset, self.file.as_ref());
-                let Some(file) = file else {
-                    return Err(io::ErrorKind::NotFound.into());
-                };
-                let start = frame_open(&mut self.out, n, chunked);
-                self.out.resize(start + n as usize, 0);
-                file.read_exact_at(&mut self.out[start..], o)?;
-                frame_close(&mut self.out, chunked);
-                self.advance_span(n);
-                Ok(BodyStep::Refill)
-            }
-            Seg::Mem(v) => {
-                let n = (v.len() as u64).min(allowed).min(COPY_CHUNK) as usize;
-                frame_open(&mut self.out, n as u64, chunked && n > 0);
-                self.out.extend(v.drain(..n));
-                frame_close(&mut self.out, chunked && n > 0);
-                if v.is_empty() {
-                    self.segs.pop_front();
-                }
-                self.body_queued += n as u64;
+            Some(&Seg::Span { offset, len }) => self.copy_span(offset, len.min(allowed)),
+            Some(Seg::Mem(_)) => {
+                self.copy_mem(allowed);
                 Ok(BodyStep::Refill)
             }
         }
+    }
+
+    /// Copy up to `n` bytes of the front file span into `out`, framed as one chunk.
+    fn copy_span(&mut self, offset: u64, n: u64) -> io::Result<BodyStep> {
+        let n = n.min(COPY_CHUNK);
+        let Some(file) = self.file.as_ref() else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        let start = frame_open(&mut self.out, n, true);
+        self.out.resize(start + n as usize, 0);
+        file.read_exact_at(&mut self.out[start..], offset)?;
+        frame_close(&mut self.out, true);
+        self.advance_span(n);
+        Ok(BodyStep::Refill)
+    }
+
+    /// Move up to `allowed` bytes of the front in-memory segment into `out` (framed when the
+    /// body goes chunked).
+    fn copy_mem(&mut self, allowed: u64) {
+        let chunked = self.faults.chunked;
+        let Some(Seg::Mem(v)) = self.segs.front_mut() else {
+            return;
+        };
+        let n = (v.len() as u64).min(allowed).min(COPY_CHUNK) as usize;
+        frame_open(&mut self.out, n as u64, chunked && n > 0);
+        self.out.extend(v.drain(..n));
+        frame_close(&mut self.out, chunked && n > 0);
+        if v.is_empty() {
+            self.segs.pop_front();
+        }
+        self.body_queued += n as u64;
     }
 
     /// `n` bytes of the front file span went out (or into `out`).
