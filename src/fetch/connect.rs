@@ -468,6 +468,56 @@ mod tests {
         assert_eq!(stream.peer_addr().expect("peer"), good);
     }
 
+    /// A loopback address whose SYNs go unanswered: a listener with a full accept queue
+    /// (Linux drops SYNs then), kept alive with the connections that filled it.
+    fn unanswering() -> (Socket, Vec<TcpStream>, SocketAddr) {
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        sock.bind(&SockAddr::from(a("127.0.0.1:0"))).expect("bind");
+        sock.listen(0).expect("listen");
+        let addr = sock.local_addr().expect("addr").as_socket().expect("inet");
+        let mut fillers = Vec::new();
+        // Fill the queue: stop at the first connect that does not finish quickly.
+        for _ in 0..8 {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                Ok(s) => fillers.push(s),
+                Err(_) => break,
+            }
+        }
+        (sock, fillers, addr)
+    }
+
+    #[test]
+    fn a_silent_address_is_raced_and_the_next_one_wins_after_the_attempt_delay() {
+        let (_hold, _fillers, silent) = unanswering();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let good = listener.local_addr().expect("addr");
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(5);
+        let stream = connect_any(&[silent, good], deadline, Duration::from_millis(100))
+            .expect("the second address connects");
+        assert_eq!(stream.peer_addr().expect("peer"), good);
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(100),
+            "started early: {took:?}"
+        );
+        assert!(
+            took < Duration::from_secs(4),
+            "waited for the first: {took:?}"
+        );
+    }
+
+    #[test]
+    fn a_silent_address_times_out_as_exit_28() {
+        let (_hold, _fillers, silent) = unanswering();
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(300);
+        let err = connect_any(&[silent], deadline, Duration::from_millis(250))
+            .expect_err("nothing answers");
+        assert_eq!(err.exit_code(), 28);
+        assert!(start.elapsed() >= Duration::from_millis(300));
+    }
+
     #[test]
     fn all_refused_is_exit_7() {
         let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
