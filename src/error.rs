@@ -133,6 +133,8 @@ pub enum Error {
     Io(io::Error),
     /// Another error, with the URL it happened on (same exit code as the inner error).
     AtUrl { url: String, error: Box<Error> },
+    /// A redirect we will not follow: an https -> http downgrade without -k (exit 47).
+    RedirectRefused(String),
 }
 
 impl Error {
@@ -161,6 +163,7 @@ impl Error {
             Error::CaCert(_) => 77,
             Error::Bind(_) | Error::Io(_) => 1,
             Error::AtUrl { error, .. } => error.exit_code(),
+            Error::RedirectRefused(_) => 47,
         }
     }
 
@@ -216,6 +219,7 @@ impl fmt::Display for Error {
             Error::Bind(why) => write!(f, "cannot listen: {why}"),
             Error::Io(e) => write!(f, "{e}"),
             Error::AtUrl { url, error } => write!(f, "{error} ({url})"),
+            Error::RedirectRefused(why) => write!(f, "redirect refused: {why}"),
         }
     }
 }

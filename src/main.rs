@@ -22,11 +22,44 @@ enum Command {
 }
 
 fn main() {
-    // clap exits 2 on a usage error (SPEC) and 0 for --help/--version.
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(report_usage(e)),
+    };
     let code = match cli.command {
         Command::Fetch(args) => rawhttp::fetch::run(args),
         Command::Serve(args) => rawhttp::serve::run(args),
     };
     std::process::exit(code);
+}
+
+/// Help and version go out as clap renders them (exit 0); a usage error becomes the one stderr
+/// line every rawhttp failure is (`rawhttp: usage: <why> (see --help)`), exit 2 (SPEC).
+fn report_usage(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        // Bare `rawhttp`: the help is the most useful answer, still a usage error.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            2
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let why = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_string();
+            eprintln!(
+                "rawhttp: {}",
+                rawhttp::Error::Usage(format!("{why} (see --help)"))
+            );
+            2
+        }
+    }
 }

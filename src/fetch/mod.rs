@@ -1,15 +1,172 @@
 //! The client: resolve -> connect (-> TLS) -> write request -> read head -> body -> sink.
+//! `Request`/`Response` are the library API; `run` is `rawhttp fetch` built on it. Parsing and
+//! framing decisions live in `proto`; nothing here serves.
+
+pub mod body;
+mod cli;
+pub mod client;
+pub mod connect;
+pub mod redirect;
+pub mod request;
+pub mod save;
+pub mod tls;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use client::{Request, Response};
+pub use connect::{Family, ResolveOverride};
+
+/// `Error::Timeout` texts, one per timer.
+pub(crate) const CONNECT_TIMED_OUT: &str = "connect not finished within --connect-timeout";
+pub(crate) const READ_TIMED_OUT: &str = "no data within --read-timeout";
+pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within --max-time";
 
 /// `rawhttp fetch` flags (SPEC.md, fetch table).
 #[derive(clap::Args, Debug, Clone)]
 pub struct FetchArgs {
-    /// URLs to fetch
+    /// URLs to fetch (http:// is assumed when the scheme is missing)
     #[arg(required = true)]
     pub urls: Vec<String>,
+    /// Write the body to FILE (`-` = stdout); repeatable, one per URL in order
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+    /// Name the file after the URL's last path segment
+    #[arg(short = 'O', long = "remote-name")]
+    pub remote_name: bool,
+    /// With -O: prefer the server's Content-Disposition name; never overwrite
+    #[arg(short = 'J', long = "remote-header-name")]
+    pub remote_header_name: bool,
+    /// Directory for -O/-J names (created if missing)
+    #[arg(long = "output-dir", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Write the response head before the body
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+    /// Write the response head to FILE (`-` = stdout)
+    #[arg(short = 'D', long = "dump-header", value_name = "FILE")]
+    pub dump_header: Option<PathBuf>,
+    /// Send HEAD and print the response head
+    #[arg(short = 'I', long = "head")]
+    pub head: bool,
+    /// Add or replace a request header 'Name: value'; 'Name:' removes a default (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// User-Agent (default rawhttp/<version>)
+    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
+    pub user_agent: Option<String>,
+    /// Follow redirects
+    #[arg(short = 'L', long = "location")]
+    pub location: bool,
+    /// Most redirects followed with -L
+    #[arg(long = "max-redirs", value_name = "N", default_value_t = crate::proto::limits::MAX_REDIRECTS)]
+    pub max_redirs: u32,
+    /// Fail on HTTP status >= 400 (the default; accepted for curl habits)
+    #[arg(short = 'f', long = "fail")]
+    pub fail: bool,
+    /// Save the body of an HTTP error response and exit 0
+    #[arg(long = "no-fail", overrides_with = "fail")]
+    pub no_fail: bool,
+    /// Seconds for connecting, TLS included (0 = no limit)
+    #[arg(long = "connect-timeout", value_name = "SECS", value_parser = parse_secs)]
+    pub connect_timeout: Option<Duration>,
+    /// Seconds without data before giving up (0 = no limit)
+    #[arg(long = "read-timeout", value_name = "SECS", value_parser = parse_secs)]
+    pub read_timeout: Option<Duration>,
+    /// Seconds for the whole transfer (0 = no limit)
+    #[arg(short = 'm', long = "max-time", value_name = "SECS", value_parser = parse_secs)]
+    pub max_time: Option<Duration>,
+    /// Refuse bodies larger than BYTES (suffixes k, M, G)
+    #[arg(long = "max-filesize", value_name = "BYTES", value_parser = parse_size)]
+    pub max_filesize: Option<u64>,
+    /// Extra PEM trust anchors
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify server certificates
+    #[arg(short = 'k', long = "insecure")]
+    pub insecure: bool,
+    /// Use ADDR for HOST:PORT (repeatable)
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// IPv4 addresses only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 addresses only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Send an HTTP/1.0 request
+    #[arg(long = "http1.0")]
+    pub http10: bool,
+    /// No progress and no error messages
+    #[arg(short = 's', long = "silent")]
+    pub silent: bool,
+    /// Error messages even with -s
+    #[arg(short = 'S', long = "show-error")]
+    pub show_error: bool,
+}
+
+/// Seconds as a decimal number; 0 means no limit.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("{s:?} is not a number of seconds"));
+    }
+    if secs == 0.0 {
+        // Far enough away to never fire, close enough not to overflow an Instant.
+        return Ok(Duration::from_secs(100 * 365 * 24 * 3600));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// A byte count with an optional k/M/G suffix (powers of 1024, as curl).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let bad = || format!("{s:?} is not a byte count");
+    let (digits, shift) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).ok_or_else(bad)
 }
 
 /// Run `rawhttp fetch`; prints one stderr line per failure and returns the exit code.
 pub fn run(args: FetchArgs) -> i32 {
-    let _ = args;
-    todo!("issue 2: fetch helper")
+    cli::run(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_and_sizes_parse_strictly() {
+        assert_eq!(parse_secs("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_secs("0").expect("0 = no limit") > Duration::from_secs(1 << 30));
+        for bad in ["-1", "nan", "inf", "x", ""] {
+            assert!(parse_secs(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_size("10"), Ok(10));
+        assert_eq!(parse_size("2k"), Ok(2048));
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        for bad in [
+            "",
+            "k",
+            "+5",
+            "-5",
+            "1.5",
+            "99999999999999999999",
+            "17179869184G",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -51,3 +51,12 @@ pub const MAX_CONNECTIONS: usize = 10_000;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Plaintext that rustls may buffer per connection before we stop producing (issue 4).
 pub const TLS_BUFFER_LIMIT: usize = 64 * 1024;
+/// After the last byte of a closing connection, unread input is discarded for at most this long
+/// before the socket closes, so the close does not become an RST that destroys the response.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+/// Largest PEM certificate or key file `serve` reads: real chains are a few KiB; the cap keeps a
+/// mistaken `--tls-cert /dev/zero` or a huge log file from being read whole.
+pub const MAX_PEM_FILE: u64 = 1024 * 1024;
+/// TLS 1.2 session-id cache entries (stateful resumption for clients without ticket support);
+/// about 1 KiB each, and clients that support tickets do not use it.
+pub const TLS_SESSION_CACHE: usize = 4096;

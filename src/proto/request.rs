@@ -1,5 +1,8 @@
-//! Request head parsing for the server, with the strict input rules of SPEC.md (RFC 9112 §3, §5).
+//! Request head parsing for the server, with the strict input rules of SPEC.md (RFC 9112 §2-§5).
+//! Bytes in, a `RequestHead` out; it does not decide body framing (`framing`) nor map targets
+//! to files (`serve::files`).
 
+use super::limits::{MAX_REQUEST_HEAD, MAX_REQUEST_HEADERS, MAX_REQUEST_LINE};
 use super::{Headers, ProtoError};
 
 /// A parsed request line and header section.
@@ -16,13 +19,561 @@ pub struct RequestHead {
 /// Parse a request head from the start of `buf`. `Ok(None)`: incomplete. Caps come from
 /// `proto::limits` (request line -> `UriTooLong`, head bytes / field count -> `HeadTooLarge` /
 /// `TooManyHeaders`), checked on partial input too so a trickled head cannot grow unbounded.
+/// On success the `usize` is the number of bytes the head used (blank line included).
 pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, ProtoError> {
-    let _ = buf;
-    todo!("issue 3: serve-pure helper")
+    let start = match skip_leading_empty_lines(buf)? {
+        Some(start) => start,
+        None => return Ok(None),
+    };
+    let Some((line, fields_start)) = split_request_line(buf, start)? else {
+        return Ok(None);
+    };
+    let (method, target, minor_version) = parse_request_line(line)?;
+    let Some((lines, end)) = split_field_lines(buf, fields_start)? else {
+        return Ok(None);
+    };
+    let headers = parse_fields(&lines)?;
+    check_host(&headers, minor_version)?;
+    let head = RequestHead {
+        method,
+        target,
+        minor_version,
+        headers,
+    };
+    Ok(Some((head, end)))
 }
 
 /// The status a server answers for a parse error: 400, 414, 431, 501 or 505.
 pub fn error_status(e: ProtoError) -> u16 {
-    let _ = e;
-    todo!("issue 3: serve-pure helper")
+    match e {
+        ProtoError::UriTooLong { .. } => 414,
+        ProtoError::HeadTooLarge { .. } | ProtoError::TooManyHeaders { .. } => 431,
+        ProtoError::UnsupportedVersion => 505,
+        ProtoError::UnknownTransferCoding => 501,
+        _ => 400,
+    }
+}
+
+/// RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) before the request
+/// line (clients sometimes send one after a POST body). Returns where the request line starts.
+fn skip_leading_empty_lines(buf: &[u8]) -> Result<Option<usize>, ProtoError> {
+    let mut i = 0;
+    loop {
+        match buf.get(i..) {
+            Some([b'\r', b'\n', ..]) => i += 2,
+            Some([b'\r']) => return Ok(None),
+            Some([b'\r', ..]) | Some([b'\n', ..]) => return Err(ProtoError::BadRequestLine),
+            Some([]) => return Ok(None),
+            _ => break,
+        }
+        // Empty lines count towards the request-line cap, so CRLF floods are bounded too.
+        if i > MAX_REQUEST_LINE {
+            return Err(ProtoError::UriTooLong {
+                limit: MAX_REQUEST_LINE,
+            });
+        }
+    }
+    Ok(Some(i))
+}
+
+/// The request line without its CRLF, and where the field lines start; `Ok(None)` while the
+/// line is incomplete but still within `MAX_REQUEST_LINE` (414 past it, even on partial input).
+fn split_request_line(buf: &[u8], start: usize) -> Result<Option<(&[u8], usize)>, ProtoError> {
+    let rest = &buf[start..];
+    let too_long = Err(ProtoError::UriTooLong {
+        limit: MAX_REQUEST_LINE,
+    });
+    let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
+        let pending = rest.len() - usize::from(rest.last() == Some(&b'\r'));
+        return if pending > MAX_REQUEST_LINE {
+            too_long
+        } else {
+            Ok(None)
+        };
+    };
+    // RFC 9112 §2.2: lines end in CRLF; a bare LF is refused (no lenient line splitting).
+    if lf == 0 || rest[lf - 1] != b'\r' {
+        return Err(ProtoError::BadRequestLine);
+    }
+    let line = &rest[..lf - 1];
+    if line.len() > MAX_REQUEST_LINE {
+        return too_long;
+    }
+    Ok(Some((line, start + lf + 1)))
+}
+
+/// `method SP request-target SP HTTP-version` (RFC 9112 §3), exactly one SP between parts.
+fn parse_request_line(line: &[u8]) -> Result<(String, String, u8), ProtoError> {
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ProtoError::BadRequestLine);
+    };
+    if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
+        return Err(ProtoError::BadRequestLine);
+    }
+    // RFC 3986 targets are visible ASCII; control bytes, DEL and raw 8-bit bytes are refused.
+    if target.is_empty() || !target.iter().all(|&b| (0x21..=0x7e).contains(&b)) {
+        return Err(ProtoError::BadRequestLine);
+    }
+    let minor = parse_version(version)?;
+    // Both parts are ASCII (checked above), so these conversions cannot fail.
+    let method = String::from_utf8_lossy(method).into_owned();
+    let target = String::from_utf8_lossy(target).into_owned();
+    Ok((method, target, minor))
+}
+
+/// `HTTP/1.0` -> 0, `HTTP/1.1` -> 1; another well-formed version (`HTTP/2.0`, `HTTP/1.2`,
+/// `HTTP/3`) is `UnsupportedVersion` (505, RFC 9110 §15.6.6); anything else is malformed (400).
+/// HTTP-name is case-sensitive (RFC 9112 §2.3).
+fn parse_version(version: &[u8]) -> Result<u8, ProtoError> {
+    match version {
+        b"HTTP/1.1" => Ok(1),
+        b"HTTP/1.0" => Ok(0),
+        [b'H', b'T', b'T', b'P', b'/', rest @ ..] if is_version_number(rest) => {
+            Err(ProtoError::UnsupportedVersion)
+        }
+        _ => Err(ProtoError::BadRequestLine),
+    }
+}
+
+/// `DIGIT [ "." DIGIT ]`: the shapes real HTTP versions take (1.1, 2, 2.0, 3).
+fn is_version_number(v: &[u8]) -> bool {
+    match v {
+        [d] => d.is_ascii_digit(),
+        [a, b'.', b] => a.is_ascii_digit() && b.is_ascii_digit(),
+        _ => false,
+    }
+}
+
+/// Field lines (without CRLF) and the offset just past the blank line.
+type FieldLines<'a> = (Vec<&'a [u8]>, usize);
+
+/// Split the field lines (each without CRLF) up to the blank line; `Ok(None)` while incomplete.
+/// The header section (field lines and the blank line) is capped at `MAX_REQUEST_HEAD` bytes and
+/// `MAX_REQUEST_HEADERS` lines, on partial input too (431).
+fn split_field_lines(buf: &[u8], start: usize) -> Result<Option<FieldLines<'_>>, ProtoError> {
+    let mut lines = Vec::new();
+    let mut pos = start;
+    while let Some(lf) = buf[pos..].iter().position(|&b| b == b'\n') {
+        let end = pos + lf + 1;
+        if end - start > MAX_REQUEST_HEAD {
+            return Err(head_too_large());
+        }
+        if lf == 0 || buf[pos + lf - 1] != b'\r' {
+            return Err(ProtoError::BadHeader); // bare LF (RFC 9112 §2.2)
+        }
+        let line = &buf[pos..pos + lf - 1];
+        if line.is_empty() {
+            return Ok(Some((lines, end)));
+        }
+        if lines.len() == MAX_REQUEST_HEADERS {
+            return Err(ProtoError::TooManyHeaders {
+                limit: MAX_REQUEST_HEADERS,
+            });
+        }
+        lines.push(line);
+        pos = end;
+    }
+    if buf.len() - start > MAX_REQUEST_HEAD {
+        return Err(head_too_large());
+    }
+    Ok(None)
+}
+
+fn head_too_large() -> ProtoError {
+    ProtoError::HeadTooLarge {
+        limit: MAX_REQUEST_HEAD,
+    }
+}
+
+fn parse_fields(lines: &[&[u8]]) -> Result<Headers, ProtoError> {
+    let mut headers = Headers::new();
+    for line in lines {
+        let (name, value) = parse_field(line)?;
+        headers.push(name, value);
+    }
+    Ok(headers)
+}
+
+/// `field-name ":" OWS field-value OWS` (RFC 9112 §5). A leading SP/HTAB is obs-fold (§5.2)
+/// (or whitespace after the start line, §2.2), refused either way; whitespace before the colon
+/// is refused (§5.1); values hold only HTAB, SP, VCHAR and obs-text (RFC 9110 §5.5).
+fn parse_field(line: &[u8]) -> Result<(&str, &[u8]), ProtoError> {
+    if matches!(line.first(), Some(b' ' | b'\t')) {
+        return Err(ProtoError::ObsFold);
+    }
+    let colon = line
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or(ProtoError::BadHeader)?;
+    let name = &line[..colon];
+    if name.is_empty() {
+        return Err(ProtoError::BadHeader);
+    }
+    if !name.iter().all(|&b| is_tchar(b)) {
+        let trailing_ws = name.iter().rposition(|&b| b != b' ' && b != b'\t');
+        return match trailing_ws {
+            Some(i) if i + 1 < name.len() && name[..=i].iter().all(|&b| is_tchar(b)) => {
+                Err(ProtoError::WhitespaceBeforeColon)
+            }
+            _ => Err(ProtoError::BadHeader),
+        };
+    }
+    let value = trim_ows(&line[colon + 1..]);
+    if !value.iter().all(|&b| is_field_vchar(b)) {
+        return Err(ProtoError::BadHeader);
+    }
+    // tchar is ASCII, so the name is valid UTF-8.
+    let name = std::str::from_utf8(name).map_err(|_| ProtoError::BadHeader)?;
+    Ok((name, value))
+}
+
+/// RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request with more than
+/// one Host line or an invalid Host value.
+fn check_host(headers: &Headers, minor_version: u8) -> Result<(), ProtoError> {
+    let mut hosts = headers.get_all("host");
+    match (hosts.next(), hosts.next()) {
+        (None, _) if minor_version >= 1 => Err(ProtoError::MissingHost),
+        (None, _) => Ok(()),
+        (Some(_), Some(_)) => Err(ProtoError::RepeatedHost),
+        (Some(host), None) if is_valid_host(host) => Ok(()),
+        (Some(_), None) => Err(ProtoError::BadHeader),
+    }
+}
+
+/// `uri-host [ ":" port ]` (RFC 3986 §3.2.2): reg-name, IPv4 or bracketed IP literal characters.
+/// Empty is allowed (RFC 9112 §3.2: a target without authority sends an empty Host).
+fn is_valid_host(host: &[u8]) -> bool {
+    host.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'['
+                    | b']'
+                    | b'%'
+            )
+    })
+}
+
+fn trim_ows(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|&b| b != b' ' && b != b'\t');
+    let end = v.iter().rposition(|&b| b != b' ' && b != b'\t');
+    match (start, end) {
+        (Some(s), Some(e)) => &v[s..=e],
+        _ => &[],
+    }
+}
+
+/// tchar (RFC 9110 §5.6.2).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
+/// field-vchar / SP / HTAB (RFC 9110 §5.5): everything but controls and DEL.
+fn is_field_vchar(b: u8) -> bool {
+    b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &[u8] = b"GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Empty:\r\nX-Ows: \t v a l \t\r\n\r\n";
+
+    fn parse(b: &[u8]) -> Result<Option<(RequestHead, usize)>, ProtoError> {
+        parse_request_head(b)
+    }
+
+    fn err(b: &[u8]) -> ProtoError {
+        match parse(b) {
+            Err(e) => e,
+            other => panic!(
+                "expected an error for {:?}, got {other:?}",
+                String::from_utf8_lossy(b)
+            ),
+        }
+    }
+
+    #[test]
+    fn parses_a_full_head() {
+        let mut buf = GOOD.to_vec();
+        buf.extend_from_slice(b"BODY");
+        let (head, used) = parse(&buf).unwrap().unwrap();
+        assert_eq!(used, GOOD.len());
+        assert_eq!(head.method, "GET");
+        assert_eq!(head.target, "/a/b?c=d");
+        assert_eq!(head.minor_version, 1);
+        assert_eq!(head.headers.get("host"), Some(&b"example.com"[..]));
+        assert_eq!(head.headers.get("x-empty"), Some(&b""[..]));
+        assert_eq!(head.headers.get("x-ows"), Some(&b"v a l"[..]));
+        assert_eq!(head.headers.len(), 4);
+    }
+
+    #[test]
+    fn accepts_the_valid_shapes() {
+        let table: &[(&[u8], &str, &str, u8)] = &[
+            (b"GET / HTTP/1.0\r\n\r\n", "GET", "/", 0),
+            (b"HEAD /x HTTP/1.0\r\nHost: a\r\n\r\n", "HEAD", "/x", 0),
+            (
+                b"OPTIONS * HTTP/1.1\r\nHost: a:80\r\n\r\n",
+                "OPTIONS",
+                "*",
+                1,
+            ),
+            (
+                b"GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n",
+                "GET",
+                "http://a/b",
+                1,
+            ),
+            (b"\r\nGET / HTTP/1.1\r\nHost: \r\n\r\n", "GET", "/", 1),
+            (
+                b"\r\n\r\nPOST /%41 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+                "POST",
+                "/%41",
+                1,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nhOsT: a\r\nX: \xff\xfe obs-text\r\n\r\n",
+                "GET",
+                "/",
+                1,
+            ),
+        ];
+        for (input, method, target, minor) in table {
+            let (head, used) = parse(input).unwrap().unwrap();
+            assert_eq!(
+                (head.method.as_str(), head.target.as_str()),
+                (*method, *target)
+            );
+            assert_eq!(head.minor_version, *minor);
+            assert_eq!(used, input.len());
+        }
+    }
+
+    #[test]
+    fn refuses_what_spec_calls_strict_input() {
+        use ProtoError::*;
+        let table: &[(&[u8], ProtoError)] = &[
+            (b"GET / HTTP/1.1\r\n\r\n", MissingHost),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+                RepeatedHost,
+            ),
+            (
+                b"GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n",
+                RepeatedHost,
+            ),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", WhitespaceBeforeColon),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nX\t: 1\r\n\r\n",
+                WhitespaceBeforeColon,
+            ),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n  2\r\n\r\n", ObsFold),
+            (b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", ObsFold),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x7fb\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: ab\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost: a\r\n: empty\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX(y): 1\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX y: 1\r\n\r\n", BadHeader),
+            (b"GET / HTTP/1.1\n", BadRequestLine),
+            (b"GET / HTTP/1.1\rX\r\n", BadRequestLine),
+            (b"\n", BadRequestLine),
+            (b"\rGET / HTTP/1.1\r\n", BadRequestLine),
+            (b"GET  / HTTP/1.1\r\n", BadRequestLine),
+            (b"GET / HTTP/1.1 \r\n", BadRequestLine),
+            (b" GET / HTTP/1.1\r\n", BadRequestLine),
+            (b"GET /\r\n", BadRequestLine),
+            (b"GET\r\n", BadRequestLine),
+            (b"\r\n\r\n\r\nGE(T / HTTP/1.1\r\n", BadRequestLine),
+            (b"GET /a\x01b HTTP/1.1\r\n", BadRequestLine),
+            (b"GET /a\x00b HTTP/1.1\r\n", BadRequestLine),
+            (b"GET /a\x7f HTTP/1.1\r\n", BadRequestLine),
+            (b"GET /\xc3\xa9 HTTP/1.1\r\n", BadRequestLine),
+            (b"GET /a\tb HTTP/1.1\r\n", BadRequestLine),
+            (b"GET /a\rb HTTP/1.1\r\n", BadRequestLine),
+            (b"GET /a HTTP/x\r\n", BadRequestLine),
+            (b"GET /a http/1.1\r\n", BadRequestLine),
+            (b"GET /a HTTP/1.10\r\n", BadRequestLine),
+            (b"GET /a HTTP/1.\r\n", BadRequestLine),
+            (b"GET /a HTTPS/1.1\r\n", BadRequestLine),
+            (b"GET /a HTTP/2.0\r\n", UnsupportedVersion),
+            (b"GET /a HTTP/1.2\r\n", UnsupportedVersion),
+            (b"GET /a HTTP/0.9\r\n", UnsupportedVersion),
+            (b"GET /a HTTP/2\r\n", UnsupportedVersion),
+            (b"GET /a HTTP/3\r\n", UnsupportedVersion),
+        ];
+        for (input, want) in table {
+            assert_eq!(err(input), *want, "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn maps_errors_to_statuses() {
+        use ProtoError::*;
+        let table = [
+            (BadRequestLine, 400),
+            (MissingHost, 400),
+            (RepeatedHost, 400),
+            (ObsFold, 400),
+            (WhitespaceBeforeColon, 400),
+            (BadHeader, 400),
+            (ConflictingContentLength, 400),
+            (LengthWithTransferEncoding, 400),
+            (BadContentLength, 400),
+            (UriTooLong { limit: 1 }, 414),
+            (HeadTooLarge { limit: 1 }, 431),
+            (TooManyHeaders { limit: 1 }, 431),
+            (UnknownTransferCoding, 501),
+            (UnsupportedVersion, 505),
+        ];
+        for (e, status) in table {
+            assert_eq!(error_status(e), status, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn request_line_cap_gives_414_on_partial_and_complete_input() {
+        let mut line = b"GET /".to_vec();
+        line.resize(MAX_REQUEST_LINE - " HTTP/1.1".len(), b'a');
+        line.extend_from_slice(b" HTTP/1.1");
+        assert_eq!(line.len(), MAX_REQUEST_LINE);
+        let mut ok = line.clone();
+        ok.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+        assert!(parse(&ok).unwrap().is_some());
+        // One byte more, complete: 414.
+        let mut long = b"GET /a".to_vec();
+        long.extend_from_slice(&line[5..]);
+        let mut complete = long.clone();
+        complete.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+        let too_long = ProtoError::UriTooLong {
+            limit: MAX_REQUEST_LINE,
+        };
+        assert_eq!(err(&complete), too_long);
+        // Partial, no CRLF yet: exactly at the cap (or cap + CR) still waits, one past fails.
+        assert_eq!(parse(&line).unwrap(), None);
+        assert_eq!(parse(&[&line[..], b"\r"].concat()).unwrap(), None);
+        assert_eq!(err(&vec![b'a'; MAX_REQUEST_LINE + 1]), too_long);
+        assert_eq!(err(&b"\r\n".repeat(MAX_REQUEST_LINE)), too_long);
+    }
+
+    #[test]
+    fn header_caps_give_431_on_partial_and_complete_input() {
+        let too_many = ProtoError::TooManyHeaders {
+            limit: MAX_REQUEST_HEADERS,
+        };
+        let mut head = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        for i in 1..MAX_REQUEST_HEADERS {
+            head.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        assert!(parse(&[&head[..], b"\r\n"].concat()).unwrap().is_some());
+        head.extend_from_slice(b"X-last: v\r\n");
+        assert_eq!(err(&head), too_many, "partial");
+        assert_eq!(err(&[&head[..], b"\r\n"].concat()), too_many);
+
+        let too_large = head_too_large();
+        let mut big = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+        big.resize(16 + MAX_REQUEST_HEAD, b'v');
+        assert_eq!(parse(&big).unwrap(), None, "exactly at the cap, partial");
+        big.push(b'v');
+        assert_eq!(err(&big), too_large, "partial");
+        assert_eq!(err(&[&big[..], b"\r\n\r\n"].concat()), too_large);
+        // A section of exactly MAX_REQUEST_HEAD bytes (blank line included) is accepted.
+        let mut exact = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+        exact.resize(16 + MAX_REQUEST_HEAD - 4, b'v');
+        exact.extend_from_slice(b"\r\n\r\n");
+        assert!(parse(&exact).unwrap().is_some());
+    }
+
+    #[test]
+    fn every_prefix_of_a_valid_head_needs_more() {
+        for input in [GOOD, b"\r\nGET / HTTP/1.0\r\n\r\n".as_slice()] {
+            for n in 0..input.len() {
+                assert_eq!(parse(&input[..n]).unwrap(), None, "prefix {n}");
+            }
+            assert!(parse(input).unwrap().is_some());
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_an_invalid_head_needs_more_or_fails_the_same_way() {
+        let table: &[&[u8]] = &[
+            b"GET / HTTP/1.1\r\nHost: a\r\nHost : b\r\n\r\n",
+            b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n",
+        ];
+        for input in table {
+            let want = err(input);
+            for n in 0..input.len() {
+                match parse(&input[..n]) {
+                    Ok(None) => {}
+                    Err(e) => assert_eq!(e, want, "prefix {n}"),
+                    Ok(Some(_)) => panic!("prefix {n} parsed"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn byte_by_byte_feeding_gives_the_same_head() {
+        let whole = parse(GOOD).unwrap().unwrap();
+        let mut buf = Vec::new();
+        let mut got = None;
+        for &b in GOOD {
+            assert!(got.is_none(), "parsed before the last byte");
+            buf.push(b);
+            got = parse(&buf).unwrap();
+        }
+        assert_eq!(got, Some(whole));
+    }
+
+    #[test]
+    fn pipelined_heads_report_their_own_length() {
+        let two = [GOOD, b"GET /2 HTTP/1.1\r\nHost: b\r\n\r\n"].concat();
+        let (first, used) = parse(&two).unwrap().unwrap();
+        assert_eq!(first.target, "/a/b?c=d");
+        let (second, used2) = parse(&two[used..]).unwrap().unwrap();
+        assert_eq!(second.target, "/2");
+        assert_eq!(used + used2, two.len());
+    }
 }

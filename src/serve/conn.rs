@@ -1,1 +1,953 @@
-//! One connection's state machine: reading head -> sending head -> sending body -> (keep-alive).
+//! One connection's state machine: reading head -> (reading body) -> (delaying) -> sending ->
+//! back to reading head (keep-alive) or draining -> closed (DESIGN rule 3).
+//! It turns readiness into progress; what to answer is `respond`'s decision, how bytes move is
+//! `transport`'s, and when timers fire is the event loop's.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io;
+use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
+
+use super::event_loop::EngineConfig;
+use super::faults::{Cut, FaultPlan, Faults, WireFraming};
+use super::log::{Entry, LogBuf};
+use super::record::RecordedRequest;
+use super::respond::{error_response, respond, BodySource, Response};
+use super::transport::{ReadStatus, Transport};
+use crate::proto::framing::{request_framing, BodyKind};
+use crate::proto::limits;
+use crate::proto::request::{error_status, parse_request_head, RequestHead};
+
+/// Bytes held for unparsed input: one maximal head plus room for pipelined requests behind it.
+const INBUF_CAP: usize = limits::MAX_REQUEST_HEAD + limits::MAX_REQUEST_LINE + 16 * 1024;
+/// Bodies up to this size go out in the same write as the head (one syscall, one segment);
+/// larger file bodies use sendfile(2) after the head.
+const INLINE_BODY: u64 = 16 * 1024;
+/// Largest piece of a body copied through memory at once (chunked fault, multipart heads).
+const COPY_CHUNK: u64 = 64 * 1024;
+
+/// Per-loop state every connection of that loop uses: configuration, the clock read once per
+/// wake-up, the nearest deadline, buffers shared instead of held per connection, the log.
+pub struct Ctx {
+    pub cfg: EngineConfig,
+    pub now: Instant,
+    /// Earliest deadline any connection set since the loop last swept; the poll timeout.
+    pub next_deadline: Instant,
+    /// True once a stop was requested: no new keep-alive.
+    pub stopping: bool,
+    pub log: LogBuf,
+    /// Scratch for file bytes on their way into rustls.
+    pub scratch: Vec<u8>,
+    /// Read buffers lent to connections that are mid-request, so idle ones hold none.
+    pool: Vec<Vec<u8>>,
+}
+
+impl Ctx {
+    pub fn new(cfg: EngineConfig, now: Instant) -> Self {
+        let log = LogBuf::new(cfg.log);
+        Ctx {
+            cfg,
+            now,
+            next_deadline: now + Duration::from_secs(3600),
+            stopping: false,
+            log,
+            scratch: Vec::new(),
+            pool: Vec::new(),
+        }
+    }
+
+    fn take_buf(&mut self) -> Vec<u8> {
+        self.pool.pop().unwrap_or_default()
+    }
+
+    fn give_buf(&mut self, mut buf: Vec<u8>) {
+        buf.clear();
+        // Keep a few warm buffers; a burst of pipelining must not pin memory forever.
+        if buf.capacity() > 0 && buf.capacity() <= INBUF_CAP && self.pool.len() < 64 {
+            self.pool.push(buf);
+        }
+    }
+}
+
+/// What the loop should do with a connection after it ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Keep,
+    Close,
+}
+
+/// Where a connection is in its life. The data of the request or response in progress lives
+/// beside it (`request`, `exchange`); `deadline` means what the comment of the state says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for a request head. Deadline: idle timeout while no byte of it arrived on a
+    /// kept-alive connection, else the header deadline (from accept or from the first byte),
+    /// which trickling cannot extend.
+    ReadingHead,
+    /// A head is parsed; its Content-Length body (<= MAX_DRAINED_BODY) is being read and
+    /// discarded (or kept for --echo) so it is never parsed as a request. Deadline: header.
+    ReadingBody,
+    /// A delay fault holds the ready response; nothing is sent until the deadline.
+    Delaying,
+    /// Writing head and body; partial writes tracked in the exchange. Deadline: send stall
+    /// (or the end of a rate-fault pause).
+    Sending,
+    /// A stall fault: head sent, then nothing; input discarded until the client gives up.
+    /// Deadline: send stall.
+    Stalled,
+    /// Closing after the last byte: write side shut (TLS close_notify first), input discarded
+    /// until EOF so unread request bytes do not turn our close into an RST that destroys the
+    /// response in the client's buffer. Deadline: linger.
+    Draining,
+}
+
+/// A parsed request waiting for its body to be read before it is answered.
+struct Request {
+    head: RequestHead,
+    /// --echo: the exact bytes received, head then body.
+    raw: Option<Vec<u8>>,
+    remaining: u64,
+    body_len: u64,
+    keep_alive: bool,
+}
+
+/// Where body bytes still to be sent come from.
+enum Seg {
+    Mem(Vec<u8>),
+    Span { offset: u64, len: u64 },
+}
+
+/// One response in progress, with every counter partial writes need.
+struct Exchange {
+    /// Bytes to write before any further body segment: the head (and inline body), or a
+    /// copied body piece. `out_pos` counts what already left.
+    out: Vec<u8>,
+    out_pos: usize,
+    head_len: usize,
+    file: Option<File>,
+    segs: VecDeque<Seg>,
+    close: bool,
+    /// truncate/reset: where the body stops and whether the close is an RST.
+    cut: Option<Cut>,
+    faults: Faults,
+    /// Body payload bytes handed to the transport (or to `out`).
+    body_queued: u64,
+    /// Bytes written in all (head included) for the log.
+    written: u64,
+    chunk_trailer_sent: bool,
+    rate_start: Instant,
+    /// A rate fault paused sending until the deadline.
+    paused: bool,
+    // for the access log
+    request: Option<(String, String, u8)>,
+    status: u16,
+    started: Instant,
+}
+
+/// What sending the body asks for next.
+enum BodyStep {
+    /// `out` was refilled; write it.
+    Refill,
+    /// Send this span of the file directly.
+    File { offset: u64, len: u64 },
+    /// A rate fault: nothing may go before this instant.
+    Pause(Instant),
+    /// Every body byte is out (or a truncate/reset budget ran out).
+    Done,
+}
+
+/// What one step of the state machine achieved.
+enum Step {
+    /// The state changed or progress was made: run again.
+    Again,
+    /// Blocked on readiness or a timer.
+    Wait,
+    Close,
+}
+
+/// One client connection.
+pub struct Conn {
+    transport: Transport,
+    id: u64,
+    peer: SocketAddr,
+    state: State,
+    inbuf: Vec<u8>,
+    request: Option<Box<Request>>,
+    exchange: Option<Box<Exchange>>,
+    /// Edge-triggered readiness not yet consumed (cleared on WouldBlock).
+    readable: bool,
+    writable: bool,
+    /// Kept alive and no byte of the next head yet: the deadline is the idle one.
+    awaiting_head: bool,
+    /// The write side was shut (Draining).
+    shut: bool,
+    deadline: Instant,
+}
+
+impl Conn {
+    /// A freshly accepted connection: its header deadline runs from now (accept).
+    pub fn new(transport: Transport, id: u64, peer: SocketAddr, ctx: &mut Ctx) -> Conn {
+        let mut conn = Conn {
+            transport,
+            id,
+            peer,
+            state: State::ReadingHead,
+            inbuf: Vec::new(),
+            request: None,
+            exchange: None,
+            readable: false,
+            writable: true,
+            awaiting_head: false,
+            shut: false,
+            deadline: ctx.now,
+        };
+        conn.set_deadline(ctx.now + ctx.cfg.header_timeout, ctx);
+        conn
+    }
+
+    pub fn transport_mut(&mut self) -> &mut Transport {
+        &mut self.transport
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Readiness reported by the poller.
+    pub fn on_ready(&mut self, readable: bool, writable: bool, ctx: &mut Ctx) -> Next {
+        self.readable |= readable;
+        self.writable |= writable;
+        self.drive(ctx)
+    }
+
+    /// The deadline passed: what that means depends on the state (see `State`).
+    pub fn on_deadline(&mut self, ctx: &mut Ctx) -> Next {
+        match self.state {
+            State::Delaying => {
+                self.state = State::Sending;
+                self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
+                self.drive(ctx)
+            }
+            State::Sending if self.exchange.as_ref().is_some_and(|e| e.paused) => {
+                if let Some(ex) = self.exchange.as_mut() {
+                    ex.paused = false;
+                }
+                self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
+                self.drive(ctx)
+            }
+            State::Sending => {
+                self.log_abandoned(ctx);
+                Next::Close
+            }
+            _ => Next::Close,
+        }
+    }
+
+    /// A stop was requested: close what is idle, let responses in flight finish, no keep-alive.
+    pub fn begin_stop(&mut self, ctx: &mut Ctx) -> Next {
+        match self.state {
+            State::ReadingHead | State::Stalled | State::Draining => Next::Close,
+            _ => {
+                if let Some(req) = self.request.as_mut() {
+                    req.keep_alive = false;
+                }
+                if let Some(ex) = self.exchange.as_mut() {
+                    ex.close = true;
+                }
+                let _ = ctx;
+                Next::Keep
+            }
+        }
+    }
+
+    /// The connection is going away: hand back its buffer and log a response cut short.
+    pub fn release(&mut self, ctx: &mut Ctx) {
+        let buf = std::mem::take(&mut self.inbuf);
+        ctx.give_buf(buf);
+    }
+
+    fn set_deadline(&mut self, at: Instant, ctx: &mut Ctx) {
+        self.deadline = at;
+        if at < ctx.next_deadline {
+            ctx.next_deadline = at;
+        }
+    }
+
+    fn drive(&mut self, ctx: &mut Ctx) -> Next {
+        loop {
+            let step = match self.state {
+                State::ReadingHead => self.step_head(ctx),
+                State::ReadingBody => self.step_body(ctx),
+                State::Delaying => self.step_flush_only(),
+                State::Sending => self.step_send(ctx),
+                State::Stalled => self.step_discard(ctx),
+                State::Draining => self.step_drain(ctx),
+            };
+            match step {
+                Step::Again => continue,
+                Step::Wait => return Next::Keep,
+                Step::Close => return Next::Close,
+            }
+        }
+    }
+
+    /// Push queued TLS records (handshake, alerts) when the socket can take them.
+    fn flush_tls(&mut self) -> io::Result<()> {
+        if self.writable && self.transport.wants_write() && !self.transport.flush()? {
+            self.writable = false;
+        }
+        Ok(())
+    }
+
+    fn step_flush_only(&mut self) -> Step {
+        match self.flush_tls() {
+            Ok(()) => Step::Wait,
+            Err(_) => Step::Close,
+        }
+    }
+
+    /// Read into `inbuf` (borrowing a pooled buffer); `Ok(false)` on EOF.
+    fn fill(&mut self, cap: usize, ctx: &mut Ctx) -> io::Result<bool> {
+        if self.inbuf.capacity() == 0 {
+            self.inbuf = ctx.take_buf();
+        }
+        let status = self.transport.read(&mut self.inbuf, cap);
+        match status? {
+            ReadStatus::Drained => self.readable = false,
+            ReadStatus::Full => {}
+            ReadStatus::Eof => return Ok(false),
+        }
+        self.flush_tls()?;
+        Ok(true)
+    }
+
+    fn step_head(&mut self, ctx: &mut Ctx) -> Step {
+        if self.flush_tls().is_err() {
+            return Step::Close;
+        }
+        if !self.inbuf.is_empty() {
+            if self.awaiting_head {
+                // First byte of a new head: the header deadline starts now.
+                self.awaiting_head = false;
+                self.set_deadline(ctx.now + ctx.cfg.header_timeout, ctx);
+            }
+            match parse_request_head(&self.inbuf) {
+                Ok(Some((head, used))) => {
+                    self.begin_request(head, used, ctx);
+                    return Step::Again;
+                }
+                Ok(None) if self.inbuf.len() >= INBUF_CAP => {
+                    self.reject(431, None, ctx);
+                    return Step::Again;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.reject(error_status(e), None, ctx);
+                    return Step::Again;
+                }
+            }
+        }
+        if !self.readable {
+            if self.inbuf.is_empty() {
+                let buf = std::mem::take(&mut self.inbuf);
+                ctx.give_buf(buf);
+            }
+            return Step::Wait;
+        }
+        let before = self.inbuf.len();
+        match self.fill(INBUF_CAP, ctx) {
+            Ok(true) if self.inbuf.len() > before || self.readable => Step::Again,
+            Ok(true) => Step::Again,
+            Ok(false) | Err(_) => Step::Close,
+        }
+    }
+
+    /// A head was parsed from the first `used` bytes of `inbuf`: decide its body's fate.
+    fn begin_request(&mut self, head: RequestHead, used: usize, ctx: &mut Ctx) {
+        let raw = is_echo(&head, ctx).then(|| self.inbuf[..used].to_vec());
+        self.inbuf.drain(..used);
+        let framing = match request_framing(&head.headers) {
+            Ok(f) => f,
+            Err(e) => return self.reject(error_status(e), Some(&head), ctx),
+        };
+        let mut keep_alive = wants_keep_alive(&head) && !ctx.stopping;
+        // RFC 9112 §6.3: a body we do not read would be parsed as the next request, so either
+        // it is read and discarded (small Content-Length) or the connection closes after us.
+        let remaining = match framing {
+            BodyKind::NoBody => 0,
+            BodyKind::Length(n) if n <= limits::MAX_DRAINED_BODY => n,
+            _ => {
+                keep_alive = false;
+                0
+            }
+        };
+        self.request = Some(Box::new(Request {
+            head,
+            raw,
+            remaining,
+            body_len: 0,
+            keep_alive,
+        }));
+        if remaining > 0 {
+            self.state = State::ReadingBody;
+            self.set_deadline(ctx.now + ctx.cfg.header_timeout, ctx);
+        } else {
+            self.answer(ctx);
+        }
+    }
+
+    fn step_body(&mut self, ctx: &mut Ctx) -> Step {
+        let Some(req) = self.request.as_mut() else {
+            return Step::Close;
+        };
+        let take = (req.remaining as usize).min(self.inbuf.len());
+        if take > 0 {
+            if let Some(raw) = req.raw.as_mut() {
+                raw.extend_from_slice(&self.inbuf[..take]);
+            }
+            self.inbuf.drain(..take);
+            req.remaining -= take as u64;
+            req.body_len += take as u64;
+        }
+        if req.remaining == 0 {
+            self.answer(ctx);
+            return Step::Again;
+        }
+        if !self.readable {
+            return Step::Wait;
+        }
+        match self.fill(INBUF_CAP, ctx) {
+            Ok(true) => Step::Again,
+            Ok(false) | Err(_) => Step::Close,
+        }
+    }
+
+    /// Build the response for the request in `self.request` and start sending it.
+    fn answer(&mut self, ctx: &mut Ctx) {
+        let Some(req) = self.request.take() else {
+            return;
+        };
+        let Request {
+            mut head,
+            raw,
+            body_len,
+            keep_alive,
+            ..
+        } = *req;
+        record(&head, body_len, self.id, ctx);
+        let faults = match ctx.cfg.faults.as_deref() {
+            Some(plan) => faults_for(plan, &head),
+            None => Faults::default(),
+        };
+        faults.adjust_request(&mut head);
+        let mut resp = match raw {
+            Some(bytes) => echo_response(bytes),
+            None => respond(&ctx.cfg.site, &head),
+        };
+        let framing = faults.adjust_response(&mut resp, head.minor_version);
+        let info = (head.method, head.target, head.minor_version);
+        self.start_exchange(resp, Some(info), keep_alive, (faults, framing), ctx);
+    }
+
+    /// Answer a request we refuse (400/414/431/501/505), then close: what follows the bad head
+    /// cannot be trusted to be a request.
+    fn reject(&mut self, status: u16, head: Option<&RequestHead>, ctx: &mut Ctx) {
+        self.inbuf.clear();
+        let info = head.map(|h| (h.method.clone(), h.target.clone(), h.minor_version));
+        self.start_exchange(
+            error_response(status),
+            info,
+            false,
+            (Faults::default(), WireFraming::AsIs),
+            ctx,
+        );
+    }
+
+    fn start_exchange(
+        &mut self,
+        resp: Response,
+        request: Option<(String, String, u8)>,
+        keep_alive: bool,
+        (faults, framing): (Faults, WireFraming),
+        ctx: &mut Ctx,
+    ) {
+        let minor = request.as_ref().map_or(1, |r| r.2);
+        let delay = faults.delay();
+        let ex = build_exchange(resp, minor, keep_alive, faults, framing, ctx.now);
+        let mut ex = Box::new(ex);
+        ex.request = request;
+        self.exchange = Some(ex);
+        match delay {
+            Some(d) if !d.is_zero() => {
+                self.state = State::Delaying;
+                self.set_deadline(ctx.now + d, ctx);
+            }
+            _ => {
+                self.state = State::Sending;
+                self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
+            }
+        }
+    }
+
+    fn step_send(&mut self, ctx: &mut Ctx) -> Step {
+        let Some(ex) = self.exchange.as_mut() else {
+            return Step::Close;
+        };
+        if ex.paused {
+            return Step::Wait;
+        }
+        loop {
+            if ex.out_pos < ex.out.len() {
+                if !self.writable {
+                    return Step::Wait;
+                }
+                let more = !ex.segs.is_empty() && !ex.faults.stall;
+                match self.transport.write(&ex.out[ex.out_pos..], more) {
+                    Ok(n) => {
+                        ex.out_pos += n;
+                        ex.written += n as u64;
+                        progress(&mut self.deadline, ctx);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.writable = false;
+                        return Step::Wait;
+                    }
+                    Err(_) => {
+                        self.log_abandoned(ctx);
+                        return Step::Close;
+                    }
+                }
+                continue;
+            }
+            ex.out.clear();
+            ex.out_pos = 0;
+            if ex.faults.stall {
+                self.state = State::Stalled;
+                self.finish_log(ctx);
+                self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
+                return Step::Again;
+            }
+            match ex.next_step(ctx.now) {
+                Ok(BodyStep::Refill) => {}
+                Ok(BodyStep::File { offset, len }) => {
+                    if !self.writable {
+                        return Step::Wait;
+                    }
+                    let Some(file) = ex.file.as_ref() else {
+                        return Step::Close;
+                    };
+                    match self
+                        .transport
+                        .write_file(file, offset, len, &mut ctx.scratch)
+                    {
+                        Ok(n) => {
+                            ex.advance_span(n as u64);
+                            ex.written += n as u64;
+                            progress(&mut self.deadline, ctx);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            self.writable = false;
+                            return Step::Wait;
+                        }
+                        Err(_) => {
+                            self.log_abandoned(ctx);
+                            return Step::Close;
+                        }
+                    }
+                }
+                Ok(BodyStep::Pause(until)) => {
+                    ex.paused = true;
+                    self.set_deadline(until, ctx);
+                    return Step::Wait;
+                }
+                Ok(BodyStep::Done) => return self.finish_response(ctx),
+                Err(_) => {
+                    self.log_abandoned(ctx);
+                    return Step::Close;
+                }
+            }
+        }
+    }
+
+    /// Every byte of the response is queued: wait for TLS to flush, log, then keep alive,
+    /// drain-and-close, or reset.
+    fn finish_response(&mut self, ctx: &mut Ctx) -> Step {
+        match self.transport.flush() {
+            Ok(true) => {}
+            Ok(false) => {
+                self.writable = false;
+                return Step::Wait;
+            }
+            Err(_) => return Step::Close,
+        }
+        self.finish_log(ctx);
+        let Some(ex) = self.exchange.take() else {
+            return Step::Close;
+        };
+        if ex.cut.is_some_and(|c| c.reset) {
+            // SO_LINGER 0: the close sends RST (fault `reset`).
+            self.transport.set_reset_on_close();
+            return Step::Close;
+        }
+        if ex.close || ctx.stopping {
+            self.start_close(ctx);
+            return Step::Again;
+        }
+        self.state = State::ReadingHead;
+        if self.inbuf.is_empty() {
+            self.awaiting_head = true;
+            self.set_deadline(ctx.now + ctx.cfg.idle_timeout, ctx);
+        } else {
+            // Pipelined bytes already here: the next head's deadline starts now.
+            self.set_deadline(ctx.now + ctx.cfg.header_timeout, ctx);
+        }
+        Step::Again
+    }
+
+    fn start_close(&mut self, ctx: &mut Ctx) {
+        self.transport.start_close();
+        self.inbuf.clear();
+        self.state = State::Draining;
+        self.set_deadline(ctx.now + limits::LINGER_TIMEOUT, ctx);
+    }
+
+    fn step_drain(&mut self, ctx: &mut Ctx) -> Step {
+        if !self.shut {
+            match self.transport.flush() {
+                Ok(true) => {
+                    self.transport.shutdown_write();
+                    self.shut = true;
+                }
+                Ok(false) => {
+                    self.writable = false;
+                    if !self.readable {
+                        return Step::Wait;
+                    }
+                }
+                Err(_) => return Step::Close,
+            }
+        }
+        self.step_discard(ctx)
+    }
+
+    /// Read and throw away input until EOF (Stalled, Draining).
+    fn step_discard(&mut self, ctx: &mut Ctx) -> Step {
+        while self.readable {
+            self.inbuf.clear();
+            match self.fill(INBUF_CAP, ctx) {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return Step::Close,
+            }
+        }
+        self.inbuf.clear();
+        Step::Wait
+    }
+
+    fn finish_log(&mut self, ctx: &mut Ctx) {
+        if let Some(ex) = self.exchange.as_ref() {
+            push_log(&mut ctx.log, self.peer, ex, ctx.now);
+        }
+    }
+
+    fn log_abandoned(&mut self, ctx: &mut Ctx) {
+        if self.state == State::Sending {
+            self.finish_log(ctx);
+        }
+        self.exchange = None;
+    }
+}
+
+/// A write moved bytes: the send-stall deadline restarts. The loop's nearest deadline is
+/// unaffected (it only ever moves later here), so no update is needed.
+fn progress(deadline: &mut Instant, ctx: &Ctx) {
+    *deadline = ctx.now + limits::SEND_STALL_TIMEOUT;
+}
+
+fn push_log(log: &mut LogBuf, peer: SocketAddr, ex: &Exchange, now: Instant) {
+    if !log.is_on() {
+        return;
+    }
+    log.push(&Entry {
+        peer,
+        request: ex
+            .request
+            .as_ref()
+            .map(|(m, t, v)| (m.as_str(), t.as_str(), *v)),
+        status: ex.status,
+        bytes: ex.written.saturating_sub(ex.head_len as u64),
+        micros: now.saturating_duration_since(ex.started).as_micros() as u64,
+    });
+}
+
+/// RFC 9112 §9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only when the client
+/// asked for keep-alive.
+fn wants_keep_alive(head: &RequestHead) -> bool {
+    if head.headers.has_token("Connection", "close") {
+        return false;
+    }
+    head.minor_version >= 1 || head.headers.has_token("Connection", "keep-alive")
+}
+
+fn target_path(target: &str) -> &str {
+    target.split(['?', '#']).next().unwrap_or(target)
+}
+
+fn is_echo(head: &RequestHead, ctx: &Ctx) -> bool {
+    match ctx.cfg.echo.as_deref() {
+        Some(prefix) => {
+            let path = target_path(&head.target);
+            path.starts_with(prefix)
+                && (prefix.ends_with('/')
+                    || path.len() == prefix.len()
+                    || path.as_bytes()[prefix.len()] == b'/')
+        }
+        None => false,
+    }
+}
+
+/// --echo: the request's own bytes back as text/plain.
+fn echo_response(bytes: Vec<u8>) -> Response {
+    Response {
+        status: 200,
+        headers: vec![
+            (
+                "Date".to_string(),
+                httpdate::fmt_http_date(std::time::SystemTime::now()),
+            ),
+            (
+                "Content-Type".to_string(),
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            ("Content-Length".to_string(), bytes.len().to_string()),
+        ],
+        body: BodySource::Bytes(bytes),
+    }
+}
+
+/// The faults this request asks for: library rules (per path, per Nth) and, under `--faults`,
+/// query parameters.
+fn faults_for(plan: &FaultPlan, head: &RequestHead) -> Faults {
+    let target = head.target.split('#').next().unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    plan.next_faults(path, query)
+}
+
+fn record(head: &RequestHead, body_len: u64, connection_id: u64, ctx: &Ctx) {
+    let Some(log) = ctx.cfg.record.as_ref() else {
+        return;
+    };
+    let headers = head
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    let entry = RecordedRequest {
+        method: head.method.clone(),
+        target: head.target.clone(),
+        headers,
+        body_len,
+        connection_id,
+    };
+    super::record::push(log, entry);
+}
+
+/// Turn a response into bytes to write and body segments; `framing` (from the faults) says
+/// whether the body goes chunked or close-delimited.
+fn build_exchange(
+    mut resp: Response,
+    minor: u8,
+    keep_alive: bool,
+    mut faults: Faults,
+    framing: WireFraming,
+    now: Instant,
+) -> Exchange {
+    let cut = faults.cut();
+    let close = !keep_alive || cut.is_some() || framing == WireFraming::UntilClose;
+    let chunked = framing == WireFraming::Chunked;
+    if minor == 0 && !close {
+        // RFC 9112 §9.3: an HTTP/1.0 client only keeps the connection when told so.
+        resp.headers
+            .push(("Connection".to_string(), "keep-alive".to_string()));
+    }
+    let mut out = Vec::with_capacity(512);
+    resp.write_head(minor, close, &mut out);
+    let head_len = out.len();
+    // `chunked` now means "frame the body in chunks on the wire".
+    faults.chunked = chunked;
+    // Faults that shape the body bytes need them to pass through `next_step`, not inline.
+    let inline = !chunked && !faults.stall && faults.rate.is_none() && cut.is_none();
+    let (file, segs) = plan_body(resp.body, &mut out, inline);
+    Exchange {
+        out,
+        out_pos: 0,
+        head_len,
+        file,
+        segs,
+        close,
+        cut,
+        faults,
+        body_queued: 0,
+        written: 0,
+        chunk_trailer_sent: false,
+        rate_start: now,
+        paused: false,
+        request: None,
+        status: resp.status,
+        started: now,
+    }
+}
+
+/// Body segments; a small body goes straight after the head in `out` when `inline` allows.
+fn plan_body(body: BodySource, out: &mut Vec<u8>, inline: bool) -> (Option<File>, VecDeque<Seg>) {
+    let mut segs = VecDeque::new();
+    match body {
+        BodySource::None => (None, segs),
+        BodySource::Bytes(v) => {
+            if inline && v.len() as u64 <= INLINE_BODY {
+                out.extend_from_slice(&v);
+            } else {
+                segs.push_back(Seg::Mem(v));
+            }
+            (None, segs)
+        }
+        BodySource::File { file, offset, len } => {
+            if !(inline && len <= INLINE_BODY && read_inline(&file, offset, len, out)) {
+                segs.push_back(Seg::Span { offset, len });
+            }
+            (Some(file), segs)
+        }
+        BodySource::Multipart { file, parts, tail } => {
+            for p in parts {
+                segs.push_back(Seg::Mem(p.head));
+                segs.push_back(Seg::Span {
+                    offset: p.offset,
+                    len: p.len,
+                });
+            }
+            segs.push_back(Seg::Mem(tail));
+            (Some(file), segs)
+        }
+    }
+}
+
+/// Append `len` bytes of `file` at `offset` to `out`; false (and `out` unchanged) when the file
+/// no longer has them, so the span path reports the short file and closes.
+fn read_inline(file: &File, offset: u64, len: u64, out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    out.resize(start + len as usize, 0);
+    match file.read_exact_at(&mut out[start..], offset) {
+        Ok(()) => true,
+        Err(_) => {
+            out.truncate(start);
+            false
+        }
+    }
+}
+
+impl Exchange {
+    /// Decide the next body move, refilling `out` for copied pieces.
+    fn next_step(&mut self, now: Instant) -> io::Result<BodyStep> {
+        let mut allowed = match self.cut {
+            Some(cut) => cut.after.saturating_sub(self.body_queued),
+            None => u64::MAX,
+        };
+        if allowed == 0 {
+            self.segs.clear();
+            self.chunk_trailer_sent = true;
+            return Ok(BodyStep::Done);
+        }
+        if let Some(rate) = self.faults.rate {
+            match self.rate_allowance(rate, now) {
+                Ok(n) => allowed = allowed.min(n),
+                Err(until) => return Ok(BodyStep::Pause(until)),
+            }
+        }
+        let chunked = self.faults.chunked;
+        let Some(seg) = self.segs.front_mut() else {
+            if chunked && !self.chunk_trailer_sent {
+                // RFC 9112 §7.1: the last chunk, and an empty trailer section.
+                self.out.extend_from_slice(b"0\r\n\r\n");
+                self.chunk_trailer_sent = true;
+                return Ok(BodyStep::Refill);
+            }
+            return Ok(BodyStep::Done);
+        };
+        match seg {
+            Seg::Span { len: 0, .. } => {
+                self.segs.pop_front();
+                Ok(BodyStep::Refill)
+            }
+            Seg::Span { offset, len } if !chunked => Ok(BodyStep::File {
+                offset: *offset,
+                len: (*len).min(allowed),
+            }),
+            Seg::Span { offset, len } => {
+                let n = (*len).min(allowed).min(COPY_CHUNK);
+                let (o, file) = (*offset, self.file.as_ref());
+                let Some(file) = file else {
+                    return Err(io::ErrorKind::NotFound.into());
+                };
+                let start = frame_open(&mut self.out, n, chunked);
+                self.out.resize(start + n as usize, 0);
+                file.read_exact_at(&mut self.out[start..], o)?;
+                frame_close(&mut self.out, chunked);
+                self.advance_span(n);
+                Ok(BodyStep::Refill)
+            }
+            Seg::Mem(v) => {
+                let n = (v.len() as u64).min(allowed).min(COPY_CHUNK) as usize;
+                frame_open(&mut self.out, n as u64, chunked && n > 0);
+                self.out.extend(v.drain(..n));
+                frame_close(&mut self.out, chunked && n > 0);
+                if v.is_empty() {
+                    self.segs.pop_front();
+                }
+                self.body_queued += n as u64;
+                Ok(BodyStep::Refill)
+            }
+        }
+    }
+
+    /// `n` bytes of the front file span went out (or into `out`).
+    fn advance_span(&mut self, n: u64) {
+        self.body_queued += n;
+        if let Some(Seg::Span { offset, len }) = self.segs.front_mut() {
+            *offset += n;
+            *len -= n.min(*len);
+            if *len == 0 {
+                self.segs.pop_front();
+            }
+        }
+    }
+
+    /// Bytes a `rate` fault allows now (a tenth of a second's worth up front), or the instant
+    /// the next slice is allowed.
+    fn rate_allowance(&self, rate: u64, now: Instant) -> Result<u64, Instant> {
+        let burst = (rate / 10).max(1) as u128;
+        let elapsed = now.saturating_duration_since(self.rate_start).as_micros();
+        let earned = rate as u128 * elapsed / 1_000_000 + burst;
+        let sent = self.body_queued as u128;
+        if earned > sent {
+            return Ok((earned - sent).min(u64::MAX as u128) as u64);
+        }
+        let step = (rate / 20).max(1) as u128;
+        let micros = (sent + step - burst) * 1_000_000 / rate as u128;
+        Err(self.rate_start + Duration::from_micros(micros.min(u64::MAX as u128) as u64))
+    }
+}
+
+/// Chunk-size line before a piece of body (RFC 9112 §7.1); returns where the data starts.
+fn frame_open(out: &mut Vec<u8>, n: u64, chunked: bool) -> usize {
+    if chunked {
+        out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+    }
+    out.len()
+}
+
+fn frame_close(out: &mut Vec<u8>, chunked: bool) {
+    if chunked {
+        out.extend_from_slice(b"\r\n");
+    }
+}

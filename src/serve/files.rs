@@ -1,2 +1,364 @@
 //! Request target -> a path inside the root, or a refusal: a pure function, table-tested,
-//! applied before any filesystem call (DESIGN rule 4).
+//! applied before any filesystem call (DESIGN rule 4, after darkhttpd's `make_safe_url`).
+//! It does not open anything: `respond` opens the result beneath the root fd (openat2), which
+//! is where symlinks are checked.
+//!
+//! Refusals: malformed input (undecodable `%`, `%00`/NUL, encoded `/`, any `\`, control bytes,
+//! invalid or overlong UTF-8, a target that is not origin- or absolute-form) is 400; a path that
+//! would climb above the root, or names a dotfile while dotfiles are hidden, is 404, as if it did
+//! not exist (it tells a prober nothing, and a traversal attempt never becomes a 5xx).
+
+/// Why a target cannot name a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Malformed target (400).
+    BadRequest,
+    /// Escapes the root or names a hidden file (404).
+    NotFound,
+}
+
+impl Refusal {
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::BadRequest => 400,
+            Refusal::NotFound => 404,
+        }
+    }
+}
+
+/// A target resolved to a path relative to the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafePath<'a> {
+    /// Decoded segments joined by `/`, without leading or trailing slash, no `.`/`..`/empty
+    /// segments; `""` is the root itself.
+    pub rel: String,
+    /// The path ended in `/` (or `/.`, `/..`): a directory was asked for.
+    pub dir_form: bool,
+    /// The raw query (without `?`), kept for redirects.
+    pub query: Option<&'a str>,
+}
+
+/// Map a request target to a path inside the root (see the module comment for the rules).
+/// `hidden`: whether dotfile segments may be served (`--hidden`).
+pub fn resolve_target(target: &str, hidden: bool) -> Result<SafePath<'_>, Refusal> {
+    let path_and_query = origin_path(target)?;
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let decoded = percent_decode(path)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| Refusal::BadRequest)?;
+    let (segments, dir_form) = remove_dot_segments(&decoded)?;
+    if !hidden && segments.iter().any(|s| s.starts_with('.')) {
+        return Err(Refusal::NotFound);
+    }
+    Ok(SafePath {
+        rel: segments.join("/"),
+        dir_form: dir_form || segments.is_empty(),
+        query,
+    })
+}
+
+/// The `absolute-path [ "?" query ]` part: origin-form as is, absolute-form (RFC 9112 §3.2.2,
+/// http/https only) without scheme and authority. `*` and authority-form are not file targets.
+fn origin_path(target: &str) -> Result<&str, Refusal> {
+    if target.starts_with('/') {
+        return Ok(target);
+    }
+    let after_scheme = strip_prefix_ignore_case(target, "http://")
+        .or_else(|| strip_prefix_ignore_case(target, "https://"))
+        .ok_or(Refusal::BadRequest)?;
+    let path_start = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+    // `http://host?q` has an empty path: the root, with its query.
+    Ok(&after_scheme[path_start..])
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Decode `%XX` once. Refuses undecodable escapes, NUL, encoded `/`, any `\` (raw or encoded,
+/// Windows separators must not become a second separator anywhere), control bytes, and `#`
+/// (a fragment is never sent, RFC 9112 §3.2).
+fn percent_decode(path: &str) -> Result<Vec<u8>, Refusal> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hi = bytes.get(i + 1).and_then(|&h| hex_value(h));
+            let lo = bytes.get(i + 2).and_then(|&l| hex_value(l));
+            let (Some(hi), Some(lo)) = (hi, lo) else {
+                return Err(Refusal::BadRequest);
+            };
+            let decoded = hi << 4 | lo;
+            if decoded == b'/' || is_refused_byte(decoded) {
+                return Err(Refusal::BadRequest);
+            }
+            out.push(decoded);
+            i += 3;
+        } else {
+            if is_refused_byte(b) || b == b'#' {
+                return Err(Refusal::BadRequest);
+            }
+            out.push(b);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn is_refused_byte(b: u8) -> bool {
+    b < 0x20 || b == 0x7f || b == b'\\'
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Resolve `.` and `..` and drop empty segments (RFC 3986 §5.2.4, but a `..` above the root is
+/// refused instead of clamped). Returns the segments and whether the path names a directory.
+fn remove_dot_segments(path: &str) -> Result<(Vec<&str>, bool), Refusal> {
+    let mut segments: Vec<&str> = Vec::new();
+    let mut dir_form = false;
+    for segment in path.split('/') {
+        dir_form = matches!(segment, "" | "." | "..");
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop().ok_or(Refusal::NotFound)?;
+            }
+            name => segments.push(name),
+        }
+    }
+    Ok((segments, dir_form))
+}
+
+/// Percent-encode one path segment for a URL: everything but RFC 3986 unreserved characters.
+pub fn encode_segment(segment: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in segment.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+}
+
+/// The canonical URL path of `rel` (each segment encoded), with a trailing slash when `dir`.
+/// Redirects use it rather than the raw target, so `//evil.example` can never become a
+/// scheme-relative Location.
+pub fn url_path(rel: &str, dir: bool) -> String {
+    let mut out = String::with_capacity(rel.len() + 2);
+    for segment in rel.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        encode_segment(segment, &mut out);
+    }
+    if dir || out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Refusal::*;
+
+    /// Expected outcome: Ok((rel, dir_form)) or a refusal.
+    type Want = Result<(&'static str, bool), Refusal>;
+
+    fn check(table: &[(&str, Want)], hidden: bool) {
+        for (target, want) in table {
+            let got = resolve_target(target, hidden).map(|p| (p.rel, p.dir_form));
+            let want = want.map(|(r, d)| (r.to_string(), d));
+            assert_eq!(got, want, "target {target:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_targets() {
+        check(
+            &[
+                ("/", Ok(("", true))),
+                ("/index.html", Ok(("index.html", false))),
+                ("/a/b.txt?x=1&y=../..", Ok(("a/b.txt", false))),
+                ("/dir/", Ok(("dir", true))),
+                ("/dir", Ok(("dir", false))),
+                ("/a%20b", Ok(("a b", false))),
+                ("/caf%C3%A9", Ok(("café", false))),
+                ("/%41%42", Ok(("AB", false))),
+                ("/a/./b", Ok(("a/b", false))),
+                ("/a/b/../c", Ok(("a/c", false))),
+                ("/a/b/..", Ok(("a", true))),
+                ("/a/.", Ok(("a", true))),
+                ("/a//b", Ok(("a/b", false))),
+                ("/...", Err(NotFound)), // a dotfile name, not a dot segment
+                ("/a..b", Ok(("a..b", false))),
+                ("/%2525", Ok(("%25", false))),
+                ("http://host/x/y", Ok(("x/y", false))),
+                ("HTTPS://host:8443/x?q", Ok(("x", false))),
+                ("http://host", Ok(("", true))),
+                ("http://host?q=1", Ok(("", true))),
+            ],
+            false,
+        );
+    }
+
+    #[test]
+    fn at_least_fifty_hostile_targets() {
+        let long_escape = format!("/{}", "../".repeat(4000));
+        let long_name = format!("/{}", "a".repeat(8000));
+        let deep_then_up = format!("{}{}", "/a".repeat(100), "/..".repeat(101));
+        let deep_balanced = format!("{}{}/x", "/a".repeat(100), "/..".repeat(100));
+        let long_escape: &'static str = Box::leak(long_escape.into_boxed_str());
+        let long_name: &'static str = Box::leak(long_name.into_boxed_str());
+        let deep_then_up: &'static str = Box::leak(deep_then_up.into_boxed_str());
+        let deep_balanced: &'static str = Box::leak(deep_balanced.into_boxed_str());
+        let table: &[(&str, Want)] = &[
+            // Plain and encoded dot segments above the root.
+            ("/..", Err(NotFound)),
+            ("/../", Err(NotFound)),
+            ("/../etc/passwd", Err(NotFound)),
+            ("/a/../../etc/passwd", Err(NotFound)),
+            ("/./../x", Err(NotFound)),
+            ("/%2e%2e/etc/passwd", Err(NotFound)),
+            ("/%2E%2E/etc/passwd", Err(NotFound)),
+            ("/%2e%2E/x", Err(NotFound)),
+            ("/.%2e/x", Err(NotFound)),
+            ("/%2e./x", Err(NotFound)),
+            ("/a/%2e%2e/%2e%2e/x", Err(NotFound)),
+            ("/%2e/%2e%2e/x", Err(NotFound)),
+            (long_escape, Err(NotFound)),
+            (deep_then_up, Err(NotFound)),
+            // Double encoding decodes once: names with a literal %, inside the root.
+            ("/%252e%252e/etc/passwd", Ok(("%2e%2e/etc/passwd", false))),
+            ("/%252E%252E%252Fetc", Ok(("%2E%2E%2Fetc", false))),
+            ("/%25%32%65%25%32%65/x", Ok(("%2e%2e/x", false))),
+            // Encoded separators.
+            ("/..%2f..%2fetc/passwd", Err(BadRequest)),
+            ("/..%2F..%2Fetc", Err(BadRequest)),
+            ("/a%2fb", Err(BadRequest)),
+            ("/%2f", Err(BadRequest)),
+            ("/%5c..%5c..%5cetc", Err(BadRequest)),
+            ("/..%5C..%5Cx", Err(BadRequest)),
+            ("/..\\..\\etc\\passwd", Err(BadRequest)),
+            ("/a\\b", Err(BadRequest)),
+            // NUL, controls, undecodable escapes.
+            ("/%00", Err(BadRequest)),
+            ("/index.html%00.txt", Err(BadRequest)),
+            ("/a\0b", Err(BadRequest)),
+            ("/%0a", Err(BadRequest)),
+            ("/%0d%0aSet-Cookie:x", Err(BadRequest)),
+            ("/%7f", Err(BadRequest)),
+            ("/%1f", Err(BadRequest)),
+            ("/%", Err(BadRequest)),
+            ("/%4", Err(BadRequest)),
+            ("/%zz", Err(BadRequest)),
+            ("/%%32%65", Err(BadRequest)),
+            ("/%-1", Err(BadRequest)),
+            ("/%+2", Err(BadRequest)),
+            ("/a#frag", Err(BadRequest)),
+            // Overlong and invalid UTF-8 (`%c0%ae` is an overlong '.', `%c0%af` an overlong '/').
+            ("/%c0%ae%c0%ae/etc", Err(BadRequest)),
+            ("/%c0%af", Err(BadRequest)),
+            ("/%e0%80%ae", Err(BadRequest)),
+            ("/%f0%80%80%ae", Err(BadRequest)),
+            ("/%c1%9c", Err(BadRequest)),
+            ("/%ff", Err(BadRequest)),
+            ("/%ed%a0%80", Err(BadRequest)),
+            ("/%80", Err(BadRequest)),
+            // Absolute-form: only the path counts, and it is checked like any other.
+            ("http://x/../", Err(NotFound)),
+            ("http://x/../../etc/passwd", Err(NotFound)),
+            ("http://x/%2e%2e/", Err(NotFound)),
+            ("http://../../etc/passwd", Err(NotFound)),
+            ("HtTp://x/a%2fb", Err(BadRequest)),
+            ("ftp://x/etc/passwd", Err(BadRequest)),
+            ("file:///etc/passwd", Err(BadRequest)),
+            ("//etc/passwd", Ok(("etc/passwd", false))),
+            ("///etc/passwd", Ok(("etc/passwd", false))),
+            // Not a file target at all.
+            ("*", Err(BadRequest)),
+            ("", Err(BadRequest)),
+            ("etc/passwd", Err(BadRequest)),
+            ("../etc/passwd", Err(BadRequest)),
+            ("example.com:443", Err(BadRequest)),
+            ("C:\\Windows", Err(BadRequest)),
+            // Dotfiles are hidden by default, encoded or not.
+            ("/.env", Err(NotFound)),
+            ("/.git/config", Err(NotFound)),
+            ("/a/.htpasswd", Err(NotFound)),
+            ("/%2egit/HEAD", Err(NotFound)),
+            ("/.hidden/", Err(NotFound)),
+            ("/.git/../index.html", Ok(("index.html", false))),
+            // Long but harmless: resolved lexically, left to the filesystem (404 there).
+            (long_name, Ok((&long_name[1..], false))),
+            (deep_balanced, Ok(("x", false))),
+        ];
+        assert!(table.len() >= 50, "{} hostile targets", table.len());
+        check(table, false);
+    }
+
+    #[test]
+    fn hidden_allows_dotfiles_but_never_escapes() {
+        check(
+            &[
+                ("/.env", Ok((".env", false))),
+                ("/.git/config", Ok((".git/config", false))),
+                ("/.well-known/", Ok((".well-known", true))),
+                ("/..", Err(NotFound)),
+                ("/%2e%2e/x", Err(NotFound)),
+            ],
+            true,
+        );
+    }
+
+    #[test]
+    fn resolved_paths_never_hold_dot_segments_or_separators() {
+        // Every combination of a few hostile pieces, three deep: whatever resolves must be a
+        // clean relative path (the property `respond` relies on when it calls openat2).
+        let pieces = [
+            "..", ".", "%2e%2e", "%2E.", "a", "%252e", "%c0%ae", "%5c", "\\", "", ".x", "%00",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let target = format!("/{a}/{b}/{c}");
+                    if let Ok(p) = resolve_target(&target, true) {
+                        let clean = p.rel.split('/').all(|s| !matches!(s, "" | "." | ".."));
+                        assert!(p.rel.is_empty() || clean, "{target} -> {:?}", p.rel);
+                        assert!(!p.rel.contains(['\\', '\0']), "{target}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keeps_the_query_for_redirects() {
+        let p = resolve_target("/dir?sort=name&x=%2F", false).unwrap();
+        assert_eq!(p.query, Some("sort=name&x=%2F"));
+        assert_eq!(resolve_target("/dir", false).unwrap().query, None);
+    }
+
+    #[test]
+    fn url_paths_are_encoded_and_never_scheme_relative() {
+        assert_eq!(url_path("", true), "/");
+        assert_eq!(url_path("a b/c", true), "/a%20b/c/");
+        assert_eq!(url_path("café", false), "/caf%C3%A9");
+        assert_eq!(url_path("evil.example", true), "/evil.example/");
+        assert_eq!(url_path("a?b#c%", false), "/a%3Fb%23c%25");
+    }
+}

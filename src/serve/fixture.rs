@@ -1,12 +1,506 @@
 //! The test-fixture library: `Server::new(dir).start()` -> a handle with `url()`, TLS trust,
-//! recorded requests and a clean shutdown, like Go's httptest.
+//! recorded requests and a clean shutdown, like Go's httptest. It only configures and owns an
+//! [`Engine`]; answering requests is the engine's and the responder's job.
+//!
+//! ```ignore
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::io::Read;
+//! let server = rawhttp::serve::Server::in_memory()
+//!     .file("hello.txt", "hello\n")
+//!     .self_signed_tls()
+//!     .start()?;                              // 127.0.0.1:0, on its own thread
+//! let url: url::Url = server.url();           // https://127.0.0.1:PORT/
+//! let mut response = rawhttp::fetch::Request::get(url.join("hello.txt")?)
+//!     .tls_config(server.client_tls_config()) // trusts this server's CA only
+//!     .send()?;
+//! assert_eq!(response.status(), 200);
+//! let mut body = Vec::new();
+//! response.read_to_end(&mut body)?;
+//! assert_eq!(body, b"hello\n");
+//! assert_eq!(server.requests()[0].target, "/hello.txt");
+//! let addr = server.addr();
+//! drop(server);                               // listener closed, in-flight responses finished
+//! assert!(std::net::TcpStream::connect(addr).is_err());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Debugging: with `RAWHTTP_FIXTURE_KEEP=1` in the environment, each fixture prints its URL on
+//! stderr when it starts and, instead of stopping, keeps serving when the test drops it (the
+//! test then blocks until interrupted), like Go's `-httptest.serve`. For a TLS fixture the CA
+//! is written to a file named in that line, for `curl --cacert`.
 
-/// Builder for a fixture server (issue 4).
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use super::event_loop::{Engine, EngineConfig};
+use super::faults::{FaultPlan, FaultRule, Faults};
+use super::record::{self, RecordedRequest, RequestLog};
+use super::respond::Site;
+use super::tls::{self, ALPN_HTTP11};
+use super::LogFormat;
+use crate::error::Error;
+use crate::proto::limits;
+
+/// Set to `1` to keep fixtures alive after their test and print their URLs (see module docs).
+pub const KEEP_ENV: &str = "RAWHTTP_FIXTURE_KEEP";
+
+/// The modification time every file reports with [`Server::reproducible_validators`]:
+/// 2001-09-09T01:46:40Z (10^9 seconds), fixed so Last-Modified is the same on every run.
+pub const FIXED_MTIME_SECS: u64 = 1_000_000_000;
+
+/// Builder for a fixture server. Nothing runs until [`Server::start`].
+#[derive(Debug, Clone)]
 pub struct Server {
-    _todo: (),
+    root: Root,
+    tls: bool,
+    plan: FaultPlan,
+    echo: Option<String>,
+    reproducible: bool,
+    /// `file` was called on a `Server::new(dir)` server: reported by `start`.
+    file_on_dir: bool,
 }
 
-/// A running fixture server; stops on `shutdown()` or drop.
+/// Where the served files come from.
+#[derive(Debug, Clone)]
+enum Root {
+    /// An existing folder, served in place.
+    Dir(PathBuf),
+    /// Files given in code, written to a private temporary folder at start.
+    Memory(Vec<(String, Vec<u8>)>),
+}
+
+impl Server {
+    /// Serve the folder `dir` (relative paths are relative to the current directory, which is
+    /// the package root under `cargo test`).
+    pub fn new(dir: impl Into<PathBuf>) -> Server {
+        Server::with_root(Root::Dir(dir.into()))
+    }
+
+    /// Serve files given with [`Server::file`]; they live in a temporary folder owned by the
+    /// handle and removed when it stops. Dotfiles are served too: you asked for them.
+    pub fn in_memory() -> Server {
+        Server::with_root(Root::Memory(Vec::new()))
+    }
+
+    fn with_root(root: Root) -> Server {
+        Server {
+            root,
+            tls: false,
+            plan: FaultPlan::default(),
+            echo: None,
+            reproducible: false,
+            file_on_dir: false,
+        }
+    }
+
+    /// Add a file at `path` (`a/b.txt` or `/a/b.txt`) to an in-memory server; a later call with
+    /// the same path replaces the content. On a [`Server::new`] server, `start` refuses it.
+    pub fn file(mut self, path: &str, content: impl Into<Vec<u8>>) -> Server {
+        match &mut self.root {
+            Root::Memory(files) => {
+                files.retain(|(p, _)| p != path);
+                files.push((path.to_string(), content.into()));
+            }
+            Root::Dir(_) => self.file_on_dir = true,
+        }
+        self
+    }
+
+    /// Serve HTTPS with a fresh CA and a leaf for localhost, 127.0.0.1 and ::1.
+    pub fn self_signed_tls(mut self) -> Server {
+        self.tls = true;
+        self
+    }
+
+    /// Apply `faults` to every request.
+    pub fn faults(self, faults: Faults) -> Server {
+        self.rule(None, None, faults)
+    }
+
+    /// Apply `faults` to every request whose path (before `?`, as sent) is `path`.
+    pub fn fault_for_path(self, path: &str, faults: Faults) -> Server {
+        self.rule(Some(path), None, faults)
+    }
+
+    /// Apply `faults` to the `n`-th request (1-based) to `path` only: e.g. fail the first
+    /// attempt and let a retry succeed.
+    pub fn fault_for_nth(self, path: &str, n: u64, faults: Faults) -> Server {
+        self.rule(Some(path), Some(n), faults)
+    }
+
+    fn rule(mut self, path: Option<&str>, nth: Option<u64>, faults: Faults) -> Server {
+        let path = path.map(|p| format!("/{}", p.trim_start_matches('/')));
+        self.plan.rules.push(FaultRule { path, nth, faults });
+        self
+    }
+
+    /// Honour fault query parameters (`?delay=200&truncate=10`), as `serve --faults` does.
+    pub fn query_faults(mut self) -> Server {
+        self.plan.from_query = true;
+        self
+    }
+
+    /// Answer requests under `path` with the exact bytes received (head and body), text/plain.
+    pub fn echo(mut self, path: &str) -> Server {
+        self.echo = Some(path.to_string());
+        self
+    }
+
+    /// A fixed modification time and a content-hash ETag, so validators are the same on every
+    /// run and across servers serving the same bytes.
+    pub fn reproducible_validators(mut self) -> Server {
+        self.reproducible = true;
+        self
+    }
+
+    /// Bind 127.0.0.1:0 (or [::1]:0 when IPv4 loopback is unavailable) and serve on a thread of
+    /// its own. Errors: `Usage` for a bad folder, file path or rule; `Bind`; `Io`.
+    pub fn start(self) -> Result<ServerHandle, Error> {
+        self.check_rules()?;
+        let (root, temp) = self.prepare_root()?;
+        let trust = match self.tls {
+            true => Some(Trust::self_signed()?),
+            false => None,
+        };
+        let log = RequestLog::default();
+        let config = self.engine_config(root, trust.as_ref(), &log);
+        let root = config.site.root.clone();
+        let engine = bind_loopback(config)?;
+        ServerHandle::new(engine, root, trust, log, temp)
+    }
+
+    fn check_rules(&self) -> Result<(), Error> {
+        if self.file_on_dir {
+            return Err(Error::Usage(
+                "Server::file needs Server::in_memory(), not Server::new(dir)".into(),
+            ));
+        }
+        match self.plan.rules.iter().any(|r| r.nth == Some(0)) {
+            true => Err(Error::Usage("fault_for_nth counts from 1".into())),
+            false => Ok(()),
+        }
+    }
+
+    /// The folder to serve, and the temporary folder to remove at the end (in-memory files).
+    fn prepare_root(&self) -> Result<(PathBuf, Option<tempfile::TempDir>), Error> {
+        match &self.root {
+            Root::Dir(dir) => Ok((canonical_dir(dir)?, None)),
+            Root::Memory(files) => {
+                let temp = tempfile::Builder::new()
+                    .prefix("rawhttp-fixture-")
+                    .tempdir()
+                    .map_err(Error::Io)?;
+                for (path, content) in files {
+                    write_file(temp.path(), path, content)?;
+                }
+                Ok((canonical_dir(temp.path())?, Some(temp)))
+            }
+        }
+    }
+
+    fn engine_config(
+        &self,
+        root: PathBuf,
+        trust: Option<&Trust>,
+        log: &RequestLog,
+    ) -> EngineConfig {
+        let site = Site {
+            root,
+            listing: true,
+            hidden: matches!(self.root, Root::Memory(_)),
+            fixed_mtime: self
+                .reproducible
+                .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(FIXED_MTIME_SECS)),
+            content_etag: self.reproducible,
+            ..Site::default()
+        };
+        let faults_on = self.plan.from_query || !self.plan.rules.is_empty();
+        EngineConfig {
+            site: Arc::new(site),
+            tls: trust.map(|t| t.server.clone()),
+            threads: 1,
+            max_connections: limits::MAX_CONNECTIONS,
+            header_timeout: limits::HEADER_TIMEOUT,
+            idle_timeout: limits::IDLE_TIMEOUT,
+            log: if keep_requested() {
+                LogFormat::Common
+            } else {
+                LogFormat::Off
+            },
+            faults: faults_on.then(|| Arc::new(self.plan.clone())),
+            echo: self.echo.clone(),
+            record: Some(log.clone()),
+        }
+    }
+}
+
+/// `dir`, canonical, when it is a readable directory.
+fn canonical_dir(dir: &Path) -> Result<PathBuf, Error> {
+    let canonical = dir
+        .canonicalize()
+        .map_err(|e| Error::Usage(format!("cannot serve {}: {e}", dir.display())))?;
+    match canonical.is_dir() {
+        true => Ok(canonical),
+        false => Err(Error::Usage(format!(
+            "cannot serve {}: not a directory",
+            dir.display()
+        ))),
+    }
+}
+
+/// Write one in-memory file under `root`; its path must stay inside (no `..`, `.`, empty
+/// segments or NUL), since a fixture that writes outside its folder would be a nasty surprise.
+fn write_file(root: &Path, path: &str, content: &[u8]) -> Result<(), Error> {
+    let relative = path.trim_start_matches('/');
+    let bad = |s: &str| s.is_empty() || s == "." || s == ".." || s.contains('\0');
+    if relative.is_empty() || relative.split('/').any(bad) {
+        return Err(Error::Usage(format!("bad fixture file path {path:?}")));
+    }
+    let target = root.join(relative);
+    let failed =
+        |e: std::io::Error| Error::Usage(format!("cannot write fixture file {path:?}: {e}"));
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(failed)?;
+    }
+    std::fs::write(&target, content).map_err(failed)
+}
+
+/// Bind IPv4 loopback, falling back to IPv6 loopback (hosts without 127.0.0.1 exist in CI).
+fn bind_loopback(config: EngineConfig) -> Result<Engine, Error> {
+    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    match Engine::bind(config.clone(), &[v4]) {
+        Ok(engine) => Ok(engine),
+        Err(Error::Bind(_)) => Engine::bind(config, &[SocketAddr::from((Ipv6Addr::LOCALHOST, 0))]),
+        Err(e) => Err(e),
+    }
+}
+
+fn keep_requested() -> bool {
+    std::env::var_os(KEEP_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A TLS fixture's trust material: the server side and a client that trusts only its CA.
+struct Trust {
+    server: Arc<rustls::ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+    ca_pem: String,
+}
+
+impl Trust {
+    fn self_signed() -> Result<Trust, Error> {
+        let made = tls::self_signed()?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(made.ca_der)
+            .map_err(|e| Error::Io(std::io::Error::other(format!("fixture CA: {e}"))))?;
+        Ok(Trust {
+            server: made.config,
+            client: client_config(roots),
+            ca_pem: made.ca_pem,
+        })
+    }
+}
+
+/// A client configuration trusting `roots` only, ALPN http/1.1, aws-lc-rs like the server.
+fn client_config(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    // Invariant: the aws-lc-rs default provider supports rustls' safe default versions.
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("aws-lc-rs supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+    Arc::new(config)
+}
+
+/// A running fixture server; stops on `shutdown()` or drop. `Send + Sync`: share it with the
+/// threads or async tasks of a test.
 pub struct ServerHandle {
-    _todo: (),
+    engine: Mutex<Option<Engine>>,
+    addr: SocketAddr,
+    url: url::Url,
+    root: PathBuf,
+    trust: Option<Trust>,
+    client: Arc<rustls::ClientConfig>,
+    log: RequestLog,
+    /// In-memory files; removed after the engine has stopped.
+    temp: Mutex<Option<tempfile::TempDir>>,
+}
+
+impl ServerHandle {
+    fn new(
+        engine: Engine,
+        root: PathBuf,
+        trust: Option<Trust>,
+        log: RequestLog,
+        temp: Option<tempfile::TempDir>,
+    ) -> Result<ServerHandle, Error> {
+        let Some(&addr) = engine.local_addrs().first() else {
+            engine.shutdown();
+            engine.wait();
+            return Err(Error::Bind("the engine listens on no address".into()));
+        };
+        let scheme = if trust.is_some() { "https" } else { "http" };
+        // Invariant: a scheme, an IP literal and a port always make a valid URL.
+        let url = url::Url::parse(&format!("{scheme}://{addr}/")).expect("loopback URL parses");
+        let client = match &trust {
+            Some(t) => t.client.clone(),
+            None => client_config(rustls::RootCertStore::empty()),
+        };
+        let handle = ServerHandle {
+            engine: Mutex::new(Some(engine)),
+            addr,
+            url,
+            root,
+            trust,
+            client,
+            log,
+            temp: Mutex::new(temp),
+        };
+        if keep_requested() {
+            handle.announce();
+        }
+        Ok(handle)
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT/` (`https://` with TLS; `[::1]` after a fallback).
+    pub fn url(&self) -> url::Url {
+        self.url.clone()
+    }
+
+    /// The address listened on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The folder served (canonical): the given one, or the temporary folder holding in-memory
+    /// files, which is removed at shutdown. Files added here while running are served too.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A client configuration that trusts only this server's CA (ALPN http/1.1). For a plain
+    /// HTTP fixture it trusts nothing at all.
+    pub fn client_tls_config(&self) -> Arc<rustls::ClientConfig> {
+        self.client.clone()
+    }
+
+    /// PEM of this server's CA (empty for a plain HTTP fixture).
+    pub fn ca_pem(&self) -> &str {
+        self.trust.as_ref().map_or("", |t| t.ca_pem.as_str())
+    }
+
+    /// Every request seen so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        record::snapshot(&self.log)
+    }
+
+    /// Stop accepting, finish responses in flight (up to `SHUTDOWN_GRACE`), join the loop
+    /// thread and remove in-memory files. Idempotent; also done on drop. With
+    /// `RAWHTTP_FIXTURE_KEEP=1` it never returns: the fixture keeps serving for inspection.
+    pub fn shutdown(&self) {
+        if keep_requested() {
+            eprintln!(
+                "rawhttp fixture: kept serving at {} (interrupt to stop)",
+                self.url
+            );
+            loop {
+                std::thread::park();
+            }
+        }
+        let engine = lock(&self.engine).take();
+        if let Some(engine) = engine {
+            engine.shutdown();
+            engine.wait();
+        }
+        // Dropping the TempDir removes the files; errors are ignored as in TempDir's Drop.
+        drop(lock(&self.temp).take());
+    }
+
+    /// Print the URL (and where the CA is) on stderr, for `RAWHTTP_FIXTURE_KEEP`.
+    fn announce(&self) {
+        let mut line = format!("rawhttp fixture: serving at {}", self.url);
+        if let Some(trust) = &self.trust {
+            let file =
+                std::env::temp_dir().join(format!("rawhttp-fixture-{}-ca.pem", self.addr.port()));
+            match std::fs::write(&file, &trust.ca_pem) {
+                Ok(()) => line.push_str(&format!(" (curl --cacert {})", file.display())),
+                Err(e) => line.push_str(&format!(" (could not write the CA: {e})")),
+            }
+        }
+        eprintln!("{line}");
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("url", &self.url.as_str())
+            .finish()
+    }
+}
+
+/// Lock, carrying on after a poisoned lock: the guarded values stay valid when a holder
+/// panicked (they are only ever taken whole).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_file_paths_stay_inside() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for bad in ["", "/", "../x", "a/../../x", "a//b", "./a", "a/.", "a\0b"] {
+            let got = write_file(dir.path(), bad, b"x");
+            assert!(matches!(got, Err(Error::Usage(_))), "{bad:?} accepted");
+        }
+        write_file(dir.path(), "/a/b/c.txt", b"x").expect("nested path");
+        write_file(dir.path(), ".hidden", b"x").expect("dotfile");
+        assert_eq!(
+            std::fs::read(dir.path().join("a/b/c.txt")).expect("written"),
+            b"x"
+        );
+    }
+
+    #[test]
+    fn builder_rules_are_normalised_and_checked() {
+        let s = Server::in_memory()
+            .fault_for_path("a.txt", Faults::default())
+            .fault_for_nth("/b.txt", 2, Faults::default());
+        let paths: Vec<_> = s.plan.rules.iter().map(|r| r.path.clone()).collect();
+        assert_eq!(
+            paths,
+            [Some("/a.txt".to_string()), Some("/b.txt".to_string())]
+        );
+        assert!(s.check_rules().is_ok());
+        let zero = Server::in_memory().fault_for_nth("/a", 0, Faults::default());
+        assert!(matches!(zero.check_rules(), Err(Error::Usage(_))));
+        let misuse = Server::new(".").file("a", "b");
+        assert!(matches!(misuse.check_rules(), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn missing_folder_is_a_usage_error() {
+        let got = Server::new("/nonexistent/rawhttp-fixture").start();
+        assert!(matches!(got, Err(Error::Usage(_))), "{got:?}");
+    }
+
+    #[test]
+    fn handle_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<ServerHandle>();
+    }
 }

@@ -7,13 +7,26 @@ pub mod faults;
 pub mod files;
 pub mod fixture;
 pub mod listing;
+pub mod log;
 pub mod record;
 pub mod reply;
 pub mod respond;
 pub mod tls;
 pub mod transport;
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::error::Error;
+use event_loop::{Engine, EngineConfig};
+use faults::FaultPlan;
+use respond::Site;
 
 pub use fixture::{Server, ServerHandle};
 
@@ -93,6 +106,138 @@ pub struct ServeArgs {
 
 /// Run `rawhttp serve` until SIGINT/SIGTERM; returns the exit code (0, 1 or 2 per SPEC).
 pub fn run(args: ServeArgs) -> i32 {
-    let _ = args;
-    todo!("issue 3: engine helper")
+    match serve(&args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("rawhttp: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn serve(args: &ServeArgs) -> Result<(), Error> {
+    let site = build_site(args)?;
+    let (tls, ca_pem) = build_tls(args)?;
+    let addrs = bind_addrs(args)?;
+    let threads = match args.threads {
+        Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    if let (Some(path), Some(pem)) = (&args.write_ca, &ca_pem) {
+        std::fs::write(path, pem)
+            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    // Registered before the ready line, so a signal sent right after it is never lost.
+    let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(Error::Io)?;
+    let faults = args.faults.then(|| Arc::new(FaultPlan::query_only()));
+    let config = EngineConfig {
+        site: Arc::new(site),
+        tls: tls.clone(),
+        threads,
+        max_connections: args.max_connections.max(1),
+        header_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+        log: args.log,
+        faults,
+        echo: args.echo.clone(),
+        record: None,
+    };
+    let engine = Engine::bind(config, &addrs)?;
+    announce(&args.dir, tls.is_some(), engine.local_addrs())?;
+    let _ = signals.forever().next();
+    engine.shutdown();
+    engine.wait();
+    Ok(())
+}
+
+/// The served folder must be a readable directory (exit 2 otherwise).
+fn build_site(args: &ServeArgs) -> Result<Site, Error> {
+    let bad = |why: String| Error::Usage(format!("cannot serve {}: {why}", args.dir.display()));
+    let root = std::fs::canonicalize(&args.dir).map_err(|e| bad(e.to_string()))?;
+    if !root.is_dir() {
+        return Err(bad("not a directory".into()));
+    }
+    std::fs::read_dir(&root).map_err(|e| bad(e.to_string()))?;
+    let mut extra_headers = Vec::with_capacity(args.headers.len());
+    for h in &args.headers {
+        extra_headers.push(parse_header_flag(h)?);
+    }
+    Ok(Site {
+        root,
+        listing: !args.no_listing,
+        hidden: args.hidden,
+        follow_symlinks: args.follow_symlinks,
+        cors: args.cors,
+        extra_headers,
+        fixed_mtime: None,
+        content_etag: false,
+    })
+}
+
+/// `-H 'Name: value'`: a token name and a value without control bytes (no header injection).
+fn parse_header_flag(flag: &str) -> Result<(String, String), Error> {
+    let bad = || Error::Usage(format!("bad --header {flag:?}: expected 'Name: value'"));
+    let (name, value) = flag.split_once(':').ok_or_else(bad)?;
+    let value = value.trim();
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let value_ok = value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+    if !name_ok || !value_ok {
+        return Err(bad());
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+type TlsSetup = (Option<Arc<rustls::ServerConfig>>, Option<String>);
+
+fn build_tls(args: &ServeArgs) -> Result<TlsSetup, Error> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return Ok((Some(tls::load_server_config(cert, key)?), None));
+    }
+    if args.self_signed {
+        let s = tls::self_signed()?;
+        return Ok((Some(s.config), Some(s.ca_pem)));
+    }
+    Ok((None, None))
+}
+
+/// `--bind` values as socket addresses on `--port` (`::1` and `[::1]` both accepted).
+fn bind_addrs(args: &ServeArgs) -> Result<Vec<SocketAddr>, Error> {
+    args.bind
+        .iter()
+        .map(|b| {
+            let host = b.trim_start_matches('[').trim_end_matches(']');
+            let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
+                IpAddr::from([127, 0, 0, 1])
+            } else {
+                host.parse()
+                    .map_err(|_| Error::Usage(format!("bad --bind address {b:?}")))?
+            };
+            Ok(SocketAddr::new(ip, args.port))
+        })
+        .collect()
+}
+
+/// The ready line per address (SPEC), flushed so a waiting script sees it at once.
+fn announce(dir: &Path, tls: bool, addrs: &[SocketAddr]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    for addr in addrs {
+        writeln!(out, "serving {} at {}", dir.display(), base_url(*addr, tls))
+            .map_err(Error::Io)?;
+    }
+    out.flush().map_err(Error::Io)
+}
+
+/// `http://127.0.0.1:PORT/` or `https://[::1]:PORT/` (RFC 3986 §3.2.2 brackets for IPv6).
+pub fn base_url(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    match addr {
+        SocketAddr::V4(a) => format!("{scheme}://{}:{}/", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("{scheme}://[{}]:{}/", a.ip(), a.port()),
+    }
 }

@@ -1,10 +1,20 @@
 //! From a parsed request to a `Response`: the only serve module that reads the filesystem for
 //! answers (open, metadata, directory listing); every decision is delegated to `files`/`reply`.
 
+use std::cell::RefCell;
+use std::ffi::CString;
 use std::fs::File;
-use std::path::PathBuf;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
+use super::files::{resolve_target, url_path, SafePath};
+use super::listing::{self, Entry};
+use super::reply::{self, Decision, MethodKind, Validators, ALLOW};
+use crate::proto::range::{ByteSpan, RangePlan};
 use crate::proto::request::RequestHead;
 
 /// What is served and how: fixed for a server's life, shared by every loop thread.
@@ -86,22 +96,832 @@ impl BodySource {
 }
 
 /// Answer one request (GET/HEAD/OPTIONS/405, files, ranges, preconditions, listings, redirects).
+/// Never panics on request data; a path refusal is 400 or 404 (see `files`), never a 5xx.
 pub fn respond(site: &Site, req: &RequestHead) -> Response {
-    let _ = (site, req);
-    todo!("issue 3: serve-pure helper")
+    let method = reply::classify_method(&req.method);
+    let mut response = match method {
+        MethodKind::Other => error_response(405).with("Allow", ALLOW),
+        MethodKind::Options => Response::new(204).with("Allow", ALLOW),
+        MethodKind::Get | MethodKind::Head => match resolve_target(&req.target, site.hidden) {
+            Ok(path) => serve_path(site, req, method, &path),
+            Err(refusal) => error_response(refusal.status()),
+        },
+    };
+    add_site_headers(site, &mut response);
+    if method == MethodKind::Head {
+        // RFC 9110 §9.3.2: the same head as GET (Content-Length included), no body.
+        response.body = BodySource::None;
+    }
+    response
 }
 
 /// A small text/plain error response (400, 404, 414, 431, 501, 505 ...).
 pub fn error_response(status: u16) -> Response {
-    let _ = status;
-    todo!("issue 3: serve-pure helper")
+    let response = Response::new(status);
+    if matches!(status, 100..=199 | 204 | 304) {
+        return response; // RFC 9110 §6.4.1: these never carry content
+    }
+    let body = format!("{status} {}\n", reply::reason(status)).into_bytes();
+    response
+        .with("Content-Type", "text/plain; charset=utf-8")
+        .with("Content-Length", &body.len().to_string())
+        .body(BodySource::Bytes(body))
 }
 
 impl Response {
     /// Append the status line and header fields (and the blank line) to `out`.
-    /// `close` adds `Connection: close`.
+    /// `close` adds `Connection: close`; an HTTP/1.0 peer kept alive gets
+    /// `Connection: keep-alive` (RFC 9112 §9.3, appendix C.2.2). The status line always says
+    /// HTTP/1.1, our version (RFC 9110 §6.2).
     pub fn write_head(&self, minor_version: u8, close: bool, out: &mut Vec<u8>) {
-        let _ = (minor_version, close, out);
-        todo!("issue 3: serve-pure helper")
+        let size: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum();
+        out.reserve(size + 64);
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(&status_digits(self.status));
+        out.push(b' ');
+        out.extend_from_slice(reply::reason(self.status).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (name, value) in &self.headers {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if close {
+            out.extend_from_slice(b"Connection: close\r\n");
+        } else if minor_version == 0 {
+            out.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// A response with `Server` and `Date` (RFC 9110 §6.6.1: an origin server with a clock
+    /// MUST send Date) and no body yet.
+    fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: vec![
+                ("Server".to_string(), "rawhttp".to_string()),
+                ("Date".to_string(), reply::http_date_now()),
+            ],
+            body: BodySource::None,
+        }
+    }
+
+    fn with(mut self, name: &str, value: &str) -> Response {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    fn body(mut self, body: BodySource) -> Response {
+        self.body = body;
+        self
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Three ASCII digits; statuses outside 100..=999 cannot be built here, clamp defensively.
+fn status_digits(status: u16) -> [u8; 3] {
+    let s = status.clamp(100, 999);
+    [
+        b'0' + (s / 100) as u8,
+        b'0' + (s / 10 % 10) as u8,
+        b'0' + (s % 10) as u8,
+    ]
+}
+
+/// `--cors` and `-H` extras. An extra replaces a default of the same name (e.g. `Server`),
+/// except framing fields, which only the responder may set (a wrong one would desync the peer).
+fn add_site_headers(site: &Site, response: &mut Response) {
+    if site.cors {
+        response
+            .headers
+            .push(("Access-Control-Allow-Origin".to_string(), "*".to_string()));
+    }
+    for (name, value) in &site.extra_headers {
+        let framing = ["content-length", "transfer-encoding", "connection"];
+        if framing.iter().any(|f| name.eq_ignore_ascii_case(f)) {
+            continue;
+        }
+        response
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        response.headers.push((name.clone(), value.clone()));
+    }
+}
+
+/// Open what `path` names and answer for a file, a directory (redirect, index, listing) or
+/// nothing servable.
+fn serve_path(site: &Site, req: &RequestHead, method: MethodKind, path: &SafePath) -> Response {
+    let file = match open_beneath(site, &path.rel) {
+        Ok(file) => file,
+        Err(e) => return error_response(io_status(&e)),
+    };
+    let meta = match file.metadata() {
+        Ok(meta) => meta,
+        Err(e) => return error_response(io_status(&e)),
+    };
+    if meta.is_dir() {
+        if !path.dir_form {
+            return redirect_to_dir(path);
+        }
+        return serve_dir(site, req, method, path, &file);
+    }
+    // A file asked for as a directory (`/a.txt/`) does not exist, as for open(2) (ENOTDIR);
+    // FIFOs, sockets and devices are not ours to serve.
+    if path.dir_form || !meta.is_file() {
+        return error_response(404);
+    }
+    serve_file(site, req, method, &path.rel, file, &meta)
+}
+
+/// RFC 9110 §15.4.2: 301 to the slash form, query kept, built from the resolved path so the
+/// Location is always a local absolute path.
+fn redirect_to_dir(path: &SafePath) -> Response {
+    let mut location = url_path(&path.rel, true);
+    if let Some(query) = path.query {
+        location.push('?');
+        location.push_str(query);
+    }
+    let body = format!("moved to {location}\n").into_bytes();
+    Response::new(301)
+        .with("Location", &location)
+        .with("Content-Type", "text/plain; charset=utf-8")
+        .with("Content-Length", &body.len().to_string())
+        .body(BodySource::Bytes(body))
+}
+
+/// index.html when there is one, else a listing (or 404 with `--no-listing`).
+fn serve_dir(
+    site: &Site,
+    req: &RequestHead,
+    method: MethodKind,
+    path: &SafePath,
+    dir: &File,
+) -> Response {
+    let index = match path.rel.is_empty() {
+        true => "index.html".to_string(),
+        false => format!("{}/index.html", path.rel),
+    };
+    if let Ok(file) = open_beneath(site, &index) {
+        if let Ok(meta) = file.metadata() {
+            if meta.is_file() {
+                return serve_file(site, req, method, &index, file, &meta);
+            }
+        }
+    }
+    if !site.listing {
+        return error_response(404);
+    }
+    match read_entries(site, &path.rel, dir) {
+        Ok(entries) => listing_response(site, req, path, entries),
+        Err(e) => error_response(io_status(&e)),
+    }
+}
+
+fn listing_response(
+    site: &Site,
+    req: &RequestHead,
+    path: &SafePath,
+    entries: Vec<Entry>,
+) -> Response {
+    let entries = listing::prepare(entries, site.hidden);
+    let (body, content_type) = match listing::prefers_json(req.headers.get("accept")) {
+        true => (listing::render_json(&entries), "application/json"),
+        false => {
+            let display = match path.rel.is_empty() {
+                true => "/".to_string(),
+                false => format!("/{}/", path.rel),
+            };
+            (
+                listing::render_html(&display, &entries),
+                "text/html; charset=utf-8",
+            )
+        }
+    };
+    Response::new(200)
+        .with("Content-Type", content_type)
+        .with("Content-Length", &body.len().to_string())
+        .with("Vary", "Accept")
+        .with("Cache-Control", "no-cache")
+        .body(BodySource::Bytes(body))
+}
+
+/// The directory's entries, read through the already-opened (and already checked) directory
+/// via /proc/self/fd, so a path swapped since cannot redirect the read; entries whose names
+/// are not UTF-8 are skipped (no target could name them).
+fn read_entries(site: &Site, rel: &str, dir: &File) -> io::Result<Vec<Entry>> {
+    let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+    let read = match std::fs::read_dir(&via_fd) {
+        Ok(read) => read,
+        Err(_) => std::fs::read_dir(site.root.join(rel))?,
+    };
+    let mut entries = Vec::new();
+    for entry in read.flatten() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        // Follow symlinks for type and size; a dangling one is listed as it stands.
+        let meta = match std::fs::metadata(entry.path()) {
+            Ok(meta) => meta,
+            Err(_) => match entry.metadata() {
+                Ok(meta) => meta,
+                Err(_) => continue,
+            },
+        };
+        entries.push(Entry {
+            name,
+            is_dir: meta.is_dir(),
+            size: if meta.is_dir() { 0 } else { meta.len() },
+            modified: meta.modified().ok(),
+        });
+    }
+    Ok(entries)
+}
+
+/// Validators, preconditions and ranges for one regular file.
+fn serve_file(
+    site: &Site,
+    req: &RequestHead,
+    method: MethodKind,
+    name: &str,
+    file: File,
+    meta: &std::fs::Metadata,
+) -> Response {
+    let len = meta.len();
+    let modified = site
+        .fixed_mtime
+        .or_else(|| meta.modified().ok())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let etag = match site.content_etag {
+        true => {
+            content_etag(&file, len).unwrap_or_else(|_| reply::etag_from_metadata(len, modified))
+        }
+        false => reply::etag_from_metadata(len, modified),
+    };
+    let validators = Validators { etag, modified };
+    let validated = |status: u16| {
+        Response::new(status)
+            .with("Last-Modified", &reply::http_date(validators.modified))
+            .with("ETag", &validators.etag)
+    };
+    match reply::decide(method, &req.headers, &validators, len) {
+        Decision::NotModified => validated(304),
+        Decision::PreconditionFailed => error_response(412),
+        Decision::Send(RangePlan::Unsatisfiable) => {
+            let mut response = error_response(416);
+            response
+                .headers
+                .push(("Content-Range".to_string(), format!("bytes */{len}")));
+            response
+        }
+        Decision::Send(plan) => {
+            let content_type = reply::content_type(name);
+            send_plan(validated, plan, file, len, &content_type)
+        }
+    }
+}
+
+/// 200 whole, 206 single span, or 206 multipart/byteranges (RFC 9110 §14.6, §15.3.7).
+fn send_plan(
+    validated: impl Fn(u16) -> Response,
+    plan: RangePlan,
+    file: File,
+    len: u64,
+    content_type: &str,
+) -> Response {
+    match plan {
+        RangePlan::Single(span) => validated(206)
+            .with("Content-Type", content_type)
+            .with("Content-Range", &content_range(span, len))
+            .with("Content-Length", &span.len.to_string())
+            .body(BodySource::File {
+                file,
+                offset: span.start,
+                len: span.len,
+            }),
+        RangePlan::Multi(spans) => {
+            let boundary = boundary();
+            let (parts, tail) = multipart_parts(&spans, len, content_type, boundary);
+            let body = BodySource::Multipart { file, parts, tail };
+            validated(206)
+                .with(
+                    "Content-Type",
+                    &format!("multipart/byteranges; boundary={boundary}"),
+                )
+                .with("Content-Length", &body.len().to_string())
+                .body(body)
+        }
+        // `Whole`; `Unsatisfiable` is answered by the caller.
+        _ => validated(200)
+            .with("Content-Type", content_type)
+            .with("Accept-Ranges", "bytes")
+            .with("Content-Length", &len.to_string())
+            .body(BodySource::File {
+                file,
+                offset: 0,
+                len,
+            }),
+    }
+}
+
+fn content_range(span: ByteSpan, len: u64) -> String {
+    format!("bytes {}-{}/{len}", span.start, span.last())
+}
+
+/// Part heads (RFC 9110 §14.6) and the closing delimiter. The first part starts with the
+/// delimiter itself, later ones with CRLF + delimiter (RFC 2046 §5.1.1).
+fn multipart_parts(
+    spans: &[ByteSpan],
+    len: u64,
+    content_type: &str,
+    boundary: &str,
+) -> (Vec<Part>, Vec<u8>) {
+    let parts = spans
+        .iter()
+        .enumerate()
+        .map(|(i, span)| Part {
+            head: format!(
+                "{}--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: {}\r\n\r\n",
+                if i == 0 { "" } else { "\r\n" },
+                content_range(*span, len)
+            )
+            .into_bytes(),
+            offset: span.start,
+            len: span.len,
+        })
+        .collect();
+    (parts, format!("\r\n--{boundary}--\r\n").into_bytes())
+}
+
+/// A per-process multipart boundary: 20 hex digits from the clock and pid, fixed for the
+/// process's life (it need only be unlikely in file data, RFC 2046 §5.1.1).
+fn boundary() -> &'static str {
+    static BOUNDARY: OnceLock<String> = OnceLock::new();
+    BOUNDARY.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mixed = (nanos as u64) ^ (u64::from(std::process::id()) << 40);
+        format!("rawhttp-{mixed:016x}")
+    })
+}
+
+/// ETag from the SHA-256 of the content (fixtures: stable across copies and runs).
+fn content_etag(file: &File, len: u64) -> io::Result<String> {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut offset = 0u64;
+    while offset < len {
+        let n = file.read_at(&mut buf, offset)?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+        offset += n as u64;
+    }
+    Ok(reply::etag_from_digest(ctx.finish().as_ref()))
+}
+
+/// The status for a failed open/stat: missing (or refused by RESOLVE_BENEATH) is 404,
+/// permission is 403, running out of descriptors 503, anything else 500.
+fn io_status(e: &io::Error) -> u16 {
+    match e.raw_os_error() {
+        Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP | libc::EXDEV) => 404,
+        Some(libc::EINVAL) => 404,
+        Some(libc::EACCES | libc::EPERM) => 403,
+        Some(libc::EMFILE | libc::ENFILE) => 503,
+        _ if e.kind() == io::ErrorKind::NotFound => 404,
+        _ if e.kind() == io::ErrorKind::PermissionDenied => 403,
+        _ => 500,
+    }
+}
+
+// ---- opening beneath the root ----
+
+/// `struct open_how` of openat2(2) (libc's is `non_exhaustive`).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// O_NONBLOCK: opening a FIFO must not block the event loop; it is harmless for regular
+/// files (reads and sendfile on them never return EAGAIN).
+const OPEN_FLAGS: libc::c_int =
+    libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY;
+
+thread_local! {
+    /// The root directory's fd, per thread (each loop thread opens it once).
+    static ROOT_FD: RefCell<Option<(PathBuf, OwnedFd)>> = const { RefCell::new(None) };
+}
+
+/// Open `rel` (a clean relative path from `files`) inside the root. By default symlinks are
+/// followed only while they stay beneath the root: openat2 with RESOLVE_BENEATH in one
+/// syscall; where the kernel refuses (an escape, or an absolute symlink that may still land
+/// inside) or lacks openat2, the slow path checks the canonical path against the canonical
+/// root. `--follow-symlinks` uses plain openat (`rel` has no `..`, so only symlinks can leave).
+fn open_beneath(site: &Site, rel: &str) -> io::Result<File> {
+    let c_rel = CString::new(if rel.is_empty() { "." } else { rel })
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let root_fd = root_fd(&site.root)?;
+    if site.follow_symlinks {
+        return openat(root_fd, &c_rel);
+    }
+    let how = OpenHow {
+        flags: OPEN_FLAGS as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS,
+    };
+    match openat2(root_fd, &c_rel, &how) {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EXDEV | libc::ENOSYS | libc::EPERM)
+            ) =>
+        {
+            open_canonical_inside(&site.root, rel)
+        }
+        other => other,
+    }
+}
+
+/// The slow path: canonicalize, require the result under the canonical root, then open the
+/// canonical path without following any symlink (so a swap after the check fails instead).
+fn open_canonical_inside(root: &Path, rel: &str) -> io::Result<File> {
+    let root = root.canonicalize()?;
+    let real = root.join(rel).canonicalize()?;
+    if !real.starts_with(&root) {
+        return Err(io::Error::from_raw_os_error(libc::EXDEV));
+    }
+    let c_real = CString::new(real.into_os_string().into_encoded_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let how = OpenHow {
+        flags: OPEN_FLAGS as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
+    };
+    match openat2(libc::AT_FDCWD, &c_real, &how) {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
+            // No openat2: O_NOFOLLOW at least refuses a final component swapped for a link.
+            openat_flags(libc::AT_FDCWD, &c_real, OPEN_FLAGS | libc::O_NOFOLLOW)
+        }
+        other => other,
+    }
+}
+
+/// The cached root fd of this thread, (re)opened when the root changes.
+fn root_fd(root: &Path) -> io::Result<RawFd> {
+    ROOT_FD.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if let Some((path, fd)) = cached.as_ref() {
+            if path == root {
+                return Ok(fd.as_raw_fd());
+            }
+        }
+        let fd: OwnedFd = File::open(root)?.into();
+        let raw = fd.as_raw_fd();
+        *cached = Some((root.to_path_buf(), fd));
+        Ok(raw)
+    })
+}
+
+fn openat2(dir: RawFd, path: &CString, how: &OpenHow) -> io::Result<File> {
+    // SAFETY: `path` is NUL-terminated, `how` is a live repr(C) open_how of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            path.as_ptr(),
+            how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a non-negative return is a new descriptor that we alone own.
+    Ok(unsafe { File::from_raw_fd(fd as RawFd) })
+}
+
+fn openat(dir: RawFd, path: &CString) -> io::Result<File> {
+    openat_flags(dir, path, OPEN_FLAGS)
+}
+
+fn openat_flags(dir: RawFd, path: &CString, flags: libc::c_int) -> io::Result<File> {
+    // SAFETY: `path` is NUL-terminated; openat does not keep the pointer.
+    let fd = unsafe { libc::openat(dir, path.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a non-negative return is a new descriptor that we alone own.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Headers;
+    use std::os::unix::fs::symlink;
+
+    /// root/{hello.txt, index-less dir sub/, dir with index idx/, .secret, link-in, link-out};
+    /// outside/secret.txt sits beside root.
+    fn fixture() -> (tempfile::TempDir, Site) {
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("root");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join("idx")).unwrap();
+        std::fs::create_dir_all(top.path().join("outside")).unwrap();
+        std::fs::write(root.join("hello.txt"), b"hello world\n").unwrap();
+        std::fs::write(root.join("sub/a b.txt"), b"a").unwrap();
+        std::fs::write(root.join("idx/index.html"), b"<p>idx</p>").unwrap();
+        std::fs::write(root.join(".secret"), b"dot").unwrap();
+        std::fs::write(top.path().join("outside/secret.txt"), b"SENTINEL").unwrap();
+        symlink("hello.txt", root.join("link-in")).unwrap();
+        symlink(root.join("hello.txt"), root.join("link-abs-in")).unwrap();
+        symlink("../outside/secret.txt", root.join("link-out")).unwrap();
+        let site = Site {
+            root: root.canonicalize().unwrap(),
+            listing: true,
+            ..Site::default()
+        };
+        (top, site)
+    }
+
+    fn request(method: &str, target: &str, fields: &[(&str, &str)]) -> RequestHead {
+        let mut headers = Headers::new();
+        headers.push("Host", b"x");
+        for (n, v) in fields {
+            headers.push(n, v.as_bytes());
+        }
+        RequestHead {
+            method: method.to_string(),
+            target: target.to_string(),
+            minor_version: 1,
+            headers,
+        }
+    }
+
+    fn body_of(response: Response) -> Vec<u8> {
+        match response.body {
+            BodySource::None => Vec::new(),
+            BodySource::Bytes(b) => b,
+            BodySource::File { file, offset, len } => {
+                let mut buf = vec![0; len as usize];
+                file.read_exact_at(&mut buf, offset).unwrap();
+                buf
+            }
+            BodySource::Multipart { file, parts, tail } => {
+                let mut out = Vec::new();
+                for p in parts {
+                    out.extend_from_slice(&p.head);
+                    let mut buf = vec![0; p.len as usize];
+                    file.read_exact_at(&mut buf, p.offset).unwrap();
+                    out.extend_from_slice(&buf);
+                }
+                out.extend_from_slice(&tail);
+                out
+            }
+        }
+    }
+
+    fn get(site: &Site, target: &str, fields: &[(&str, &str)]) -> (u16, Response) {
+        let r = respond(site, &request("GET", target, fields));
+        (r.status, r)
+    }
+
+    #[test]
+    fn serves_files_with_validators() {
+        let (_t, site) = fixture();
+        let (status, r) = get(&site, "/hello.txt", &[]);
+        assert_eq!(status, 200);
+        assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(r.header("content-length"), Some("12"));
+        assert_eq!(r.header("accept-ranges"), Some("bytes"));
+        assert!(r.header("etag").unwrap().starts_with("\"c-"));
+        assert!(r.header("last-modified").is_some() && r.header("date").is_some());
+        assert_eq!(body_of(r), b"hello world\n");
+    }
+
+    #[test]
+    fn head_has_the_get_length_and_no_body() {
+        let (_t, site) = fixture();
+        let r = respond(&site, &request("HEAD", "/hello.txt", &[]));
+        assert_eq!((r.status, r.header("content-length")), (200, Some("12")));
+        assert!(matches!(r.body, BodySource::None));
+        let r = respond(&site, &request("HEAD", "/missing", &[]));
+        assert_eq!(r.status, 404);
+        assert!(r.header("content-length").is_some() && matches!(r.body, BodySource::None));
+    }
+
+    #[test]
+    fn methods() {
+        let (_t, site) = fixture();
+        let r = respond(&site, &request("OPTIONS", "*", &[]));
+        assert_eq!((r.status, r.header("allow")), (204, Some(ALLOW)));
+        assert!(r.header("content-length").is_none());
+        let r = respond(&site, &request("DELETE", "/hello.txt", &[]));
+        assert_eq!((r.status, r.header("allow")), (405, Some(ALLOW)));
+        assert_eq!(respond(&site, &request("GET", "*", &[])).status, 400);
+    }
+
+    #[test]
+    fn ranges_and_preconditions() {
+        let (_t, site) = fixture();
+        let (s, r) = get(&site, "/hello.txt", &[("Range", "bytes=0-4")]);
+        assert_eq!((s, r.header("content-range")), (206, Some("bytes 0-4/12")));
+        let etag = r.header("etag").unwrap().to_string();
+        assert_eq!(body_of(r), b"hello");
+        let (s, r) = get(&site, "/hello.txt", &[("Range", "bytes=0-0,6-10")]);
+        assert_eq!(s, 206);
+        let ct = r.header("content-type").unwrap().to_string();
+        let boundary = ct
+            .strip_prefix("multipart/byteranges; boundary=")
+            .unwrap()
+            .to_string();
+        let declared: usize = r.header("content-length").unwrap().parse().unwrap();
+        let body = String::from_utf8(body_of(r)).unwrap();
+        assert_eq!(body.len(), declared);
+        let want = format!(
+            "--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 0-0/12\r\n\r\nh\
+             \r\n--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 6-10/12\r\n\r\nworld\
+             \r\n--{boundary}--\r\n"
+        );
+        assert_eq!(body, want);
+        let (s, r) = get(&site, "/hello.txt", &[("Range", "bytes=12-")]);
+        assert_eq!((s, r.header("content-range")), (416, Some("bytes */12")));
+        assert_eq!(get(&site, "/hello.txt", &[("Range", "lines=1-2")]).0, 200);
+        assert_eq!(get(&site, "/hello.txt", &[("If-None-Match", &etag)]).0, 304);
+        assert_eq!(get(&site, "/hello.txt", &[("If-Match", "\"nope\"")]).0, 412);
+        let r = get(&site, "/hello.txt", &[("If-None-Match", &etag)]).1;
+        assert!(matches!(r.body, BodySource::None) && r.header("content-length").is_none());
+    }
+
+    #[test]
+    fn directories() {
+        let (_t, site) = fixture();
+        let (s, r) = get(&site, "/sub?x=1", &[]);
+        assert_eq!((s, r.header("location")), (301, Some("/sub/?x=1")));
+        let (s, r) = get(&site, "/idx/", &[]);
+        assert_eq!(
+            (s, r.header("content-type")),
+            (200, Some("text/html; charset=utf-8"))
+        );
+        assert_eq!(body_of(r), b"<p>idx</p>");
+        let (s, r) = get(&site, "/", &[]);
+        assert_eq!(s, 200);
+        let html = String::from_utf8(body_of(r)).unwrap();
+        assert!(html.contains("hello.txt") && html.contains("href=\"./sub/\""));
+        assert!(!html.contains(".secret"));
+        let (s, r) = get(&site, "/sub/", &[("Accept", "application/json")]);
+        assert_eq!(
+            (s, r.header("content-type")),
+            (200, Some("application/json"))
+        );
+        let v: serde_json::Value = serde_json::from_slice(&body_of(r)).unwrap();
+        assert_eq!(v[0]["name"], "a b.txt");
+        let no_listing = Site {
+            listing: false,
+            ..site.clone()
+        };
+        assert_eq!(get(&no_listing, "/sub/", &[]).0, 404);
+        assert_eq!(get(&no_listing, "/idx/", &[]).0, 200);
+        assert_eq!(get(&site, "/hello.txt/", &[]).0, 404);
+    }
+
+    #[test]
+    fn path_safety_and_symlinks() {
+        let (_t, site) = fixture();
+        for (target, want) in [
+            ("/../outside/secret.txt", 404),
+            ("/%2e%2e/outside/secret.txt", 404),
+            ("/..%2foutside/secret.txt", 400),
+            ("/%00", 400),
+            ("/%zz", 400),
+            ("/.secret", 404),
+            ("/link-out", 404),
+            ("/link-in", 200),
+            ("/link-abs-in", 200),
+            ("/missing", 404),
+        ] {
+            let (s, r) = get(&site, target, &[]);
+            assert_eq!(s, want, "{target}");
+            assert!(!body_of(r).windows(8).any(|w| w == b"SENTINEL"), "{target}");
+        }
+        let hidden = Site {
+            hidden: true,
+            ..site.clone()
+        };
+        assert_eq!(get(&hidden, "/.secret", &[]).0, 200);
+        let follow = Site {
+            follow_symlinks: true,
+            ..site.clone()
+        };
+        let (s, r) = get(&follow, "/link-out", &[]);
+        assert_eq!((s, body_of(r)), (200, b"SENTINEL".to_vec()));
+    }
+
+    #[test]
+    fn unreadable_files_are_403() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_t, site) = fixture();
+        let path = site.root.join("locked.txt");
+        std::fs::write(&path, b"x").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+        // root ignores permissions; only assert when the file really is unreadable.
+        if File::open(&path).is_err() {
+            assert_eq!(get(&site, "/locked.txt", &[]).0, 403);
+        }
+    }
+
+    #[test]
+    fn fixture_sites_have_reproducible_validators() {
+        let (_t, mut site) = fixture();
+        site.content_etag = true;
+        site.fixed_mtime = Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1));
+        let (_, r) = get(&site, "/hello.txt", &[]);
+        assert_eq!(
+            r.header("last-modified"),
+            Some("Thu, 01 Jan 1970 00:00:01 GMT")
+        );
+        // SHA-256("hello world\n") starts a948904f2f0f479b8f8197694b30184b.
+        assert_eq!(
+            r.header("etag"),
+            Some("\"a948904f2f0f479b8f8197694b30184b\"")
+        );
+    }
+
+    #[test]
+    fn site_headers_are_added_but_never_framing() {
+        let (_t, mut site) = fixture();
+        site.cors = true;
+        site.extra_headers = vec![
+            ("X-Test".into(), "1".into()),
+            ("Server".into(), "custom".into()),
+            ("Content-Length".into(), "0".into()),
+        ];
+        let (_, r) = get(&site, "/hello.txt", &[]);
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(r.header("x-test"), Some("1"));
+        assert_eq!(r.header("server"), Some("custom"));
+        assert_eq!(r.header("content-length"), Some("12"));
+    }
+
+    #[test]
+    fn writes_heads() {
+        let r = error_response(404);
+        let mut out = Vec::new();
+        r.write_head(1, true, &mut out);
+        let head = String::from_utf8(out).unwrap();
+        assert!(head.starts_with("HTTP/1.1 404 Not Found\r\nServer: rawhttp\r\nDate: "));
+        assert!(head.ends_with(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\nConnection: close\r\n\r\n"
+        ));
+        let mut out = Vec::new();
+        error_response(431).write_head(0, false, &mut out);
+        let head = String::from_utf8(out).unwrap();
+        assert!(head.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+        assert!(head.ends_with("Connection: keep-alive\r\n\r\n"));
+        let mut out = Vec::new();
+        error_response(304).write_head(1, false, &mut out);
+        assert!(!String::from_utf8(out).unwrap().contains("Content-Length"));
+        let mut body = Vec::new();
+        error_response(505).body_bytes_for_tests(&mut body);
+        assert_eq!(body, b"505 HTTP Version Not Supported\n");
+    }
+
+    impl Response {
+        fn body_bytes_for_tests(self, out: &mut Vec<u8>) {
+            if let BodySource::Bytes(b) = self.body {
+                out.extend_from_slice(&b);
+            }
+        }
+    }
+
+    #[test]
+    fn content_etag_reads_the_whole_file() {
+        // Larger than the 64 KiB read buffer, differing only in the last byte.
+        let data = [vec![7u8; 200_000], vec![8u8]].concat();
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &data).unwrap();
+        let want = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &data);
+        let got = content_etag(&f, data.len() as u64).unwrap();
+        assert_eq!(got, reply::etag_from_digest(want.as_ref()));
+        let other = [vec![7u8; 200_000], vec![9u8]].concat();
+        let mut g = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut g, &other).unwrap();
+        assert_ne!(content_etag(&g, other.len() as u64).unwrap(), got);
     }
 }

@@ -1,0 +1,491 @@
+//! The library API: `Request` (a builder) and `Response` (status, headers, the body as
+//! `io::Read`). One connection per request (`Connection: close`); redirects only when asked.
+//! No output files, no progress: that is the CLI's business.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::ClientConfig;
+use url::Url;
+
+use super::body::{Body, Incoming, TimedStream};
+use super::connect::{self, Family, ResolveOverride, Stream};
+use super::redirect::{next_hop, same_origin};
+use super::request::{self, HeaderEdit};
+use super::{CONNECT_TIMED_OUT, MAX_TIME_REACHED};
+use crate::proto::framing::{response_framing, BodyKind};
+use crate::proto::head::ResponseHead;
+use crate::proto::limits;
+use crate::proto::Headers;
+use crate::Error;
+
+/// Header fields that only travel to the origin the user named (RFC 9110 §15.4: a client
+/// should not forward credentials to another origin).
+const ORIGIN_BOUND: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "host"];
+
+/// An HTTP request to send: `Request::get(url).header(..).send()`.
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: String,
+    url: Url,
+    edits: Vec<HeaderEdit>,
+    user_agent: String,
+    http10: bool,
+    tls: Option<Arc<ClientConfig>>,
+    cacert: Option<PathBuf>,
+    insecure: bool,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    max_time: Option<Duration>,
+    resolve: Vec<ResolveOverride>,
+    family: Family,
+    max_filesize: Option<u64>,
+    max_redirects: Option<u32>,
+}
+
+impl Request {
+    /// A request with `method` for `url`.
+    pub fn new(method: &str, url: Url) -> Request {
+        Request {
+            method: method.to_string(),
+            url,
+            edits: Vec::new(),
+            user_agent: request::default_user_agent(),
+            http10: false,
+            tls: None,
+            cacert: None,
+            insecure: false,
+            connect_timeout: limits::CONNECT_TIMEOUT,
+            read_timeout: limits::READ_TIMEOUT,
+            max_time: None,
+            resolve: Vec::new(),
+            family: Family::Any,
+            max_filesize: None,
+            max_redirects: None,
+        }
+    }
+
+    /// A GET request for `url`.
+    pub fn get(url: Url) -> Request {
+        Request::new("GET", url)
+    }
+
+    /// A HEAD request for `url`.
+    pub fn head(url: Url) -> Request {
+        Request::new("HEAD", url)
+    }
+
+    /// Change the method (a token; checked by `send`).
+    pub fn method(mut self, method: &str) -> Request {
+        self.method = method.to_string();
+        self
+    }
+
+    /// Add a header field; the first one of a name replaces a default field of that name.
+    pub fn header(mut self, name: &str, value: &str) -> Request {
+        self.edits
+            .push(HeaderEdit::Set(name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Remove a default header field (`Host`, `User-Agent`, `Accept`, `Connection`).
+    pub fn remove_header(mut self, name: &str) -> Request {
+        self.edits.push(HeaderEdit::Remove(name.to_string()));
+        self
+    }
+
+    /// Apply a parsed `-H` edit.
+    pub fn header_edit(mut self, edit: HeaderEdit) -> Request {
+        self.edits.push(edit);
+        self
+    }
+
+    /// The `User-Agent` (default `rawhttp/<version>`).
+    pub fn user_agent(mut self, ua: &str) -> Request {
+        self.user_agent = ua.to_string();
+        self
+    }
+
+    /// Send HTTP/1.0 instead of HTTP/1.1.
+    pub fn http10(mut self, yes: bool) -> Request {
+        self.http10 = yes;
+        self
+    }
+
+    /// Use this TLS configuration for https URLs (e.g. one trusting a test server only).
+    pub fn tls_config(mut self, config: Arc<ClientConfig>) -> Request {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Trust the PEM certificates in `path` in addition to the webpki roots.
+    pub fn cacert(mut self, path: impl Into<PathBuf>) -> Request {
+        self.cacert = Some(path.into());
+        self
+    }
+
+    /// Do not verify certificate chains; also allows https -> http redirects.
+    pub fn insecure(mut self, yes: bool) -> Request {
+        self.insecure = yes;
+        self
+    }
+
+    /// Limit for the whole connect phase, TLS handshake included (default 10 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Request {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// Longest wait for any bytes from the server (default 30 s).
+    pub fn read_timeout(mut self, d: Duration) -> Request {
+        self.read_timeout = d;
+        self
+    }
+
+    /// Limit for the whole transfer, body included, from `send`.
+    pub fn max_time(mut self, d: Duration) -> Request {
+        self.max_time = Some(d);
+        self
+    }
+
+    /// Connect to `addr` whenever `host:port` is asked for.
+    pub fn resolve(mut self, pin: ResolveOverride) -> Request {
+        self.resolve.push(pin);
+        self
+    }
+
+    /// Restrict the address family.
+    pub fn family(mut self, family: Family) -> Request {
+        self.family = family;
+        self
+    }
+
+    /// Fail (exit 63) once the body exceeds `bytes`, or up front when its length does.
+    pub fn max_filesize(mut self, bytes: u64) -> Request {
+        self.max_filesize = Some(bytes);
+        self
+    }
+
+    /// Follow up to `max` redirects (loops are refused).
+    pub fn follow_redirects(mut self, max: u32) -> Request {
+        self.max_redirects = Some(max);
+        self
+    }
+
+    /// The URL this request is for.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Send the request and read the response head. Errors carry the URL they happened on.
+    pub fn send(mut self) -> Result<Response, Error> {
+        let deadline = self.max_time.map(|d| Instant::now() + d);
+        let origin = self.url.clone();
+        let mut visited: Vec<(String, Url)> = Vec::new();
+        let mut history: Vec<Vec<u8>> = Vec::new();
+        loop {
+            let url = self.url.clone();
+            let mut response = self
+                .send_once(deadline, same_origin(&origin, &url))
+                .map_err(|e| e.at_url(url.as_str()))?;
+            let Some(max) = self.max_redirects else {
+                return Ok(response);
+            };
+            let location = response.head.headers.get("location");
+            let hop = next_hop(
+                response.status(),
+                location,
+                &url,
+                &self.method,
+                self.insecure,
+            )
+            .map_err(|e| e.at_url(url.as_str()))?;
+            let Some(hop) = hop else {
+                response.history = history;
+                return Ok(response);
+            };
+            visited.push((self.method.clone(), without_fragment(&url)));
+            if visited.len() > max as usize {
+                let why = format!("more than {max} followed");
+                return Err(Error::TooManyRedirects(why).at_url(url.as_str()));
+            }
+            if visited.contains(&(hop.method.clone(), without_fragment(&hop.url))) {
+                let why = format!("loop back to {}", hop.url);
+                return Err(Error::TooManyRedirects(why).at_url(url.as_str()));
+            }
+            history.push(std::mem::take(&mut response.raw_head));
+            self.url = hop.url;
+            self.method = hop.method;
+        }
+    }
+
+    /// One request on one connection.
+    fn send_once(&mut self, deadline: Option<Instant>, at_origin: bool) -> Result<Response, Error> {
+        let url = self.url.clone();
+        request::check_method(&self.method)?;
+        let https = match url.scheme() {
+            "http" => false,
+            "https" => true,
+            other => return Err(Error::UnsupportedScheme(other.to_string())),
+        };
+        let bytes = self.request_bytes(at_origin)?;
+        let stream = self.connect(&url, https, deadline)?;
+        let mut timed = TimedStream::new(stream, self.read_timeout, deadline);
+        write_request(&mut timed, &bytes)?;
+        let mut incoming = Incoming::new(timed);
+        let (head, raw_head) = read_final_head(&mut incoming)?;
+        let kind = response_framing(&self.method, head.status, &head.headers)?;
+        if let (BodyKind::Length(n), Some(limit)) = (kind, self.max_filesize) {
+            if n > limit {
+                return Err(Error::FileTooLarge { limit });
+            }
+        }
+        Ok(Response {
+            url,
+            head,
+            raw_head,
+            history: Vec::new(),
+            body: Body::new(incoming, kind, self.max_filesize),
+        })
+    }
+
+    /// The request head; origin-bound fields are dropped away from the first origin.
+    fn request_bytes(&self, at_origin: bool) -> Result<Vec<u8>, Error> {
+        let mut edits = Vec::with_capacity(self.edits.len());
+        for edit in &self.edits {
+            let name = match edit {
+                HeaderEdit::Set(name, value) => {
+                    request::check_value(value)?;
+                    name
+                }
+                HeaderEdit::Remove(name) => name,
+            };
+            request::check_name(name)?;
+            let bound = ORIGIN_BOUND.iter().any(|b| b.eq_ignore_ascii_case(name));
+            if at_origin || !bound || matches!(edit, HeaderEdit::Remove(_)) {
+                edits.push(edit.clone());
+            }
+        }
+        request::check_value(&self.user_agent)?;
+        let headers = request::request_headers(&self.url, &self.user_agent, &edits);
+        Ok(request::request_bytes(
+            &self.method,
+            &self.url,
+            self.http10,
+            &headers,
+        ))
+    }
+
+    /// Resolve, race the addresses, and run the TLS handshake for https.
+    fn connect(
+        &mut self,
+        url: &Url,
+        https: bool,
+        deadline: Option<Instant>,
+    ) -> Result<Stream, Error> {
+        let host = url
+            .host()
+            .ok_or_else(|| Error::BadUrl("no host in URL".into()))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| Error::BadUrl("no port for this scheme".into()))?;
+        let addrs = connect::resolve(&host, port, &self.resolve, self.family)?;
+        let connect_deadline = connect_deadline(self.connect_timeout, deadline);
+        let tcp = connect::connect_any(&addrs, connect_deadline, limits::CONNECT_ATTEMPT_DELAY)
+            .map_err(|e| which_timeout(e, deadline))?;
+        if !https {
+            return Ok(Stream::Plain(tcp));
+        }
+        let config = self.tls_client_config()?;
+        connect::handshake(tcp, &host, config, connect_deadline)
+            .map_err(|e| which_timeout(e, deadline))
+    }
+
+    /// The TLS configuration, built once (roots are only loaded for https URLs).
+    fn tls_client_config(&mut self) -> Result<Arc<ClientConfig>, Error> {
+        if let Some(config) = &self.tls {
+            return Ok(config.clone());
+        }
+        let config = super::tls::client_config(self.cacert.as_deref(), self.insecure)?;
+        self.tls = Some(config.clone());
+        Ok(config)
+    }
+}
+
+fn without_fragment(url: &Url) -> Url {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    url
+}
+
+fn connect_deadline(connect_timeout: Duration, deadline: Option<Instant>) -> Instant {
+    let now = Instant::now();
+    let connect = now
+        .checked_add(connect_timeout)
+        .unwrap_or(now + limits::CONNECT_TIMEOUT);
+    match deadline {
+        Some(d) => d.min(connect),
+        None => connect,
+    }
+}
+
+/// A connect-phase timeout is --max-time's when that deadline is what ran out.
+fn which_timeout(e: Error, deadline: Option<Instant>) -> Error {
+    match (&e, deadline) {
+        (Error::Timeout(_), Some(d)) if Instant::now() >= d => Error::Timeout(MAX_TIME_REACHED),
+        (Error::Timeout(_), _) => Error::Timeout(CONNECT_TIMED_OUT),
+        _ => e,
+    }
+}
+
+/// Send the request head within the read timeout / deadline.
+fn write_request(timed: &mut TimedStream, bytes: &[u8]) -> Result<(), Error> {
+    let mut timeout = timed.read_timeout;
+    if let Some(d) = timed.deadline {
+        timeout = timeout.min(d.saturating_duration_since(Instant::now()));
+    }
+    let tcp = timed.stream.tcp();
+    tcp.set_write_timeout(Some(timeout.max(Duration::from_millis(1))))
+        .map_err(Error::Receive)?;
+    timed
+        .stream
+        .write_all(bytes)
+        .and_then(|()| timed.stream.flush())
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                Error::Timeout(super::READ_TIMED_OUT)
+            }
+            _ => Error::Receive(e),
+        })
+}
+
+/// Read heads until a final (non-1xx) one (RFC 9110 §15.2: interim responses are skipped).
+fn read_final_head(incoming: &mut Incoming<TimedStream>) -> Result<(ResponseHead, Vec<u8>), Error> {
+    for _ in 0..=limits::MAX_INTERIM_RESPONSES {
+        let (head, raw) = incoming.read_head()?;
+        if !(100..200).contains(&head.status) {
+            return Ok((head, raw));
+        }
+    }
+    Err(Error::Receive(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "more than {} interim (1xx) responses",
+            limits::MAX_INTERIM_RESPONSES
+        ),
+    )))
+}
+
+/// A response whose head has been read; the body is read through `io::Read` (or
+/// [`Response::read_body`], which keeps the crate's error).
+#[derive(Debug)]
+pub struct Response {
+    url: Url,
+    head: ResponseHead,
+    raw_head: Vec<u8>,
+    history: Vec<Vec<u8>>,
+    body: Body<TimedStream>,
+}
+
+impl Response {
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.head.status
+    }
+
+    /// The reason phrase.
+    pub fn reason(&self) -> &str {
+        &self.head.reason
+    }
+
+    /// The header fields, in wire order.
+    pub fn headers(&self) -> &Headers {
+        &self.head.headers
+    }
+
+    /// The parsed head (version, status, reason, headers).
+    pub fn head(&self) -> &ResponseHead {
+        &self.head
+    }
+
+    /// The head exactly as received (for `-i` / `-D`).
+    pub fn raw_head(&self) -> &[u8] {
+        &self.raw_head
+    }
+
+    /// Raw heads of the redirect responses followed before this one, oldest first.
+    pub fn redirect_heads(&self) -> &[Vec<u8>] {
+        &self.history
+    }
+
+    /// The URL this response came from (after redirects).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// How the body is delimited.
+    pub fn body_kind(&self) -> BodyKind {
+        self.body.kind()
+    }
+
+    /// The announced body length, when framed by Content-Length.
+    pub fn content_length(&self) -> Option<u64> {
+        match self.body.kind() {
+            BodyKind::Length(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Body bytes read so far.
+    pub fn body_received(&self) -> u64 {
+        self.body.received()
+    }
+
+    /// The whole body has been read.
+    pub fn is_complete(&self) -> bool {
+        self.body.is_done()
+    }
+
+    /// The body was read to the end its framing announced (Content-Length or last chunk).
+    /// A body delimited by the connection closing is never verified.
+    pub fn is_verified(&self) -> bool {
+        self.body.is_verified()
+    }
+
+    /// Trailer fields of a chunked body, once it has been read.
+    pub fn trailers(&self) -> &Headers {
+        self.body.trailers()
+    }
+
+    /// Whether the connection is TLS.
+    pub fn is_tls(&self) -> bool {
+        self.body.incoming.source.stream.is_tls()
+    }
+
+    /// Read body bytes; `Ok(0)` at the end. Errors carry the URL.
+    pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.body.read(buf).map_err(|e| e.at_url(self.url.as_str()))
+    }
+}
+
+/// The io::ErrorKind that best describes a crate error inside `io::Read`.
+fn io_kind(e: &Error) -> io::ErrorKind {
+    match e {
+        Error::AtUrl { error, .. } => io_kind(error),
+        Error::Timeout(_) => io::ErrorKind::TimedOut,
+        Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
+        Error::Protocol(_) => io::ErrorKind::InvalidData,
+        Error::Receive(inner) => inner.kind(),
+        _ => io::ErrorKind::Other,
+    }
+}
+
+impl Read for Response {
+    /// The crate's `Error` is kept as the source (`io::Error::into_inner` + downcast).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_body(buf)
+            .map_err(|e| io::Error::new(io_kind(&e), e))
+    }
+}

@@ -1,0 +1,430 @@
+//! Resolve a host, race its addresses (Happy Eyeballs, RFC 8305) within the connect timeout,
+//! and hand back a blocking `Stream` (plain TCP, or rustls over TCP). No HTTP here.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use url::Host;
+
+use crate::Error;
+
+/// Which address families may be used (`-4`, `-6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Family {
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+impl Family {
+    fn allows(self, addr: &SocketAddr) -> bool {
+        match self {
+            Family::Any => true,
+            Family::V4 => addr.is_ipv4(),
+            Family::V6 => addr.is_ipv6(),
+        }
+    }
+}
+
+/// One `--resolve HOST:PORT:ADDR` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveOverride {
+    pub host: String,
+    pub port: u16,
+    pub addr: IpAddr,
+}
+
+impl ResolveOverride {
+    /// Parse `HOST:PORT:ADDR`; ADDR may be an IPv6 literal, bracketed or not.
+    pub fn parse(spec: &str) -> Result<Self, Error> {
+        let bad = || Error::Usage(format!("--resolve {spec:?}: expected HOST:PORT:ADDR"));
+        let (host, rest) = spec.split_once(':').ok_or_else(bad)?;
+        let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
+        let port = port.parse::<u16>().map_err(|_| bad())?;
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        let addr = addr.parse::<IpAddr>().map_err(|_| bad())?;
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(Self {
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase(),
+            port,
+            addr,
+        })
+    }
+}
+
+/// The addresses to try for `host:port`: overrides first, IP literals as they are, names through
+/// the system resolver. Filtered by family; none left is a resolve failure (exit 6).
+pub fn resolve(
+    host: &Host<&str>,
+    port: u16,
+    overrides: &[ResolveOverride],
+    family: Family,
+) -> Result<Vec<SocketAddr>, Error> {
+    let name = match host {
+        Host::Domain(d) => d.to_string(),
+        Host::Ipv4(ip) => ip.to_string(),
+        Host::Ipv6(ip) => ip.to_string(),
+    };
+    let fail = |why: String| Error::Resolve {
+        host: name.clone(),
+        why,
+    };
+    let pinned: Vec<SocketAddr> = overrides
+        .iter()
+        .filter(|o| o.port == port && o.host.eq_ignore_ascii_case(&name))
+        .map(|o| SocketAddr::new(o.addr, port))
+        .collect();
+    let found = if !pinned.is_empty() {
+        pinned
+    } else {
+        match host {
+            Host::Ipv4(ip) => vec![SocketAddr::new(IpAddr::V4(*ip), port)],
+            Host::Ipv6(ip) => vec![SocketAddr::new(IpAddr::V6(*ip), port)],
+            Host::Domain(d) => (*d, port)
+                .to_socket_addrs()
+                .map_err(|e| fail(e.to_string()))?
+                .collect(),
+        }
+    };
+    let kept: Vec<SocketAddr> = found.into_iter().filter(|a| family.allows(a)).collect();
+    if kept.is_empty() {
+        return Err(fail("no address of the requested family".into()));
+    }
+    Ok(interleave(kept))
+}
+
+/// RFC 8305 §4: alternate families, starting with the family of the resolver's first answer;
+/// duplicates dropped, order within a family kept.
+pub fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    let mut unique: Vec<SocketAddr> = Vec::with_capacity(addrs.len());
+    for a in addrs {
+        if !unique.contains(&a) {
+            unique.push(a);
+        }
+    }
+    let first_v6 = unique.first().is_some_and(|a| a.is_ipv6());
+    let (mut primary, mut secondary): (Vec<_>, Vec<_>) =
+        unique.into_iter().partition(|a| a.is_ipv6() == first_v6);
+    let mut out = Vec::with_capacity(primary.len() + secondary.len());
+    primary.reverse();
+    secondary.reverse();
+    loop {
+        match (primary.pop(), secondary.pop()) {
+            (None, None) => return out,
+            (a, b) => out.extend(a.into_iter().chain(b)),
+        }
+    }
+}
+
+/// One connection attempt in flight.
+struct Attempt {
+    socket: Socket,
+    addr: SocketAddr,
+}
+
+/// Start a non-blocking connect. `Ok(Err(attempt))` is still in progress; `Ok(Ok(socket))`
+/// connected at once (common on loopback).
+fn start_attempt(addr: SocketAddr) -> io::Result<Result<Socket, Attempt>> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&SockAddr::from(addr)) {
+        Ok(()) => Ok(Ok(socket)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(Err(Attempt { socket, addr })),
+        Err(e) => Err(e),
+    }
+}
+
+/// Wait until one of `attempts` is writable (connected or failed) or `wait` passes.
+/// Returns the indices that are ready.
+fn poll_attempts(attempts: &[Attempt], wait: Duration) -> io::Result<Vec<usize>> {
+    let mut fds: Vec<libc::pollfd> = attempts
+        .iter()
+        .map(|a| libc::pollfd {
+            fd: a.socket.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        })
+        .collect();
+    // Round up so a sub-millisecond wait does not spin.
+    let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    // SAFETY: `fds` is a valid, exclusively borrowed array of `fds.len()` pollfd structs whose
+    // descriptors stay open (owned by `attempts`) for the duration of the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(Vec::new())
+        } else {
+            Err(e)
+        };
+    }
+    Ok(fds
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.revents != 0)
+        .map(|(i, _)| i)
+        .collect())
+}
+
+/// Connect to the first address that answers. A new attempt starts every `attempt_delay`
+/// (or at once when one fails) until all are started; the first success wins, the others are
+/// dropped. Timeout past `deadline` (exit 28); every address failing is exit 7.
+pub fn connect_any(
+    addrs: &[SocketAddr],
+    deadline: Instant,
+    attempt_delay: Duration,
+) -> Result<TcpStream, Error> {
+    let mut pending: Vec<Attempt> = Vec::new();
+    let mut next = 0;
+    let mut next_start = Instant::now();
+    let mut last_error: Option<String> = None;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::Timeout("connect"));
+        }
+        if next < addrs.len() && (pending.is_empty() || now >= next_start) {
+            let addr = addrs[next];
+            next += 1;
+            next_start = now + attempt_delay;
+            match start_attempt(addr) {
+                Ok(Ok(socket)) => return into_stream(socket),
+                Ok(Err(attempt)) => pending.push(attempt),
+                Err(e) => last_error = Some(format!("{addr}: {e}")),
+            }
+            continue;
+        }
+        if pending.is_empty() {
+            let why = last_error.unwrap_or_else(|| "no address to try".into());
+            return Err(Error::Connect(why));
+        }
+        let until = if next < addrs.len() {
+            next_start.min(deadline)
+        } else {
+            deadline
+        };
+        let ready = poll_attempts(&pending, until.saturating_duration_since(now))
+            .map_err(|e| Error::Connect(e.to_string()))?;
+        for i in ready.into_iter().rev() {
+            let attempt = pending.swap_remove(i);
+            match attempt.socket.take_error() {
+                Ok(None) => return into_stream(attempt.socket),
+                Ok(Some(e)) | Err(e) => {
+                    last_error = Some(format!("{}: {e}", attempt.addr));
+                    // RFC 8305 §5: a failure starts the next attempt without waiting.
+                    next_start = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+fn into_stream(socket: Socket) -> Result<TcpStream, Error> {
+    let setup = || -> io::Result<TcpStream> {
+        socket.set_nonblocking(false)?;
+        socket.set_tcp_nodelay(true)?;
+        Ok(socket.into())
+    };
+    setup().map_err(|e| Error::Connect(e.to_string()))
+}
+
+/// A connected transport: plain TCP or TLS over TCP. Blocking, with socket timeouts.
+#[derive(Debug)]
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    /// The TCP socket underneath, for timeouts.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+
+    /// Whether this is a TLS stream.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            // rustls reports a TCP close without close_notify as UnexpectedEof. The body layer
+            // treats any EOF before the framing is satisfied as truncation (18), and an
+            // until-EOF body is unverified anyway, so both ends look the same from here.
+            Stream::Tls(s) => match s.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                other => other,
+            },
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// The TLS server name: DNS names are sent as SNI, IP literals are not (RFC 6066 §3).
+fn server_name(host: &Host<&str>) -> Result<ServerName<'static>, Error> {
+    match host {
+        Host::Domain(d) => ServerName::try_from(d.to_string())
+            .map_err(|e| Error::TlsHandshake(format!("invalid server name {d}: {e}"))),
+        Host::Ipv4(ip) => Ok(ServerName::IpAddress(IpAddr::V4(*ip).into())),
+        Host::Ipv6(ip) => Ok(ServerName::IpAddress(IpAddr::V6(*ip).into())),
+    }
+}
+
+/// Run the TLS handshake on `tcp` before `deadline`; certificate problems are exit 60, any
+/// other failure 35, the deadline 28.
+pub fn handshake(
+    tcp: TcpStream,
+    host: &Host<&str>,
+    config: Arc<ClientConfig>,
+    deadline: Instant,
+) -> Result<Stream, Error> {
+    let mut conn = ClientConnection::new(config, server_name(host)?)
+        .map_err(|e| Error::TlsHandshake(e.to_string()))?;
+    let mut tcp = tcp;
+    while conn.is_handshaking() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Timeout("connect"));
+        }
+        tcp.set_read_timeout(Some(left))
+            .and_then(|()| tcp.set_write_timeout(Some(left)))
+            .map_err(|e| Error::TlsHandshake(e.to_string()))?;
+        conn.complete_io(&mut tcp).map_err(handshake_error)?;
+    }
+    Ok(Stream::Tls(Box::new(StreamOwned::new(conn, tcp))))
+}
+
+/// Classify a handshake I/O error by the rustls error inside it.
+fn handshake_error(e: io::Error) -> Error {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ) {
+        return Error::Timeout("connect");
+    }
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(cert)) => {
+            Error::CertNotTrusted(describe_certificate_error(cert))
+        }
+        Some(other) => Error::TlsHandshake(other.to_string()),
+        None if e.kind() == io::ErrorKind::UnexpectedEof => {
+            Error::TlsHandshake("connection closed during the handshake".into())
+        }
+        None => Error::TlsHandshake(e.to_string()),
+    }
+}
+
+fn describe_certificate_error(e: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        C::UnknownIssuer => "unknown issuer".into(),
+        C::Expired | C::ExpiredContext { .. } => "certificate expired".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => "certificate not valid yet".into(),
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "certificate not valid for this host name".into()
+        }
+        C::Revoked => "certificate revoked".into(),
+        C::BadSignature => "bad certificate signature".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn a(s: &str) -> SocketAddr {
+        s.parse().expect("test addresses are valid")
+    }
+
+    #[test]
+    fn interleaving_alternates_families_from_the_first() {
+        let got = interleave(vec![
+            a("[::1]:1"),
+            a("[::2]:1"),
+            a("[::3]:1"),
+            a("1.1.1.1:1"),
+            a("[::1]:1"),
+        ]);
+        assert_eq!(
+            got,
+            vec![a("[::1]:1"), a("1.1.1.1:1"), a("[::2]:1"), a("[::3]:1")]
+        );
+        let got = interleave(vec![a("1.1.1.1:1"), a("2.2.2.2:1"), a("[::1]:1")]);
+        assert_eq!(got, vec![a("1.1.1.1:1"), a("[::1]:1"), a("2.2.2.2:1")]);
+    }
+
+    #[test]
+    fn resolve_overrides_parse_and_win() {
+        let o = ResolveOverride::parse("Example.com:443:[::1]").expect("valid");
+        assert_eq!(o.addr, a("[::1]:1").ip());
+        assert_eq!(o.host, "example.com");
+        for bad in ["x", "x:1", "x:70000:1.2.3.4", "x:1:nothere", ":1:1.2.3.4"] {
+            assert!(ResolveOverride::parse(bad).is_err(), "{bad}");
+        }
+        let o = ResolveOverride::parse("nonexistent.invalid:80:127.0.0.1").expect("valid");
+        let host = Host::Domain("nonexistent.invalid");
+        let got = resolve(&host, 80, std::slice::from_ref(&o), Family::Any).expect("pinned");
+        assert_eq!(got, vec![a("127.0.0.1:80")]);
+        let err = resolve(&host, 80, &[o], Family::V6).expect_err("family filtered");
+        assert_eq!(err.exit_code(), 6);
+    }
+
+    #[test]
+    fn connect_skips_a_refused_address_and_uses_the_next() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let good = listener.local_addr().expect("addr");
+        let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let refused = closed.local_addr().expect("addr");
+        drop(closed);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let stream = connect_any(&[refused, good], deadline, Duration::from_secs(3))
+            .expect("second address connects");
+        assert_eq!(stream.peer_addr().expect("peer"), good);
+    }
+
+    #[test]
+    fn all_refused_is_exit_7() {
+        let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let refused = closed.local_addr().expect("addr");
+        drop(closed);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let err = connect_any(&[refused, refused], deadline, Duration::from_millis(250))
+            .expect_err("refused");
+        assert_eq!(err.exit_code(), 7);
+    }
+}

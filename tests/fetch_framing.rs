@@ -1,0 +1,390 @@
+//! Black-box tests of `rawhttp fetch` against raw replies from fixtures/responses/: body framing
+//! (SPEC "Framing"), the exit code and one stderr line of every failure, and the atomic-save
+//! promise (a failure leaves the destination as it was, and no NAME.part behind).
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+const BODY: &[u8] = b"hello, world\n";
+const OLD: &[u8] = b"old bytes that must survive a failed transfer\n";
+/// A framed reply on a socket the server keeps open must still end promptly.
+const PROMPT: Duration = Duration::from_secs(5);
+
+/// Fetch `server`'s `/` into `out.txt` in a fresh directory, with `extra` flags.
+fn fetch_to_file(server: &ReplayServer, extra: &[&str]) -> (Outcome, tempfile::TempDir) {
+    let dir = tempdir();
+    let url = server.url("/");
+    let mut args = vec!["-o", "out.txt"];
+    args.extend_from_slice(extra);
+    args.push(&url);
+    let out = fetch(dir.path(), &args);
+    (out, dir)
+}
+
+/// The reply is saved as BODY, quietly, with exit 0 and no leftovers.
+fn assert_saves_body(reply: Reply) -> Outcome {
+    let server = ReplayServer::single(reply);
+    let (out, dir) = fetch_to_file(&server, &[]);
+    out.assert_ok().assert_faster_than(PROMPT);
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+    assert_no_part_files(dir.path());
+    assert_eq!(names(dir.path()), ["out.txt"]);
+    out
+}
+
+/// The reply fails with `code` and one stderr line naming the URL; an existing destination
+/// keeps its old bytes, an absent one stays absent, and no NAME.part is left either way.
+fn assert_fails_and_keeps_destination(reply: Reply, code: i32, extra: &[&str]) {
+    let server = ReplayServer::single(reply);
+    let url = server.url("/");
+    let dir = tempdir();
+    std::fs::write(dir.path().join("existing.txt"), OLD).expect("write old file");
+
+    let mut args = vec!["-o", "existing.txt"];
+    args.extend_from_slice(extra);
+    args.push(&url);
+    fetch(dir.path(), &args).assert_fails(code, Some(&url));
+    assert_eq!(
+        read(dir.path(), "existing.txt").as_deref(),
+        Some(OLD),
+        "old bytes clobbered"
+    );
+
+    let mut args = vec!["-o", "fresh.txt"];
+    args.extend_from_slice(extra);
+    args.push(&url);
+    fetch(dir.path(), &args).assert_fails(code, Some(&url));
+    assert_eq!(
+        read(dir.path(), "fresh.txt"),
+        None,
+        "a failed transfer created its file"
+    );
+
+    assert_no_part_files(dir.path());
+    assert_eq!(names(dir.path()), ["existing.txt"]);
+}
+
+// ---- bodies that must be saved ----
+
+#[test]
+fn content_length_body_is_saved() {
+    assert_saves_body(Reply::file("length.http"));
+}
+
+#[test]
+fn content_length_body_on_a_kept_alive_socket_ends_at_the_length() {
+    assert_saves_body(Reply::file("length-keepalive.http").then(After::Hold));
+}
+
+#[test]
+fn chunked_body_is_decoded_and_ends_at_the_last_chunk() {
+    assert_saves_body(Reply::file("chunked.http").then(After::Hold));
+}
+
+#[test]
+fn chunked_wins_over_content_length() {
+    assert_saves_body(Reply::file("chunked-and-length.http").then(After::Hold));
+}
+
+#[test]
+fn trailers_are_read_and_not_saved_as_body() {
+    assert_saves_body(Reply::file("trailers.http").then(After::Hold));
+}
+
+#[test]
+fn body_without_length_is_read_until_eof() {
+    assert_saves_body(Reply::file("until-eof.http"));
+}
+
+#[test]
+fn repeated_identical_content_length_is_accepted() {
+    assert_saves_body(Reply::file("same-length-twice.http").then(After::Hold));
+}
+
+#[test]
+fn interim_1xx_responses_are_skipped() {
+    assert_saves_body(Reply::file("interim-then-200.http").then(After::Hold));
+}
+
+#[test]
+fn no_content_on_a_kept_alive_socket_finishes_promptly() {
+    let server = ReplayServer::single(Reply::file("no-content-keepalive.http").then(After::Hold));
+    let (out, dir) = fetch_to_file(&server, &[]);
+    out.assert_ok().assert_faster_than(PROMPT);
+    // A 204 has no body even though this one claims Content-Length: 13.
+    let saved = read(dir.path(), "out.txt").unwrap_or_default();
+    assert_eq!(saved, b"", "a 204 body was saved");
+    assert_no_part_files(dir.path());
+}
+
+#[test]
+fn not_modified_on_a_kept_alive_socket_finishes_promptly() {
+    let server = ReplayServer::single(Reply::file("not-modified-keepalive.http").then(After::Hold));
+    let (out, dir) = fetch_to_file(&server, &[]);
+    out.assert_ok().assert_faster_than(PROMPT);
+    assert_eq!(read(dir.path(), "out.txt").unwrap_or_default(), b"");
+    assert_no_part_files(dir.path());
+}
+
+#[test]
+fn head_request_ends_at_the_blank_line_despite_content_length() {
+    let server = ReplayServer::single(Reply::file("head-keepalive.http").then(After::Hold));
+    let dir = tempdir();
+    let out = fetch(dir.path(), &["-I", &server.url("/")]);
+    out.assert_ok().assert_faster_than(PROMPT);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(request_line(&requests[0]), "HEAD / HTTP/1.1");
+}
+
+#[test]
+fn no_fail_saves_the_error_body_and_exits_zero() {
+    let server = ReplayServer::single(Reply::file("not-found.http"));
+    let (out, dir) = fetch_to_file(&server, &["--no-fail"]);
+    out.assert_ok();
+    assert_eq!(
+        read(dir.path(), "out.txt").as_deref(),
+        Some(&b"not found\n"[..])
+    );
+    assert_no_part_files(dir.path());
+}
+
+#[test]
+fn fail_flag_is_accepted_for_curl_habits() {
+    assert_fails_and_keeps_destination(Reply::file("not-found.http"), 22, &["-f"]);
+}
+
+// ---- failures: exit code, one stderr line, destination untouched ----
+
+#[test]
+fn short_content_length_body_is_a_truncation_18() {
+    assert_fails_and_keeps_destination(Reply::file("truncated.http"), 18, &[]);
+}
+
+#[test]
+fn chunked_body_cut_mid_chunk_is_a_truncation_18() {
+    assert_fails_and_keeps_destination(Reply::file("cut-chunk.http"), 18, &[]);
+}
+
+#[test]
+fn chunked_body_without_last_chunk_is_a_truncation_18() {
+    assert_fails_and_keeps_destination(Reply::file("missing-last-chunk.http"), 18, &[]);
+}
+
+#[test]
+fn bad_chunk_size_is_a_protocol_error_8() {
+    assert_fails_and_keeps_destination(Reply::file("bad-chunk-size.http"), 8, &[]);
+}
+
+#[test]
+fn conflicting_content_length_fields_are_8() {
+    assert_fails_and_keeps_destination(Reply::file("conflicting-length.http"), 8, &[]);
+}
+
+#[test]
+fn conflicting_content_length_list_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("conflicting-length-list.http"), 8, &[]);
+}
+
+#[test]
+fn signed_content_length_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("plus-length.http"), 8, &[]);
+}
+
+#[test]
+fn malformed_status_line_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("bad-status-line.http"), 8, &[]);
+}
+
+#[test]
+fn non_http_status_line_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("icy-status-line.http"), 8, &[]);
+}
+
+#[test]
+fn http2_status_line_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("http2-status-line.http"), 8, &[]);
+}
+
+#[test]
+fn folded_header_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("obs-fold.http"), 8, &[]);
+}
+
+#[test]
+fn control_byte_in_a_header_value_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("ctl-in-header.http"), 8, &[]);
+}
+
+#[test]
+fn head_over_64_kib_is_56() {
+    assert_fails_and_keeps_destination(Reply::file("huge-head.http").then(After::Hold), 56, &[]);
+}
+
+#[test]
+fn more_than_100_header_fields_is_56() {
+    assert_fails_and_keeps_destination(Reply::file("too-many-headers.http"), 56, &[]);
+}
+
+#[test]
+fn not_found_is_22_and_not_saved() {
+    assert_fails_and_keeps_destination(Reply::file("not-found.http"), 22, &[]);
+}
+
+#[test]
+fn server_error_is_22_and_not_saved() {
+    assert_fails_and_keeps_destination(Reply::file("server-error.http"), 22, &[]);
+}
+
+#[test]
+fn empty_reply_is_52() {
+    assert_fails_and_keeps_destination(Reply::bytes(Vec::new()), 52, &[]);
+}
+
+#[test]
+fn stall_after_the_head_is_a_read_timeout_28() {
+    let reply = Reply::file("stall-after-head.http").then(After::Hold);
+    assert_fails_and_keeps_destination(reply, 28, &["--read-timeout", "1"]);
+}
+
+#[test]
+fn stall_before_the_head_is_a_read_timeout_28() {
+    let reply = Reply::bytes(Vec::new()).then(After::Hold);
+    assert_fails_and_keeps_destination(reply, 28, &["--read-timeout", "1"]);
+}
+
+#[test]
+fn reset_mid_body_is_a_receive_failure_56() {
+    let reply = Reply::file("reset-mid-body.http").then(After::Reset);
+    assert_fails_and_keeps_destination(reply, 56, &[]);
+}
+
+#[test]
+fn body_over_max_filesize_is_63() {
+    assert_fails_and_keeps_destination(Reply::file("length.http"), 63, &["--max-filesize", "5"]);
+}
+
+#[test]
+fn chunked_body_over_max_filesize_is_63_while_receiving() {
+    let reply = Reply::file("chunked.http").then(After::Hold);
+    assert_fails_and_keeps_destination(reply, 63, &["--max-filesize", "5"]);
+}
+
+#[test]
+fn body_at_max_filesize_is_saved() {
+    let server = ReplayServer::single(Reply::file("length.http"));
+    let (out, dir) = fetch_to_file(&server, &["--max-filesize", "13"]);
+    out.assert_ok();
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+}
+
+#[test]
+fn max_time_bounds_a_stalled_transfer_with_28() {
+    let reply = Reply::file("stall-after-head.http").then(After::Hold);
+    assert_fails_and_keeps_destination(reply, 28, &["-m", "1"]);
+}
+
+#[test]
+fn bytes_after_the_content_length_are_not_saved() {
+    assert_saves_body(Reply::file("length-extra.http").then(After::Hold));
+}
+
+#[test]
+fn zero_content_length_on_a_kept_alive_socket_saves_an_empty_file() {
+    let server = ReplayServer::single(Reply::file("zero-length-keepalive.http").then(After::Hold));
+    let (out, dir) = fetch_to_file(&server, &[]);
+    out.assert_ok().assert_faster_than(PROMPT);
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(&b""[..]));
+    assert_no_part_files(dir.path());
+}
+
+#[test]
+fn bare_lf_line_ends_in_the_head_are_accepted() {
+    // RFC 9112 §2.2: a recipient MAY take a lone LF as a line end in the head (curl does).
+    assert_saves_body(Reply::file("bare-lf-head.http"));
+}
+
+#[test]
+fn obs_text_in_a_header_value_is_accepted() {
+    assert_saves_body(Reply::file("obs-text-header.http"));
+}
+
+#[test]
+fn bare_lf_in_chunked_framing_is_8() {
+    // Chunk lines must end in CRLF (see proto/chunked.rs for why no bare LF there).
+    assert_fails_and_keeps_destination(Reply::file("chunked-bare-lf.http"), 8, &[]);
+}
+
+#[test]
+fn reset_before_any_response_byte_is_56() {
+    assert_fails_and_keeps_destination(Reply::bytes(Vec::new()).then(After::Reset), 56, &[]);
+}
+
+#[test]
+fn endless_interim_responses_fail_promptly() {
+    let server = ReplayServer::single(Reply::file("endless-interim.http").then(After::Hold));
+    let (out, dir) = fetch_to_file(&server, &[]);
+    assert_ne!(out.code, 0, "{out:?}");
+    out.assert_fails(out.code, None).assert_faster_than(PROMPT);
+    assert!(names(dir.path()).is_empty());
+}
+
+/// A chunked reply of `body` cut into chunks of the given sizes (cycled), with extensions.
+fn chunked_reply(body: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut rest = body;
+    for size in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (chunk, tail) = rest.split_at((*size).min(rest.len()));
+        out.extend_from_slice(format!("{:x};n=v\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+        rest = tail;
+    }
+    out.extend_from_slice(b"0\r\nX-Trailer: yes\r\n\r\n");
+    out
+}
+
+#[test]
+fn large_chunked_body_with_odd_chunk_sizes_is_decoded_exactly() {
+    let body: Vec<u8> = (0..400_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let reply = chunked_reply(&body, &[1, 7, 4096, 65_536, 3, 16_385, 100_000]);
+    let server = ReplayServer::single(Reply::bytes(reply).then(After::Hold));
+    let (out, dir) = fetch_to_file(&server, &[]);
+    out.assert_ok().assert_faster_than(PROMPT);
+    let saved = read(dir.path(), "out.txt").expect("saved");
+    assert!(
+        saved == body,
+        "decoded body differs ({} vs {} bytes)",
+        saved.len(),
+        body.len()
+    );
+}
+
+#[test]
+fn content_length_overflowing_u64_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("huge-length.http"), 8, &[]);
+}
+
+#[test]
+fn chunk_size_overflowing_u64_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("chunk-size-overflow.http"), 8, &[]);
+}
+
+#[test]
+fn chunk_line_over_its_cap_is_8() {
+    assert_fails_and_keeps_destination(Reply::file("long-chunk-extension.http"), 8, &[]);
+}
+
+#[test]
+fn trailer_section_over_its_cap_is_8() {
+    let reply = Reply::file("huge-trailers.http").then(After::Hold);
+    assert_fails_and_keeps_destination(reply, 8, &[]);
+}

@@ -1,0 +1,468 @@
+//! The serve engine over loopback: the built binary on port 0 (port read from the ready line),
+//! raw sockets for keep-alive, pipelining, request bodies, limits and timeouts, signals.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A `rawhttp serve` child process; killed on drop.
+struct Served {
+    child: Child,
+    addr: SocketAddr,
+    ready: String,
+    log: mpsc::Receiver<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn docroot() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), b"hello\n").unwrap();
+    std::fs::write(dir.path().join("1k.bin"), pattern(1024)).unwrap();
+    std::fs::write(dir.path().join("100k.bin"), pattern(100 * 1024)).unwrap();
+    dir
+}
+
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+fn serve(extra: &[&str]) -> Served {
+    let dir = docroot();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+        .arg("serve")
+        .arg(dir.path())
+        .args(["-p", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    out.read_line(&mut ready).unwrap();
+    let url = ready.trim().rsplit(' ').next().unwrap().to_string();
+    let hostport = url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
+    let addr: SocketAddr = hostport.parse().unwrap();
+    let (tx, log) = mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Served {
+        child,
+        addr,
+        ready,
+        log,
+        _dir: dir,
+    }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// A response read off a stream: status, head text, body (by Content-Length).
+struct Reply {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+fn read_reply(r: &mut impl BufRead) -> Reply {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        let n = r.read_line(&mut line).unwrap();
+        assert!(n > 0, "connection closed inside a head: {head:?}");
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let status = head[9..12].parse().unwrap();
+    let len = head
+        .lines()
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).unwrap();
+    Reply { status, head, body }
+}
+
+/// True when the peer closed (EOF or reset) before `within`.
+fn closes_within(s: &mut TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n")
+}
+
+#[test]
+fn ready_line_names_dir_and_real_port() {
+    let s = serve(&[]);
+    let dir = s._dir.path().display().to_string();
+    assert_eq!(
+        s.ready.trim_end(),
+        format!("serving {dir} at http://127.0.0.1:{}/", s.addr.port())
+    );
+    assert_ne!(s.addr.port(), 0);
+}
+
+#[test]
+fn keep_alive_reuses_one_connection() {
+    let s = serve(&[]);
+    let mut c = connect(s.addr);
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    for path in ["/hello.txt", "/1k.bin", "/hello.txt"] {
+        c.write_all(get(path).as_bytes()).unwrap();
+        let reply = read_reply(&mut r);
+        assert_eq!(reply.status, 200);
+        assert!(!reply
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"));
+    }
+}
+
+#[test]
+fn pipelined_requests_answer_in_order() {
+    let s = serve(&[]);
+    let mut c = connect(s.addr);
+    let all = [get("/1k.bin"), get("/hello.txt"), get("/100k.bin")].concat();
+    c.write_all(all.as_bytes()).unwrap();
+    let mut r = BufReader::new(c);
+    assert_eq!(read_reply(&mut r).body, pattern(1024));
+    assert_eq!(read_reply(&mut r).body, b"hello\n");
+    assert_eq!(read_reply(&mut r).body, pattern(100 * 1024));
+}
+
+#[test]
+fn unread_body_is_never_parsed_as_a_request() {
+    let s = serve(&[]);
+    let mut c = connect(s.addr);
+    let smuggled = get("/1k.bin");
+    let req = format!(
+        "POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{smuggled}{}",
+        smuggled.len(),
+        "GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    );
+    c.write_all(req.as_bytes()).unwrap();
+    let mut r = BufReader::new(c);
+    let first = read_reply(&mut r);
+    assert_ne!(first.body, pattern(1024));
+    let second = read_reply(&mut r);
+    assert_eq!(second.body, b"hello\n");
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.is_empty(),
+        "a third response: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+}
+
+#[test]
+fn large_or_chunked_body_is_answered_then_closed() {
+    let s = serve(&[]);
+    for framing in ["Content-Length: 10000000", "Transfer-Encoding: chunked"] {
+        let mut c = connect(s.addr);
+        let req = format!(
+            "POST /hello.txt HTTP/1.1\r\nHost: t\r\n{framing}\r\n\r\n{}",
+            get("/1k.bin")
+        );
+        c.write_all(req.as_bytes()).unwrap();
+        let mut r = BufReader::new(c);
+        let reply = read_reply(&mut r);
+        assert!(reply
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"));
+        let mut rest = Vec::new();
+        let _ = r.read_to_end(&mut rest);
+        assert!(
+            rest.is_empty(),
+            "{framing}: the body was parsed as a request"
+        );
+    }
+}
+
+#[test]
+fn trickled_head_is_closed_at_the_header_deadline_while_others_are_served() {
+    let s = serve(&["--header-timeout", "1", "--threads", "1"]);
+    let mut slow = connect(s.addr);
+    let started = Instant::now();
+    let addr = s.addr;
+    let trickler = std::thread::spawn(move || {
+        // One byte every 100 ms: each byte would reset a per-read timer, never this deadline.
+        for b in b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+            if slow.write_all(&[*b]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            if started.elapsed() > Duration::from_secs(4) {
+                break;
+            }
+        }
+        slow
+    });
+    // Meanwhile another client is served promptly.
+    let mut other = connect(addr);
+    other.write_all(get("/1k.bin").as_bytes()).unwrap();
+    assert_eq!(read_reply(&mut BufReader::new(other)).body, pattern(1024));
+    let mut slow = trickler.join().unwrap();
+    assert!(closes_within(&mut slow, Duration::from_secs(1)));
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
+
+#[test]
+fn idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let s = serve(&["--idle-timeout", "1"]);
+    let mut c = connect(s.addr);
+    c.write_all(get("/hello.txt").as_bytes()).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    assert_eq!(read_reply(&mut r).status, 200);
+    let t = Instant::now();
+    assert!(closes_within(&mut c, Duration::from_secs(5)));
+    assert!(
+        t.elapsed() >= Duration::from_millis(800),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn full_server_pauses_accepting_and_resumes_when_a_connection_closes() {
+    let s = serve(&["--max-connections", "2", "--threads", "1"]);
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = connect(s.addr);
+        c.write_all(get("/hello.txt").as_bytes()).unwrap();
+        let mut r = BufReader::new(c.try_clone().unwrap());
+        assert_eq!(read_reply(&mut r).status, 200);
+        held.push(c);
+    }
+    // The third connection waits in the kernel's queue: no answer while the server is full.
+    let mut third = connect(s.addr);
+    third.write_all(get("/hello.txt").as_bytes()).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let err = third.read(&mut byte).unwrap_err();
+    assert!(matches!(
+        err.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ));
+    drop(held.pop());
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(read_reply(&mut BufReader::new(third)).body, b"hello\n");
+}
+
+fn raw_status(addr: SocketAddr, request: &[u8]) -> (u16, bool) {
+    let mut c = connect(addr);
+    c.write_all(request).unwrap();
+    let mut r = BufReader::new(c);
+    let reply = read_reply(&mut r);
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    (reply.status, rest.is_empty())
+}
+
+#[test]
+fn oversized_request_line_and_head_get_414_and_431_then_close() {
+    let s = serve(&[]);
+    let long_target = format!("/{}", "a".repeat(9000));
+    let (status, closed) = raw_status(s.addr, get(&long_target).as_bytes());
+    assert_eq!((status, closed), (414, true));
+    let big_field = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(33 * 1024)
+    );
+    assert_eq!(raw_status(s.addr, big_field.as_bytes()), (431, true));
+    let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
+    let many = format!("GET / HTTP/1.1\r\nHost: t\r\n{many}\r\n");
+    assert_eq!(raw_status(s.addr, many.as_bytes()), (431, true));
+    assert_eq!(
+        raw_status(s.addr, b"GET / HTTP/2.0\r\nHost: t\r\n\r\n").0,
+        505
+    );
+    assert_eq!(raw_status(s.addr, b"GARBAGE\r\n\r\n").0, 400);
+}
+
+#[test]
+fn http10_closes_unless_keep_alive_is_asked() {
+    let s = serve(&[]);
+    let (status, closed) = raw_status(s.addr, b"GET /hello.txt HTTP/1.0\r\n\r\n");
+    assert_eq!((status, closed), (200, true));
+    let mut c = connect(s.addr);
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    for _ in 0..2 {
+        c.write_all(b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap();
+        let reply = read_reply(&mut r);
+        assert!(reply
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: keep-alive"));
+        assert_eq!(reply.body, b"hello\n");
+    }
+}
+
+#[test]
+fn sigterm_lets_a_response_in_flight_finish_then_exits_0() {
+    let mut s = serve(&["--faults"]);
+    let mut c = connect(s.addr);
+    // 100 KiB at 100 KiB/s: about a second in flight.
+    c.write_all(get("/100k.bin?rate=102400").as_bytes())
+        .unwrap();
+    let mut r = BufReader::new(c);
+    let mut status = String::new();
+    r.read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    let split = rest.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    assert_eq!(&rest[split + 4..], pattern(100 * 1024).as_slice());
+    let code = s.child.wait().unwrap();
+    assert_eq!(code.code(), Some(0));
+}
+
+fn run_to_exit(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+        .arg("serve")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bind_failure_exits_1_with_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = docroot();
+    let (code, err) = run_to_exit(&[dir.path().to_str().unwrap(), "-p", &port]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("rawhttp: "), "{err}");
+}
+
+#[test]
+fn bad_dir_exits_2_with_one_line() {
+    let dir = docroot();
+    let missing = dir.path().join("missing");
+    let file = dir.path().join("hello.txt");
+    for bad in [&missing, &file] {
+        let (code, err) = run_to_exit(&[bad.to_str().unwrap(), "-p", "0"]);
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("rawhttp: "), "{err}");
+    }
+}
+
+fn next_log_line(s: &Served) -> String {
+    s.log.recv_timeout(Duration::from_secs(10)).unwrap()
+}
+
+#[test]
+fn access_log_common_and_json() {
+    let s = serve(&[]);
+    let mut c = connect(s.addr);
+    c.write_all(get("/1k.bin").as_bytes()).unwrap();
+    read_reply(&mut BufReader::new(c));
+    let line = next_log_line(&s);
+    assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+    assert!(
+        line.ends_with("] \"GET /1k.bin HTTP/1.1\" 200 1024"),
+        "{line}"
+    );
+
+    let s = serve(&["--log", "json"]);
+    let mut c = connect(s.addr);
+    c.write_all(get("/hello.txt").as_bytes()).unwrap();
+    read_reply(&mut BufReader::new(c));
+    let v: serde_json::Value = serde_json::from_str(&next_log_line(&s)).unwrap();
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["target"], "/hello.txt");
+    assert_eq!(v["bytes"], 6);
+}
+
+#[test]
+fn echo_returns_the_exact_request_bytes() {
+    let s = serve(&["--echo", "/echo"]);
+    let req = b"POST /echo/x?y=1 HTTP/1.1\r\nHost: t\r\nX-A:  b \r\nContent-Length: 3\r\n\r\nabc";
+    let mut c = connect(s.addr);
+    c.write_all(req).unwrap();
+    let reply = read_reply(&mut BufReader::new(c));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, req);
+}
+
+#[test]
+fn dual_stack_and_multiple_binds_print_one_ready_line_each() {
+    let dir = docroot();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+        .arg("serve")
+        .arg(dir.path())
+        .args(["-p", "0", "-b", "127.0.0.1", "-b", "::1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = [String::new(), String::new()];
+    for l in &mut lines {
+        out.read_line(l).unwrap();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(lines[0].contains(" at http://127.0.0.1:"), "{lines:?}");
+    assert!(lines[1].contains(" at http://[::1]:"), "{lines:?}");
+}

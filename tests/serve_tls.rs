@@ -1,0 +1,206 @@
+//! `rawhttp serve` over TLS against real peers: curl, `rawhttp fetch` and openssl s_client,
+//! with a self-signed CA written by `--write-ca`; bad certificate/key files fail at start.
+
+mod serve_cli;
+
+use serve_cli::{curl, fetch, path_str, run, stderr_lines, Serve, BIN};
+use std::process::Command;
+
+/// A self-signed server over a fresh docroot, the folders to keep alive (docroot, CA's folder)
+/// and the CA file clients must trust.
+fn self_signed() -> (Serve, [tempfile::TempDir; 2], std::path::PathBuf) {
+    let root = serve_cli::docroot();
+    let ca_dir = tempfile::tempdir().expect("temp dir");
+    let ca = ca_dir.path().join("ca.pem");
+    let server = Serve::start(&[
+        "--self-signed",
+        "--write-ca",
+        path_str(&ca),
+        "-p",
+        "0",
+        path_str(root.path()),
+    ]);
+    (server, [root, ca_dir], ca)
+}
+
+#[test]
+fn curl_and_fetch_trust_the_written_ca_and_get_identical_bytes() {
+    let (server, [root, _ca_dir], ca) = self_signed();
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let ca_pem = std::fs::read_to_string(&ca).expect("--write-ca wrote the CA");
+    assert!(
+        ca_pem.starts_with("-----BEGIN CERTIFICATE-----"),
+        "{ca_pem}"
+    );
+
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let by_curl = out_dir.path().join("curl.bin");
+    let by_fetch = out_dir.path().join("fetch.bin");
+    // localhost checks the DNS SAN; 127.0.0.1 (below) the IP SAN.
+    let url = server.at_localhost("big.bin");
+    let c = curl(&[
+        "--fail",
+        "--cacert",
+        path_str(&ca),
+        "-o",
+        path_str(&by_curl),
+        &url,
+    ]);
+    assert!(c.status.success(), "curl: {:?}", stderr_lines(&c));
+    let f = fetch(&[
+        "--cacert",
+        path_str(&ca),
+        "-o",
+        path_str(&by_fetch),
+        &server.at("big.bin"),
+    ]);
+    assert!(f.status.success(), "fetch: {:?}", stderr_lines(&f));
+
+    let want = std::fs::read(root.path().join("big.bin")).expect("source");
+    assert!(
+        std::fs::read(&by_curl).expect("curl output") == want,
+        "curl bytes differ"
+    );
+    assert!(
+        std::fs::read(&by_fetch).expect("fetch output") == want,
+        "fetch bytes differ"
+    );
+}
+
+#[test]
+fn clients_without_the_ca_refuse_the_server() {
+    let (server, _root, _ca) = self_signed();
+    let c = curl(&["-o", "/dev/null", &server.at_localhost("hello.txt")]);
+    assert_eq!(c.status.code(), Some(60), "curl without --cacert");
+    let f = fetch(&["-o", "-", &server.at("hello.txt")]);
+    assert_eq!(f.status.code(), Some(60), "fetch without --cacert");
+}
+
+/// `openssl s_client` against the server with extra flags; (exit success, stdout+stderr).
+fn s_client(server: &Serve, ca: &std::path::Path, extra: &[&str]) -> (bool, String) {
+    let connect = server.addr.to_string();
+    let out = run(Command::new("openssl")
+        .args(["s_client", "-connect", &connect, "-servername", "localhost"])
+        .args([
+            "-alpn",
+            "http/1.1",
+            "-CAfile",
+            path_str(ca),
+            "-verify_return_error",
+        ])
+        .args(extra));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn openssl_sees_alpn_http11_and_tls13() {
+    let (server, _root, ca) = self_signed();
+    let (ok, text) = s_client(&server, &ca, &[]);
+    assert!(ok, "{text}");
+    assert!(text.contains("ALPN protocol: http/1.1"), "{text}");
+    assert!(text.contains("TLSv1.3"), "{text}");
+    assert!(text.contains("Verify return code: 0 (ok)"), "{text}");
+}
+
+#[test]
+fn openssl_tls12_works_and_tls11_is_refused() {
+    let (server, _root, ca) = self_signed();
+    let (ok, text) = s_client(&server, &ca, &["-tls1_2"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("Protocol  : TLSv1.2"), "{text}");
+    assert!(text.contains("ALPN protocol: http/1.1"), "{text}");
+
+    // SECLEVEL=0 lets the client offer TLS 1.1 at all, so the refusal is the server's.
+    let (ok, text) = s_client(&server, &ca, &["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]);
+    assert!(!ok, "TLS 1.1 handshake succeeded: {text}");
+    assert!(text.contains("alert protocol version"), "{text}");
+}
+
+/// `rawhttp serve --tls-cert CERT --tls-key KEY -p 0 DIR`, which must fail at start.
+fn serve_with(cert: &std::path::Path, key: &std::path::Path) -> (Option<i32>, Vec<String>) {
+    let root = tempfile::tempdir().expect("temp dir");
+    let out = run(Command::new(BIN)
+        .args(["serve", "-p", "0", "--tls-cert"])
+        .args([
+            path_str(cert),
+            "--tls-key",
+            path_str(key),
+            path_str(root.path()),
+        ]));
+    assert!(
+        out.stdout.is_empty(),
+        "ready line printed: {:?}",
+        out.stdout
+    );
+    (out.status.code(), stderr_lines(&out))
+}
+
+/// A key and certificate made by openssl in `dir` (named `NAME.key`, `NAME.crt`).
+fn openssl_pair(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (key, crt) = (
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.crt")),
+    );
+    let out = run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-subj", "/CN=localhost", "-days", "2", "-keyout"])
+        .args([path_str(&key), "-out", path_str(&crt)]));
+    assert!(
+        out.status.success(),
+        "openssl req: {:?}",
+        stderr_lines(&out)
+    );
+    (crt, key)
+}
+
+#[test]
+fn bad_certificate_or_key_files_give_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (crt, key) = openssl_pair(dir.path(), "a");
+    let (_, other_key) = openssl_pair(dir.path(), "b");
+    let missing = dir.path().join("missing.pem");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, b"").expect("write");
+    let cases = [
+        ("missing cert", &missing, &key, "missing.pem"),
+        ("missing key", &crt, &missing, "missing.pem"),
+        ("mismatched pair", &crt, &other_key, "does not match"),
+        ("empty chain", &empty, &key, "empty chain"),
+        ("no key in key file", &crt, &crt, "no PEM private key"),
+    ];
+    for (what, cert, key, needle) in cases {
+        let (code, lines) = serve_with(cert, key);
+        assert_eq!(code, Some(2), "{what}: {lines:?}");
+        assert_eq!(lines.len(), 1, "{what}: {lines:?}");
+        assert!(lines[0].starts_with("rawhttp: "), "{what}: {lines:?}");
+        assert!(lines[0].contains(needle), "{what}: {lines:?}");
+    }
+    // and the good pair does start (the refusals above are about the files, not the flags)
+    let root = tempfile::tempdir().expect("temp dir");
+    let server = Serve::start(&[
+        "--tls-cert",
+        path_str(&crt),
+        "--tls-key",
+        path_str(&key),
+        "-p",
+        "0",
+        path_str(root.path()),
+    ]);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+}

@@ -1,0 +1,41 @@
+//! Shared helpers for the black-box `rawhttp fetch` tests: a loopback replay server (plain and
+//! TLS), a test PKI made at run time, and runners/asserts for the built binary.
+#![allow(dead_code, unused_imports)] // each test binary uses a different subset
+
+pub mod pki;
+pub mod replay;
+pub mod run;
+
+pub use pki::{Leaf, TestPki};
+pub use replay::{fixture, After, Handshake, ReplayServer, Reply};
+pub use run::{assert_no_part_files, fetch, names, rawhttp, read, walk, Outcome};
+
+/// A fresh temporary directory for one test's files.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// The default User-Agent SPEC promises.
+pub fn default_user_agent() -> String {
+    format!("rawhttp/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Header lines of a raw request head, as (lower-case name, value) pairs after the request line.
+pub fn request_fields(head: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(head)
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_string()))
+        .collect()
+}
+
+/// The request line of a raw request head.
+pub fn request_line(head: &[u8]) -> String {
+    String::from_utf8_lossy(head)
+        .split("\r\n")
+        .next()
+        .unwrap_or("")
+        .to_string()
+}

@@ -1,0 +1,171 @@
+//! Run the built `rawhttp fetch` binary with a watchdog and assert on what a user sees:
+//! exit code, the one stderr line, stdout, and the files on disk.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A child that runs longer than this is killed and the test fails: no test needs half of it.
+const WATCHDOG: Duration = Duration::from_secs(20);
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+/// `rawhttp fetch ARGS...` run in `cwd`.
+pub fn fetch(cwd: &Path, args: &[&str]) -> Outcome {
+    let mut all = vec!["fetch"];
+    all.extend_from_slice(args);
+    rawhttp(cwd, &all)
+}
+
+/// `rawhttp ARGS...` run in `cwd` with stdin closed, killed after `WATCHDOG`.
+pub fn rawhttp(cwd: &Path, args: &[&str]) -> Outcome {
+    let start = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rawhttp");
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output: Output = match rx.recv_timeout(WATCHDOG) {
+        Ok(result) => result.expect("wait for rawhttp"),
+        Err(_) => {
+            // SAFETY-free libc call: kill by the pid we spawned, which the waiting thread has
+            // not reaped yet (it is still blocked in wait).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("rawhttp {args:?} still running after {WATCHDOG:?}");
+        }
+    };
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+impl Outcome {
+    /// Exit 0 and nothing on stderr.
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success, got {self:?}");
+        assert_eq!(self.stderr, "", "expected a quiet stderr: {self:?}");
+        self
+    }
+
+    /// Exit `code` and exactly one stderr line `rawhttp: <what failed>: <why> (<url>)`.
+    /// `url` = None checks only that the line ends with a parenthesised URL.
+    pub fn assert_fails(&self, code: i32, url: Option<&str>) -> &Self {
+        assert_eq!(self.code, code, "wrong exit code: {self:?}");
+        self.assert_one_error_line();
+        let line = self.stderr.trim_end_matches('\n');
+        match url {
+            Some(url) => assert!(
+                line.ends_with(&format!(" ({url})")),
+                "stderr must end with ({url}): {line:?}"
+            ),
+            None => assert!(
+                line.ends_with(')') && line.contains(" ("),
+                "stderr must end with (URL): {line:?}"
+            ),
+        }
+        self
+    }
+
+    /// Exit `code` and exactly one `rawhttp: ` line on stderr (usage errors have no URL).
+    pub fn assert_fails_without_url(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "wrong exit code: {self:?}");
+        self.assert_one_error_line();
+        self
+    }
+
+    fn assert_one_error_line(&self) {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "stderr must be one line: {:?}", self.stderr);
+        let line = lines[0];
+        assert!(
+            line.starts_with("rawhttp: "),
+            "stderr must start with 'rawhttp: ': {line:?}"
+        );
+        // `<what failed>: <why>` after the prefix.
+        assert!(
+            line["rawhttp: ".len()..].contains(": "),
+            "no '<what>: <why>' in {line:?}"
+        );
+    }
+
+    pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "stderr should mention {needle:?}: {:?}",
+            self.stderr
+        );
+        self
+    }
+
+    pub fn assert_faster_than(&self, limit: Duration) -> &Self {
+        assert!(
+            self.elapsed < limit,
+            "took {:?} (limit {limit:?}): {self:?}",
+            self.elapsed
+        );
+        self
+    }
+}
+
+/// The bytes of `dir/name`, or None when it does not exist.
+pub fn read(dir: &Path, name: &str) -> Option<Vec<u8>> {
+    std::fs::read(dir.join(name)).ok()
+}
+
+/// Assert that no `*.part` file is left anywhere under `dir`.
+pub fn assert_no_part_files(dir: &Path) {
+    for entry in walk(dir) {
+        assert!(
+            !entry.to_string_lossy().ends_with(".part"),
+            "left behind: {}",
+            entry.display()
+        );
+    }
+}
+
+/// Every regular file under `dir`, recursively.
+pub fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// File names (relative to `dir`) under `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    walk(dir)
+        .iter()
+        .filter_map(|p| p.strip_prefix(dir).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
+}
