@@ -49,6 +49,13 @@ check_serves() {
     done
 }
 
+# answers_close NAME BASE_URL: a `Connection: close` request gets `Connection: close` back, so
+# wrk reconnects after every answer and the conn figure really counts handshakes.
+answers_close() {
+    curl -sf --max-time 5 --cacert "$CA_PEM" -H 'Connection: close' -D - -o /dev/null "$2" |
+        grep -qi '^connection: *close' || die "$1 does not answer Connection: close with Connection: close ($2)"
+}
+
 # negotiated NAME PORT: "TLSv1.3 TLS_AES_256_GCM_SHA384" as OpenSSL's client sees it.
 negotiated() {
     local out
@@ -73,7 +80,10 @@ bench_part() {
     local part=$1 label=$2 n r q
     case $part in
     1k | 100k) wrk_compare "tls-$part" "$part.bin" "nginx rawhttp" ;;
-    conn) wrk_compare tls-conn 1k.bin "nginx rawhttp" -H 'Connection: close' ;;
+    conn)
+        answers_close nginx "${URLS[nginx]}1k.bin"
+        answers_close rawhttp "${URLS[rawhttp]}1k.bin"
+        wrk_compare tls-conn 1k.bin "nginx rawhttp" -H 'Connection: close' ;;
     esac
     n=${RESULT[nginx]} r=${RESULT[rawhttp]}
     q=$(ratio "$r" "$n")
