@@ -22,6 +22,9 @@ ROUNDS=${ROUNDS:-1}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNS=${WRK_CONNS:-64}
 IDLE_CONNS=${IDLE_CONNS:-10000}
+for v in SECS ROUNDS WRK_THREADS WRK_CONNS IDLE_CONNS; do
+    case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive whole number, got '${!v}'" ;; esac
+done
 
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(1k 100k log idle)
@@ -92,7 +95,11 @@ bench_idle() {
     local r n rm nm rok nok pids
     # The server needs one descriptor per connection; give it what the hard limit allows.
     ulimit -n "$(ulimit -Hn)"
-    start_rawhttp serve-idle-rawhttp "$OUT/serve-idle-rawhttp.log" --log off "$WWW"
+    local more=()
+    # The default --max-connections (10000) is what the target is about; raise it only when
+    # asked to hold more.
+    [ "$IDLE_CONNS" -le 10000 ] || more=(--max-connections "$IDLE_CONNS")
+    start_rawhttp serve-idle-rawhttp "$OUT/serve-idle-rawhttp.log" --log off "${more[@]}" "$WWW"
     local rport=${RAWHTTP_URL##*:}
     rport=${rport%/}
     r=$(idle_run rawhttp "$rport" "$RAWHTTP_PID")

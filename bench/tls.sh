@@ -21,6 +21,9 @@ SECS=$(duration 10)
 ROUNDS=${ROUNDS:-1}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNS=${WRK_CONNS:-64}
+for v in SECS ROUNDS WRK_THREADS WRK_CONNS; do
+    case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive whole number, got '${!v}'" ;; esac
+done
 WRK_ARGS=(-t"$WRK_THREADS" -c"$WRK_CONNS")
 
 parts=("$@")
