@@ -5,7 +5,8 @@
 #
 #   1k, 100k  wrk -t2 -c64 keep-alive req/s for a 1 KiB / 100 KiB file on each server;
 #             rawhttp divided by the faster peer (targets >= 1.2x and >= 1.0x)
-#   log       rawhttp --log common (to a file) vs --log off, 1 KiB (target: costs <= 10%)
+#   log       rawhttp --log common (to a file; and to /dev/null) vs --log off, 1 KiB
+#             (target: costs <= 10%)
 #   idle      10,000 idle keep-alive connections held at once (bench/idle_conns.py):
 #             server RSS while held (target <= 64 MiB), all served again; nginx alongside
 #
@@ -68,15 +69,18 @@ bench_size() {
     ROWS+=("| $label keep-alive, req/s | $n | $l | $r | ${q}× | ≥ ${target}× | $(verdict "$q" ge "$target") |")
 }
 
-# bench_log: rawhttp --log common (stderr to a file) vs --log off on 1 KiB, interleaved.
+# bench_log: rawhttp --log common with stderr to a file, and to /dev/null (formatting cost
+# without the writes), vs --log off on 1 KiB, interleaved; adds two rows.
 bench_log() {
-    local o c q
-    wrk_compare serve-log 1k.bin "rawhttp rawlog"
-    o=${RESULT[rawhttp]} c=${RESULT[rawlog]}
+    local o c d q
+    wrk_compare serve-log 1k.bin "rawhttp rawlog rawlognull"
+    o=${RESULT[rawhttp]} c=${RESULT[rawlog]} d=${RESULT[rawlognull]}
     [ -s "$OUT/serve-access.log" ] || die "rawhttp --log common wrote no access log to $OUT/serve-access.log"
     q=$(ratio "$c" "$o")
-    note "log: off $o, common $c req/s -> ${q}x"
-    ROWS+=("| 1 KiB, \`--log common\` ÷ \`--log off\`, req/s | – | – | $c ÷ $o | ${q}× | ≥ 0.90× | $(verdict "$q" ge 0.90) |")
+    note "log: off $o, common to a file $c, common to /dev/null $d req/s -> ${q}x"
+    ROWS+=("| 1 KiB, \`--log common\` (to a file) ÷ \`--log off\`, req/s | – | – | $c ÷ $o | ${q}× | ≥ 0.90× | $(verdict "$q" ge 0.90) |")
+    q=$(ratio "$d" "$o")
+    ROWS+=("| 1 KiB, \`--log common\` (to /dev/null) ÷ \`--log off\`, req/s | – | – | $d ÷ $o | ${q}× | ≥ 0.90× | $(verdict "$q" ge 0.90) |")
 }
 
 # idle_run NAME PORT PIDS...: run idle_conns.py against one server; prints "RSS_MIB OK/N".
@@ -134,6 +138,8 @@ want 100k && bench_size 100k "100 KiB" 1.0
 if want log; then
     start_rawhttp serve-rawlog "$OUT/serve-access.log" --log common "$WWW"
     URLS[rawlog]=$RAWHTTP_URL PIDS[rawlog]=$RAWHTTP_PID
+    start_rawhttp serve-rawlognull /dev/null --log common "$WWW"
+    URLS[rawlognull]=$RAWHTTP_URL PIDS[rawlognull]=$RAWHTTP_PID
     bench_log
 fi
 stop_all
