@@ -375,3 +375,95 @@ fn keep_env_keeps_the_fixture_serving_after_the_test() {
     let _ = child.wait();
     assert_eq!(body, b"kept", "the dropped fixture still serves");
 }
+
+#[test]
+fn faults_apply_over_tls_to_every_request() {
+    let server = Server::in_memory()
+        .file("a.txt", "0123456789")
+        .faults(Faults {
+            truncate: Some(4),
+            ..Faults::default()
+        })
+        .self_signed_tls()
+        .start()
+        .expect("start");
+    for _ in 0..2 {
+        let url = server.url().join("a.txt").expect("url");
+        let mut response = rawhttp::fetch::Request::get(url)
+            .tls_config(server.client_tls_config())
+            .send()
+            .expect("head arrives");
+        assert_eq!(response.content_length(), Some(10), "full length announced");
+        let mut body = Vec::new();
+        let got = response.read_to_end(&mut body);
+        assert!(got.is_err(), "a cut TLS body read as complete: {body:?}");
+        assert_eq!(body, b"0123", "bytes before the cut");
+    }
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn a_plain_fixture_trusts_nothing_over_tls() {
+    let tls = Server::in_memory()
+        .file("a.txt", "a")
+        .self_signed_tls()
+        .start()
+        .expect("tls");
+    let plain = Server::in_memory()
+        .file("a.txt", "a")
+        .start()
+        .expect("plain");
+    let got = rawhttp::fetch::Request::get(tls.url().join("a.txt").expect("url"))
+        .tls_config(plain.client_tls_config())
+        .send();
+    assert!(
+        matches!(got, Err(ref e) if e.exit_code() == 60),
+        "{:?}",
+        got.err()
+    );
+    // and another TLS fixture's trust does not carry over either: each CA is fresh
+    let other = Server::in_memory()
+        .self_signed_tls()
+        .start()
+        .expect("other");
+    let got = rawhttp::fetch::Request::get(tls.url().join("a.txt").expect("url"))
+        .tls_config(other.client_tls_config())
+        .send();
+    assert!(
+        matches!(got, Err(ref e) if e.exit_code() == 60),
+        "{:?}",
+        got.err()
+    );
+}
+
+#[test]
+fn shutdown_does_not_wait_for_idle_keep_alive_connections() {
+    let server = Server::in_memory()
+        .file("a.txt", "a")
+        .start()
+        .expect("start");
+    let mut idle = TcpStream::connect(server.addr()).expect("connect");
+    idle.set_read_timeout(Some(WAIT)).expect("timeout");
+    idle.write_all(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let mut response = [0u8; 512];
+    let n = idle.read(&mut response).expect("response");
+    assert!(
+        response[..n].ends_with(b"\r\n\r\na"),
+        "{:?}",
+        String::from_utf8_lossy(&response[..n])
+    );
+    // The connection now sits idle in keep-alive; stopping must not wait for it.
+    let started = std::time::Instant::now();
+    server.shutdown();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "shutdown waited {took:?} for an idle connection"
+    );
+    assert_eq!(
+        idle.read(&mut response).expect("orderly close"),
+        0,
+        "idle connection closed"
+    );
+}

@@ -2,24 +2,20 @@
 //! recorded requests and a clean shutdown, like Go's httptest. It only configures and owns an
 //! [`Engine`]; answering requests is the engine's and the responder's job.
 //!
-//! ```ignore
+//! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::io::Read;
-//! let server = rawhttp::serve::Server::in_memory()
-//!     .file("hello.txt", "hello\n")
-//!     .self_signed_tls()
-//!     .start()?;                              // 127.0.0.1:0, on its own thread
+//! let server = rawhttp::serve::Server::new("fixtures/www").self_signed_tls().start()?; // 127.0.0.1:0
 //! let url: url::Url = server.url();           // https://127.0.0.1:PORT/
 //! let mut response = rawhttp::fetch::Request::get(url.join("hello.txt")?)
-//!     .tls_config(server.client_tls_config()) // trusts this server's CA only
+//!     .tls_config(server.client_tls_config()) // Arc<rustls::ClientConfig> trusting this server only
 //!     .send()?;
-//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.status(), 200);         // also: response.headers()
 //! let mut body = Vec::new();
-//! response.read_to_end(&mut body)?;
-//! assert_eq!(body, b"hello\n");
+//! response.read_to_end(&mut body)?;           // Response is an io::Read over the body
+//! let addr = server.addr();                   // std::net::SocketAddr
 //! assert_eq!(server.requests()[0].target, "/hello.txt");
-//! let addr = server.addr();
-//! drop(server);                               // listener closed, in-flight responses finished
+//! drop(server);                               // stops: listener closed, in-flight finished
 //! assert!(std::net::TcpStream::connect(addr).is_err());
 //! # Ok(())
 //! # }
@@ -81,6 +77,25 @@ impl Server {
 
     /// Serve files given with [`Server::file`]; they live in a temporary folder owned by the
     /// handle and removed when it stops. Dotfiles are served too: you asked for them.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::io::Read;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .file("a/b.txt", "hello\n")
+    ///     .reproducible_validators()
+    ///     .start()?;
+    /// let mut response = rawhttp::fetch::Request::get(server.url().join("a/b.txt")?).send()?;
+    /// let mut body = String::new();
+    /// response.read_to_string(&mut body)?;
+    /// assert_eq!(body, "hello\n");
+    /// assert_eq!(
+    ///     response.headers().get_str("Last-Modified"),
+    ///     Some("Sun, 09 Sep 2001 01:46:40 GMT")
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn in_memory() -> Server {
         Server::with_root(Root::Memory(Vec::new()))
     }
@@ -318,7 +333,9 @@ fn client_config(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
 }
 
 /// A running fixture server; stops on `shutdown()` or drop. `Send + Sync`: share it with the
-/// threads or async tasks of a test.
+/// threads or async tasks of a test. The server runs on its own thread, so it needs no runtime;
+/// stopping blocks until responses in flight are done (idle keep-alive connections are simply
+/// closed), at most `SHUTDOWN_GRACE`, which an async test may prefer to do off its executor.
 pub struct ServerHandle {
     engine: Mutex<Option<Engine>>,
     addr: SocketAddr,

@@ -72,8 +72,13 @@ fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage(format!("certificate file {}: {e}", path.display())))?;
     if chain.is_empty() {
+        // A key where the chain should be is the common mix-up: say so.
+        let hint = match PrivateKeyDer::from_pem_slice(&bytes) {
+            Ok(_) => "; it holds a private key: --tls-cert and --tls-key swapped?",
+            Err(_) => "",
+        };
         return Err(usage(format!(
-            "certificate file {} holds no PEM certificate (empty chain)",
+            "certificate file {} holds no PEM certificate (empty chain){hint}",
             path.display()
         )));
     }
@@ -338,6 +343,14 @@ mod tests {
             let why = usage_message(load_server_config(c.path(), k.path()));
             assert!(why.contains("empty chain"), "{why}");
         }
+    }
+
+    #[test]
+    fn swapped_files_are_pointed_out() {
+        let (cert, key, _) = generated();
+        let (c, k) = (file(key.as_bytes()), file(cert.as_bytes()));
+        let why = usage_message(load_server_config(c.path(), k.path()));
+        assert!(why.contains("swapped?"), "{why}");
     }
 
     #[test]
