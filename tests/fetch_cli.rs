@@ -220,6 +220,16 @@ fn include_writes_the_head_before_the_body() {
 }
 
 #[test]
+fn include_with_a_chunked_body_shows_the_head_and_the_decoded_body() {
+    let server = ReplayServer::single(Reply::file("chunked.http").then(After::Hold));
+    let dir = tempdir();
+    let out = fetch(dir.path(), &["-i", "-o", "-", &server.url("/")]);
+    out.assert_ok();
+    let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n";
+    assert_eq!(out.stdout, [&head[..], BODY].concat());
+}
+
+#[test]
 fn dump_header_writes_the_head_to_a_file() {
     let server = length_server();
     let dir = tempdir();
@@ -324,6 +334,15 @@ fn remote_name_is_percent_decoded_and_drops_the_query() {
         read(&dir.path().join("out"), "na me.txt").as_deref(),
         Some(BODY)
     );
+}
+
+#[test]
+fn remote_name_lands_in_the_working_directory_without_output_dir() {
+    let server = length_server();
+    let dir = tempdir();
+    fetch(dir.path(), &["-O", &server.url("/some/file.bin")]).assert_ok();
+    assert_eq!(names(dir.path()), ["file.bin"]);
+    assert_eq!(read(dir.path(), "file.bin").as_deref(), Some(BODY));
 }
 
 #[test]
@@ -459,6 +478,8 @@ fn chain_server() -> ReplayServer {
             ("/pong", Reply::file("redirect-pong.http")),
             ("/nowhere", Reply::file("redirect-without-location.http")),
             ("/to-ftp", Reply::file("redirect-to-ftp.http")),
+            ("/with-fragment", Reply::file("redirect-with-fragment.http")),
+            ("/raw-bytes", Reply::file("redirect-raw-bytes.http")),
         ],
         None,
     )
@@ -550,6 +571,25 @@ fn redirect_loops_are_47() {
 }
 
 #[test]
+fn redirect_target_drops_the_fragment_and_encodes_raw_bytes() {
+    let server = chain_server();
+    let dir = tempdir();
+    for path in ["/with-fragment", "/raw-bytes"] {
+        fetch(dir.path(), &["-L", "-o", "out.txt", &server.url(path)]).assert_ok();
+    }
+    let lines: Vec<String> = server.requests().iter().map(|r| request_line(r)).collect();
+    assert_eq!(
+        lines,
+        [
+            "GET /with-fragment HTTP/1.1",
+            "GET /final?x=1 HTTP/1.1",
+            "GET /raw-bytes HTTP/1.1",
+            "GET /final-caf%C3%A9%20x HTTP/1.1",
+        ]
+    );
+}
+
+#[test]
 fn max_redirs_zero_refuses_the_first_redirect() {
     let server = chain_server();
     let dir = tempdir();
@@ -587,6 +627,19 @@ fn redirect_to_an_unsupported_scheme_is_1() {
     out.assert_fails(1, None);
     assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(OLD));
     assert_no_part_files(dir.path());
+}
+
+// ---- messages ----
+
+#[test]
+fn silent_hides_the_error_line_and_show_error_brings_it_back() {
+    let server = ReplayServer::single(Reply::file("not-found.http"));
+    let dir = tempdir();
+    let url = server.url("/");
+    let out = fetch(dir.path(), &["-s", "-o", "out.txt", &url]);
+    assert_eq!((out.code, out.stderr.as_str()), (22, ""), "{out:?}");
+    fetch(dir.path(), &["-s", "-S", "-o", "out.txt", &url]).assert_fails(22, Some(&url));
+    assert!(names(dir.path()).is_empty());
 }
 
 // ---- argument, URL and connection errors ----

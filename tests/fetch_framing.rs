@@ -388,3 +388,162 @@ fn trailer_section_over_its_cap_is_8() {
     let reply = Reply::file("huge-trailers.http").then(After::Hold);
     assert_fails_and_keeps_destination(reply, 8, &[]);
 }
+
+#[test]
+fn replies_trickled_a_byte_at_a_time_are_parsed_across_every_split() {
+    for fixture in [
+        "length-keepalive.http",
+        "chunked.http",
+        "trailers.http",
+        "interim-then-200.http",
+        "bare-lf-head.http",
+    ] {
+        assert_saves_body(Reply::file(fixture).trickled().then(After::Hold));
+    }
+    assert_saves_body(Reply::file("until-eof.http").trickled());
+}
+
+#[test]
+fn trickled_truncation_is_still_18() {
+    assert_fails_and_keeps_destination(Reply::file("cut-chunk.http").trickled(), 18, &[]);
+}
+
+/// Run `rawhttp fetch ARGS` and return (exit code, peak RSS in KiB) of that child, measured by
+/// wait4(2). `--max-time` in ARGS is the guard against a hang.
+// The child is reaped by wait4 (to get its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn fetch_with_peak_rss(args: &[&str]) -> (i32, i64) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+        .arg("fetch")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn rawhttp");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain old data that wait4 fills in; all-zero is a valid value of it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers to locals; `pid` is our unreaped child (`child` never waits on it).
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, usage.ru_maxrss)
+}
+
+/// Where the file at `path` first differs from `len` pattern bytes (read in blocks, so this
+/// process stays small), or None.
+fn first_difference(path: &std::path::Path, len: u64) -> Option<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let (mut block, mut at) = (vec![0u8; 1 << 16], 0u64);
+    loop {
+        let n = file.read(&mut block).ok()?;
+        if n == 0 {
+            return (at != len).then_some(at);
+        }
+        for (k, &b) in block[..n].iter().enumerate() {
+            if at + k as u64 >= len || b != pattern_byte(at + k as u64) {
+                return Some(at + k as u64);
+            }
+        }
+        at += n as u64;
+    }
+}
+
+/// Peak RSS of this process so far (VmHWM), in KiB.
+fn own_peak_rss_kib() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn large_body_is_streamed_in_bounded_memory() {
+    const SIZE: u64 = 48 << 20;
+    const LIMIT_KIB: i64 = 16 * 1024;
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {SIZE}\r\n\r\n");
+    let server = ReplayServer::single(Reply::pattern(head, SIZE).then(After::Hold));
+    let dir = tempdir();
+    let dest = dir.path().join("big.bin");
+    // The child's ru_maxrss also counts this process's peak (its pre-exec image), so that
+    // must be under the limit for the measurement to mean anything.
+    let own = own_peak_rss_kib();
+    assert!(own < LIMIT_KIB / 2, "test process already at {own} KiB");
+    let url = server.url("/big");
+    let (code, peak_kib) = fetch_with_peak_rss(&["-m", "15", "-o", &dest.to_string_lossy(), &url]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        first_difference(&dest, SIZE),
+        None,
+        "saved body differs from the pattern"
+    );
+    // A client holding the body would need 48 MiB; a streaming one needs a few buffers
+    // (the limit leaves room for a debug build and allocator slack).
+    assert!(
+        peak_kib < LIMIT_KIB,
+        "peak RSS {peak_kib} KiB for a 48 MiB body"
+    );
+}
+
+#[test]
+fn trickled_huge_head_is_refused_promptly() {
+    let reply = Reply::file("huge-head.http").trickled().then(After::Hold);
+    let server = ReplayServer::single(reply);
+    let (out, dir) = fetch_to_file(&server, &[]);
+    out.assert_fails(56, None).assert_faster_than(PROMPT);
+    assert!(names(dir.path()).is_empty());
+}
+
+#[test]
+fn stale_part_file_is_replaced_not_appended_to() {
+    let server = ReplayServer::single(Reply::file("length.http"));
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("out.txt.part"),
+        b"stale bytes from an earlier run\n",
+    )
+    .expect("write stale part");
+    let out = fetch(dir.path(), &["-o", "out.txt", &server.url("/")]);
+    out.assert_ok();
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+    assert_no_part_files(dir.path());
+}
+
+#[test]
+fn fifo_destination_is_written_directly() {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let server = ReplayServer::single(Reply::file("length.http"));
+    let dir = tempdir();
+    let fifo = dir.path().join("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    let reader_path = fifo.clone();
+    // Blocks in open() until a writer comes: the client, or the unblocking below.
+    let reader = std::thread::spawn(move || std::fs::read(reader_path));
+    let out = fetch(dir.path(), &["-o", "pipe", &server.url("/")]);
+    // If the client never opened the FIFO, pair the reader with a writer so the test ends;
+    // with no reader left this open fails (ENXIO), which is fine.
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo);
+    let got = reader.join().expect("reader thread").expect("read fifo");
+    out.assert_ok();
+    assert_eq!(got, BODY);
+    let kind = std::fs::symlink_metadata(&fifo).expect("stat").file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced");
+    assert_no_part_files(dir.path());
+}

@@ -223,3 +223,12 @@ fn server_silent_during_the_handshake_is_a_connect_timeout_28() {
     out.assert_fails(28, Some(&url));
     assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(OLD));
 }
+
+#[test]
+fn trickled_chunked_body_over_tls_is_decoded() {
+    let reply = Reply::file("trailers.http").trickled().then(After::Hold);
+    let server = tls_server(Leaf::Good, reply);
+    let (out, dir) = fetch_over_old_file(&server.url("/"), &[]);
+    out.assert_ok();
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+}

@@ -57,7 +57,7 @@ fn sentinel() -> String {
 
 /// top/sentinel.txt and top/rootx/sentinel.txt (a sibling whose name extends the root's, to
 /// catch string-prefix checks) outside; top/root served, with symlinks pointing out of it.
-fn layout(secret: &str) -> tempfile::TempDir {
+fn layout(secret: &str, links: bool) -> tempfile::TempDir {
     let top = tempfile::tempdir().unwrap();
     let root = top.path().join("root");
     std::fs::create_dir_all(root.join("a/b")).unwrap();
@@ -66,6 +66,9 @@ fn layout(secret: &str) -> tempfile::TempDir {
     std::fs::write(top.path().join("rootx/sentinel.txt"), secret).unwrap();
     std::fs::write(root.join("index.html"), b"root index").unwrap();
     std::fs::write(root.join("a/b/c.txt"), b"c").unwrap();
+    if !links {
+        return top;
+    }
     let link = |to: &str, at: &str| std::os::unix::fs::symlink(to, root.join(at)).unwrap();
     link("..", "escape");
     link("../sentinel.txt", "a-link");
@@ -212,9 +215,9 @@ fn read_reply(sock: &mut TcpStream) -> Option<Vec<u8>> {
     }
 }
 
-fn run_corpus(extra: &[&str]) -> BTreeMap<u16, usize> {
+fn run_corpus(extra: &[&str], links: bool) -> BTreeMap<u16, usize> {
     let secret = sentinel();
-    let top = layout(&secret);
+    let top = layout(&secret, links);
     let mut server = serve(&top.path().join("root"), extra);
     let targets = corpus();
     assert!(targets.len() > 5000, "{} targets", targets.len());
@@ -246,7 +249,7 @@ fn run_corpus(extra: &[&str]) -> BTreeMap<u16, usize> {
 
 #[test]
 fn generated_traversal_corpus_never_leaks_the_sentinel() {
-    let statuses = run_corpus(&[]);
+    let statuses = run_corpus(&[], true);
     eprintln!("statuses: {statuses:?}");
     // Refusals of both kinds were exercised (a corpus that only hit one path proves little).
     assert!(
@@ -262,5 +265,12 @@ fn generated_traversal_corpus_never_leaks_the_sentinel() {
 #[test]
 fn hidden_files_allowed_still_never_leaks() {
     // --hidden lifts the dotfile rule, which must not open any other door.
-    run_corpus(&["--hidden"]);
+    run_corpus(&["--hidden"], true);
+}
+
+#[test]
+fn dot_segments_alone_never_escape_even_when_following_symlinks() {
+    // --follow-symlinks opens with plain openat (no RESOLVE_BENEATH): only the lexical
+    // resolution in `files` stands between these targets and the sentinel.
+    run_corpus(&["--follow-symlinks", "--hidden"], false);
 }

@@ -22,15 +22,34 @@ impl Drop for Served {
 }
 
 fn serve(dir: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rawhttp"));
+    cmd.arg("serve").arg(dir).args(extra);
+    start(cmd)
+}
+
+/// `serve` as an unprivileged user: as root, through `setpriv` as nobody (root reads every
+/// file, so permission answers are only observable without it).
+fn serve_unprivileged(dir: &Path) -> Served {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return serve(dir, &[]);
+    }
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_rawhttp"))
         .arg("serve")
-        .arg(dir)
+        .arg(dir);
+    start(cmd)
+}
+
+/// Run a `rawhttp serve` command on port 0 and read the port from its ready line.
+fn start(mut cmd: Command) -> Served {
+    let mut child = cmd
         .args(["-p", "0", "--log", "off"])
-        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn rawhttp serve");
+        .expect("spawn rawhttp serve (as root: through setpriv from util-linux)");
     let mut ready = String::new();
     BufReader::new(child.stdout.take().expect("stdout piped"))
         .read_line(&mut ready)
@@ -164,6 +183,14 @@ fn get_and_head_a_file() {
     assert_eq!(
         j.header("content-type"),
         Some("application/json; charset=utf-8")
+    );
+    let e = get(s.addr, "/empty.txt", &[]);
+    assert_eq!((e.status, e.header("content-length")), (200, Some("0")));
+    assert!(e.body.is_empty());
+    let e = get(s.addr, "/empty.txt", &["Range: bytes=0-"]);
+    assert_eq!(
+        (e.status, e.header("content-range")),
+        (416, Some("bytes */0"))
     );
     let b = get(s.addr, "/bytes.bin", &[]);
     assert_eq!(b.header("content-type"), Some("application/octet-stream"));
@@ -512,10 +539,6 @@ fn not_found_forbidden_and_symlinks() {
     std::os::unix::fs::symlink("inside.txt", root.join("link-in")).unwrap();
     std::os::unix::fs::symlink("../outside.txt", root.join("link-out")).unwrap();
     std::os::unix::fs::symlink(top.path(), root.join("dir-out")).unwrap();
-    let locked = root.join("locked.txt");
-    std::fs::write(&locked, b"locked").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
 
     let s = serve(&root, &[]);
     assert_eq!(get(s.addr, "/missing.txt", &[]).status, 404);
@@ -531,10 +554,6 @@ fn not_found_forbidden_and_symlinks() {
         let r = get(s.addr, target, &[]);
         assert_eq!(r.status, 404, "{target}");
         assert!(!r.body.windows(7).any(|w| w == b"OUTSIDE"), "{target}");
-    }
-    // root reads any file; the 403 is only observable as an ordinary user.
-    if std::fs::File::open(&locked).is_err() {
-        assert_eq!(get(s.addr, "/locked.txt", &[]).status, 403);
     }
 
     let s = serve(&root, &["--follow-symlinks"]);
@@ -587,4 +606,88 @@ fn keep_alive_serves_several_answers_in_order() {
         .collect();
     assert_eq!(statuses, ["200", "200", "404", "206"], "{text}");
     assert!(text.ends_with("\r\n\r\nhe"), "{text}");
+}
+
+#[test]
+fn utf8_names_raw_or_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("café.txt"), b"cafe").unwrap();
+    let s = serve(dir.path(), &[]);
+    let r = get(s.addr, "/caf%C3%A9.txt", &[]);
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"cafe"[..]));
+    let r = exchange(
+        s.addr,
+        "GET /café.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".as_bytes(),
+    );
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"cafe"[..]));
+    // Not UTF-8 (raw or encoded): 400.
+    let r = exchange(s.addr, b"GET /caf\xe9.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(r.status, 400);
+    let r = get(s.addr, "/caf%E9.txt", &[]);
+    assert_eq!(r.status, 400);
+    let listing = String::from_utf8(get(s.addr, "/", &[]).body).unwrap();
+    assert!(
+        listing.contains("<a href=\"./caf%C3%A9.txt\">café.txt</a>"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn unreadable_files_and_directories_are_403() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    mode(dir.path(), 0o755).unwrap();
+    std::fs::write(dir.path().join("open.txt"), b"open").unwrap();
+    mode(&dir.path().join("open.txt"), 0o644).unwrap();
+    std::fs::write(dir.path().join("locked.txt"), b"locked").unwrap();
+    mode(&dir.path().join("locked.txt"), 0o000).unwrap();
+    std::fs::create_dir(dir.path().join("locked-dir")).unwrap();
+    std::fs::write(dir.path().join("locked-dir/x.txt"), b"x").unwrap();
+    mode(&dir.path().join("locked-dir"), 0o000).unwrap();
+
+    let s = serve_unprivileged(dir.path());
+    let r = get(s.addr, "/open.txt", &[]);
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"open"[..]));
+    for target in ["/locked.txt", "/locked-dir/x.txt", "/locked-dir/"] {
+        let r = get(s.addr, target, &[]);
+        assert_eq!(r.status, 403, "{target}");
+        assert!(!r.body.windows(6).any(|w| w == b"locked"), "{target}");
+    }
+    mode(&dir.path().join("locked-dir"), 0o755).unwrap(); // let TempDir clean up
+}
+
+#[test]
+fn absolute_form_and_http_1_0_keep_alive() {
+    let s = serve(www(), &[]);
+    let r = get(s.addr, "http://example.test/hello.txt", &[]);
+    assert_eq!((r.status, r.body.len()), (200, 13));
+    let r = get(s.addr, "http://example.test/../hello.txt", &[]);
+    assert_eq!(r.status, 404);
+
+    // An HTTP/1.0 client asking for keep-alive is told so, and the connection stays usable.
+    let mut sock = TcpStream::connect(s.addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    sock.write_all(b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .unwrap();
+    let mut first = vec![0u8; 4096];
+    let mut got = 0;
+    while !first[..got].ends_with(b"hello, world\n") {
+        let n = sock.read(&mut first[got..]).unwrap();
+        assert!(
+            n > 0,
+            "closed: {:?}",
+            String::from_utf8_lossy(&first[..got])
+        );
+        got += n;
+    }
+    let reply = parse_reply(&first[..got]);
+    assert_eq!(reply.header("connection"), Some("keep-alive"));
+    sock.write_all(b"GET /hello.txt HTTP/1.0\r\n\r\n").unwrap();
+    let mut rest = Vec::new();
+    sock.read_to_end(&mut rest).unwrap();
+    let second = parse_reply(&rest);
+    assert_eq!((second.status, second.body.len()), (200, 13));
+    assert_eq!(second.header("connection"), Some("close"));
 }

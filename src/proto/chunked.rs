@@ -432,4 +432,41 @@ mod tests {
         let (used, produced) = d.feed(b"FFFFFFFFFFFFFFFF\r\nabc", &mut [0; 8]).unwrap();
         assert_eq!((used, produced, d.is_done()), (21, 3, false));
     }
+
+    /// Deterministic mutations of valid bodies (xorshift): whatever the bytes, `feed` never
+    /// panics, never claims more than it was given, and stops using input once done.
+    #[test]
+    fn mutated_input_never_panics_or_overreports() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..4000 {
+            let (base, _) = VALID[round % VALID.len()];
+            let mut input = base.to_vec();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() as usize) % input.len();
+                input[at] = next() as u8;
+            }
+            let (mut d, mut pos) = (ChunkedDecoder::new(), 0);
+            let step = 1 + (next() as usize) % 5;
+            while pos < input.len() {
+                let end = (pos + step).min(input.len());
+                let mut out = [0u8; 3];
+                match d.feed(&input[pos..end], &mut out) {
+                    Ok((used, produced)) => {
+                        assert!(used <= end - pos && produced <= out.len());
+                        if used + produced == 0 && (d.is_done() || end == input.len()) {
+                            break;
+                        }
+                        pos += used;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
 }

@@ -282,4 +282,30 @@ mod tests {
             Err(ProtoError::ObsFold)
         );
     }
+
+    /// Deterministic mutations of valid heads (xorshift): never a panic, and a complete head
+    /// never claims more bytes than it was given.
+    #[test]
+    fn mutated_heads_never_panic_or_overreport() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..4000 {
+            let mut buf = VALID[round % VALID.len()].to_vec();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() as usize) % buf.len();
+                buf[at] = next() as u8;
+            }
+            let cut = (next() as usize) % (buf.len() + 1);
+            for input in [&buf[..], &buf[..cut]] {
+                if let Ok(Some((_, used))) = parse_response_head(input, 40, 3) {
+                    assert!(used <= input.len().min(40));
+                }
+            }
+        }
+    }
 }

@@ -198,6 +198,7 @@ mod tests {
                 ("/dir", Ok(("dir", false))),
                 ("/a%20b", Ok(("a b", false))),
                 ("/caf%C3%A9", Ok(("café", false))),
+                ("/café", Ok(("café", false))),
                 ("/%41%42", Ok(("AB", false))),
                 ("/a/./b", Ok(("a/b", false))),
                 ("/a/b/../c", Ok(("a/c", false))),

@@ -92,10 +92,24 @@ pub fn render_html(display_path: &str, entries: &[Entry]) -> Vec<u8> {
         out.push_str("\">");
         out.push_str(&escape_html(&e.name));
         out.push_str(slash);
-        out.push_str("</a></li>\n");
+        out.push_str("</a>");
+        push_details(e, &mut out);
+        out.push_str("</li>\n");
     }
     out.push_str("</ul>\n</body></html>\n");
     out.into_bytes()
+}
+
+/// ` — SIZE bytes, DATE` after a file's link (directories: the date only), as autoindex does.
+fn push_details(e: &Entry, out: &mut String) {
+    use std::fmt::Write;
+    if !e.is_dir {
+        let _ = write!(out, " — {} bytes", e.size);
+    }
+    if let Some(t) = e.modified {
+        let sep = if e.is_dir { " — " } else { ", " };
+        let _ = write!(out, "{sep}{}", httpdate::fmt_http_date(t));
+    }
 }
 
 /// A JSON array of `{"name", "type": "file"|"dir", "size", "modified"}` objects (modified in
@@ -182,6 +196,14 @@ mod tests {
             .contains("<a href=\"./%3Cb%3E%26%22x%22.txt\">&lt;b&gt;&amp;&quot;x&quot;.txt</a>"));
         assert!(html.contains("<a href=\"./a%20b%23%3F/\">a b#?/</a>"));
         assert!(html.contains("href=\"../\""));
+        assert!(
+            html.contains("</a> — 3 bytes, Thu, 01 Jan 1970 00:00:07 GMT</li>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("a b#?/</a> — Thu, 01 Jan 1970 00:00:07 GMT</li>"),
+            "{html}"
+        );
         assert!(!render_html("/", &[]).windows(6).any(|w| w == b"../\">."));
     }
 

@@ -2,6 +2,7 @@
 //! It does not open files or format listings (`respond`, `listing`); the clock is read only
 //! by `http_date_now`, everything else takes its inputs as arguments.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -157,18 +158,28 @@ pub fn etag_from_digest(digest: &[u8]) -> String {
 
 /// Content-Type from the file name's extension (mime_guess); textual types say UTF-8 so
 /// browsers do not guess; unknown extensions are `application/octet-stream`.
-pub fn content_type(name: &str) -> String {
+pub fn content_type(name: &str) -> Cow<'static, str> {
     let mime = mime_guess::from_path(name)
         .first_raw()
         .unwrap_or("application/octet-stream");
+    // The common textual types without a format! on the hot path.
+    let common = match mime {
+        "text/html" => "text/html; charset=utf-8",
+        "text/plain" => "text/plain; charset=utf-8",
+        "text/css" => "text/css; charset=utf-8",
+        "text/javascript" => "text/javascript; charset=utf-8",
+        "application/json" => "application/json; charset=utf-8",
+        _ => "",
+    };
     let textual = mime.starts_with("text/")
         || matches!(
             mime,
             "application/javascript" | "application/json" | "application/xml" | "image/svg+xml"
         );
-    match textual {
-        true => format!("{mime}; charset=utf-8"),
-        false => mime.to_string(),
+    match (common, textual) {
+        ("", true) => Cow::Owned(format!("{mime}; charset=utf-8")),
+        ("", false) => Cow::Borrowed(mime),
+        (common, _) => Cow::Borrowed(common),
     }
 }
 
@@ -198,15 +209,24 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
-/// `SystemTime` as an IMF-fixdate (Last-Modified).
-pub fn http_date(t: SystemTime) -> String {
-    httpdate::fmt_http_date(t)
-}
-
 thread_local! {
     /// The Date value of the current second: formatting once per second per thread keeps
     /// date formatting off the per-request path.
     static DATE_CACHE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    /// The last Last-Modified formatted: a hot file is asked for again and again.
+    static MODIFIED_CACHE: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
+}
+
+/// `SystemTime` as an IMF-fixdate (Last-Modified), cached for the last second seen.
+pub fn http_date(t: SystemTime) -> String {
+    let secs = unix_secs(t);
+    MODIFIED_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != secs {
+            *cache = (secs, httpdate::fmt_http_date(t));
+        }
+        cache.1.clone()
+    })
 }
 
 /// The Date header value for now (RFC 9110 §6.6.1), cached per second.

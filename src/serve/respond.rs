@@ -8,6 +8,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
@@ -332,13 +333,8 @@ fn read_entries(site: &Site, rel: &str, dir: &File) -> io::Result<Vec<Entry>> {
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        // Follow symlinks for type and size; a dangling one is listed as it stands.
-        let meta = match std::fs::metadata(entry.path()) {
-            Ok(meta) => meta,
-            Err(_) => match entry.metadata() {
-                Ok(meta) => meta,
-                Err(_) => continue,
-            },
+        let Some(meta) = entry_metadata(site, rel, &name, &entry) else {
+            continue;
         };
         entries.push(Entry {
             name,
@@ -348,6 +344,26 @@ fn read_entries(site: &Site, rel: &str, dir: &File) -> io::Result<Vec<Entry>> {
         });
     }
     Ok(entries)
+}
+
+/// An entry's metadata as a request for it would see it: a symlink is resolved the way
+/// `open_beneath` resolves it, and one that leaves the root (or dangles) is not listed, so a
+/// listing never reveals the size, date or type of anything outside the root.
+fn entry_metadata(
+    site: &Site,
+    rel: &str,
+    name: &str,
+    entry: &std::fs::DirEntry,
+) -> Option<std::fs::Metadata> {
+    let own = entry.metadata().ok()?; // lstat: no symlink followed
+    if !own.file_type().is_symlink() {
+        return Some(own);
+    }
+    let path = match rel.is_empty() {
+        true => name.to_string(),
+        false => format!("{rel}/{name}"),
+    };
+    open_beneath(site, &path).ok()?.metadata().ok()
 }
 
 /// Validators, preconditions and ranges for one regular file.
@@ -370,7 +386,11 @@ fn serve_file(
         }
         false => reply::etag_from_metadata(len, modified),
     };
-    let validators = Validators { etag, modified };
+    // RFC 9110 §8.8.2.1: never a Last-Modified later than our Date (a file from the future).
+    let validators = Validators {
+        etag,
+        modified: modified.min(SystemTime::now()),
+    };
     let validated = |status: u16| {
         Response::new(status)
             .with("Last-Modified", &reply::http_date(validators.modified))
@@ -587,7 +607,8 @@ fn root_fd(root: &Path) -> io::Result<RawFd> {
     ROOT_FD.with(|cell| {
         let mut cached = cell.borrow_mut();
         if let Some((path, fd)) = cached.as_ref() {
-            if path == root {
+            // Byte comparison: `Path == Path` would parse components on every request.
+            if path.as_os_str() == root.as_os_str() {
                 return Ok(fd.as_raw_fd());
             }
         }
@@ -598,7 +619,14 @@ fn root_fd(root: &Path) -> io::Result<RawFd> {
     })
 }
 
+/// Set once the kernel says it has no openat2 (before Linux 5.6): later calls skip straight to
+/// the error instead of paying a failing syscall per request.
+static OPENAT2_MISSING: AtomicBool = AtomicBool::new(false);
+
 fn openat2(dir: RawFd, path: &CString, how: &OpenHow) -> io::Result<File> {
+    if OPENAT2_MISSING.load(Ordering::Relaxed) {
+        return Err(io::Error::from_raw_os_error(libc::ENOSYS));
+    }
     // SAFETY: `path` is NUL-terminated, `how` is a live repr(C) open_how of the size passed.
     let fd = unsafe {
         libc::syscall(
@@ -610,7 +638,11 @@ fn openat2(dir: RawFd, path: &CString, how: &OpenHow) -> io::Result<File> {
         )
     };
     if fd < 0 {
-        return Err(io::Error::last_os_error());
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENOSYS) {
+            OPENAT2_MISSING.store(true, Ordering::Relaxed);
+        }
+        return Err(e);
     }
     // SAFETY: a non-negative return is a new descriptor that we alone own.
     Ok(unsafe { File::from_raw_fd(fd as RawFd) })
@@ -802,6 +834,35 @@ mod tests {
     }
 
     #[test]
+    fn listings_never_describe_what_lies_outside() {
+        let (_t, site) = fixture();
+        let (_, r) = get(&site, "/", &[("Accept", "application/json")]);
+        let v: serde_json::Value = serde_json::from_slice(&body_of(r)).unwrap();
+        let names: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["idx", "sub", "hello.txt", "link-abs-in", "link-in"],
+            "link-out (outside) and .secret (hidden) are not listed"
+        );
+        let follow = Site {
+            follow_symlinks: true,
+            ..site.clone()
+        };
+        let (_, r) = get(&follow, "/", &[("Accept", "application/json")]);
+        let v: serde_json::Value = serde_json::from_slice(&body_of(r)).unwrap();
+        assert!(v
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "link-out"));
+    }
+
+    #[test]
     fn path_safety_and_symlinks() {
         let (_t, site) = fixture();
         for (target, want) in [
@@ -834,16 +895,31 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_files_are_403() {
-        use std::os::unix::fs::PermissionsExt;
+    fn last_modified_is_never_in_the_future() {
         let (_t, site) = fixture();
-        let path = site.root.join("locked.txt");
-        std::fs::write(&path, b"x").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
-        // root ignores permissions; only assert when the file really is unreadable.
-        if File::open(&path).is_err() {
-            assert_eq!(get(&site, "/locked.txt", &[]).0, 403);
-        }
+        let future = SystemTime::now() + std::time::Duration::from_secs(86_400 * 365);
+        let f = File::options()
+            .write(true)
+            .open(site.root.join("hello.txt"))
+            .unwrap();
+        f.set_modified(future).unwrap();
+        let (_, r) = get(&site, "/hello.txt", &[]);
+        let lm = httpdate::parse_http_date(r.header("last-modified").unwrap()).unwrap();
+        let date = httpdate::parse_http_date(r.header("date").unwrap()).unwrap();
+        assert!(lm <= date, "{lm:?} > {date:?}");
+    }
+
+    #[test]
+    fn the_fallback_without_openat2_keeps_symlinks_inside() {
+        // What kernels before 5.6 (or seccomp filters without openat2) get.
+        let (_t, site) = fixture();
+        let open = |rel: &str| open_canonical_inside(&site.root, rel).map_err(|e| e.raw_os_error());
+        assert!(open("hello.txt").is_ok());
+        assert!(open("link-in").is_ok());
+        assert!(open("link-abs-in").is_ok());
+        assert!(open("").is_ok(), "the root itself");
+        assert_eq!(open("link-out").err(), Some(Some(libc::EXDEV)));
+        assert_eq!(open("missing").err(), Some(Some(libc::ENOENT)));
     }
 
     #[test]

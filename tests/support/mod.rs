@@ -7,7 +7,7 @@ pub mod replay;
 pub mod run;
 
 pub use pki::{Leaf, TestPki};
-pub use replay::{fixture, After, Handshake, ReplayServer, Reply};
+pub use replay::{fixture, pattern_byte, After, Handshake, ReplayServer, Reply};
 pub use run::{assert_no_part_files, fetch, names, rawhttp, read, walk, Outcome};
 
 /// A fresh temporary directory for one test's files.

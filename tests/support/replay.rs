@@ -38,6 +38,17 @@ pub enum After {
 pub struct Reply {
     pub bytes: Vec<u8>,
     pub after: After,
+    /// Write one byte per write(2) with Nagle off, so the client sees the reply in many
+    /// small segments (heads and chunk lines split at every possible place).
+    pub trickle: bool,
+    /// After `bytes`, this many bytes of `pattern_byte(i)`, generated while sending so a big
+    /// body never sits in the test process's memory.
+    pub pattern_len: u64,
+}
+
+/// Byte `i` of a generated pattern body.
+pub fn pattern_byte(i: u64) -> u8 {
+    (i % 251) as u8
 }
 
 impl Reply {
@@ -48,7 +59,19 @@ impl Reply {
         Reply {
             bytes: bytes.into(),
             after: After::Close,
+            trickle: false,
+            pattern_len: 0,
         }
+    }
+    /// `head` followed by a generated body of `len` pattern bytes.
+    pub fn pattern(head: impl Into<Vec<u8>>, len: u64) -> Reply {
+        let mut reply = Reply::bytes(head);
+        reply.pattern_len = len;
+        reply
+    }
+    pub fn trickled(mut self) -> Reply {
+        self.trickle = true;
+        self
     }
     pub fn then(mut self, after: After) -> Reply {
         self.after = after;
@@ -187,10 +210,11 @@ fn serve_plain(mut stream: TcpStream, routes: &Routes, record: &Record) {
         return;
     };
     let reply = route(routes, &head);
+    let _ = stream.set_nodelay(reply.trickle);
     if let Ok(mut r) = record.requests.lock() {
         r.push(head);
     }
-    if stream.write_all(&reply.bytes).is_err() {
+    if write_reply(&mut stream, &reply).is_err() {
         return;
     }
     finish(&stream, reply.after);
@@ -226,6 +250,34 @@ fn serve_tls(stream: TcpStream, config: Arc<ServerConfig>, routes: &Routes, reco
         let _ = tls.conn.complete_io(&mut tls.sock);
     }
     finish(&tls.sock, reply.after);
+}
+
+/// Write the reply at once, or a byte at a time when trickling.
+fn write_reply(stream: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
+    if !reply.trickle {
+        stream.write_all(&reply.bytes)?;
+        write_pattern(stream, reply.pattern_len)?;
+        return stream.flush();
+    }
+    for byte in &reply.bytes {
+        stream.write_all(std::slice::from_ref(byte))?;
+        stream.flush()?;
+    }
+    Ok(())
+}
+
+fn write_pattern(stream: &mut impl Write, len: u64) -> std::io::Result<()> {
+    let mut block = [0u8; 64 * 1024];
+    let mut sent = 0u64;
+    while sent < len {
+        let n = (len - sent).min(block.len() as u64) as usize;
+        for (k, b) in block[..n].iter_mut().enumerate() {
+            *b = pattern_byte(sent + k as u64);
+        }
+        stream.write_all(&block[..n])?;
+        sent += n as u64;
+    }
+    Ok(())
 }
 
 /// Close, hold or reset once the reply is out.

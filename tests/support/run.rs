@@ -45,8 +45,8 @@ pub fn rawhttp(cwd: &Path, args: &[&str]) -> Outcome {
     let output: Output = match rx.recv_timeout(WATCHDOG) {
         Ok(result) => result.expect("wait for rawhttp"),
         Err(_) => {
-            // SAFETY-free libc call: kill by the pid we spawned, which the waiting thread has
-            // not reaped yet (it is still blocked in wait).
+            // SAFETY: kill(2) has no memory-safety preconditions. The pid is our own child and
+            // cannot have been reused: the waiting thread has not reaped it (it is still in wait).
             unsafe { libc::kill(pid, libc::SIGKILL) };
             panic!("rawhttp {args:?} still running after {WATCHDOG:?}");
         }
