@@ -12,7 +12,7 @@ use url::Url;
 
 use super::body::{Body, Incoming, TimedStream};
 use super::connect::{self, Family, ResolveOverride, Stream};
-use super::redirect::{next_hop, same_origin};
+use super::redirect::{next_hop, same_origin, Hop};
 use super::request::{self, HeaderEdit};
 use super::{CONNECT_TIMED_OUT, MAX_TIME_REACHED};
 use crate::proto::framing::{response_framing, BodyKind};
@@ -179,7 +179,8 @@ impl Request {
         &self.url
     }
 
-    /// Send the request and read the response head. Errors carry the URL they happened on.
+    /// Send the request and read the response head (following redirects when asked). Errors
+    /// carry the URL they happened on.
     pub fn send(mut self) -> Result<Response, Error> {
         // A limit too far away to represent is no limit.
         let deadline = self.max_time.and_then(|d| Instant::now().checked_add(d));
@@ -191,35 +192,48 @@ impl Request {
             let mut response = self
                 .send_once(deadline, same_origin(&origin, &url))
                 .map_err(|e| e.at_url(url.as_str()))?;
-            let Some(max) = self.max_redirects else {
-                return Ok(response);
+            let hop = match self.max_redirects {
+                None => None,
+                Some(max) => self
+                    .next_hop(&response, &mut visited, max)
+                    .map_err(|e| e.at_url(url.as_str()))?,
             };
-            let location = response.head.headers.get("location");
-            let hop = next_hop(
-                response.status(),
-                location,
-                &url,
-                &self.method,
-                self.insecure,
-            )
-            .map_err(|e| e.at_url(url.as_str()))?;
             let Some(hop) = hop else {
                 response.history = history;
                 return Ok(response);
             };
-            visited.push((self.method.clone(), without_fragment(&url)));
-            if visited.len() > max as usize {
-                let why = format!("more than {max} followed");
-                return Err(Error::TooManyRedirects(why).at_url(url.as_str()));
-            }
-            if visited.contains(&(hop.method.clone(), without_fragment(&hop.url))) {
-                let why = format!("loop back to {}", hop.url);
-                return Err(Error::TooManyRedirects(why).at_url(url.as_str()));
-            }
             history.push(std::mem::take(&mut response.raw_head));
             self.url = hop.url;
             self.method = hop.method;
         }
+    }
+
+    /// Where `response` redirects to, refusing loops and more than `max` hops.
+    fn next_hop(
+        &self,
+        response: &Response,
+        visited: &mut Vec<(String, Url)>,
+        max: u32,
+    ) -> Result<Option<Hop>, Error> {
+        let location = response.head.headers.get("location");
+        let hop = next_hop(
+            response.status(),
+            location,
+            &self.url,
+            &self.method,
+            self.insecure,
+        )?;
+        let Some(hop) = hop else {
+            return Ok(None);
+        };
+        visited.push((self.method.clone(), without_fragment(&self.url)));
+        if visited.len() > max as usize {
+            return Err(Error::TooManyRedirects(format!("more than {max} followed")));
+        }
+        if visited.contains(&(hop.method.clone(), without_fragment(&hop.url))) {
+            return Err(Error::TooManyRedirects(format!("loop back to {}", hop.url)));
+        }
+        Ok(Some(hop))
     }
 
     /// One request on one connection.

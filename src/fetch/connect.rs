@@ -178,6 +178,53 @@ fn poll_attempts(attempts: &[Attempt], wait: Duration) -> io::Result<Vec<usize>>
         .collect())
 }
 
+/// The state of one Happy-Eyeballs race (RFC 8305 §5).
+struct Race<'a> {
+    addrs: &'a [SocketAddr],
+    /// Index of the next address to try.
+    next: usize,
+    /// When the next attempt may start even if others are still pending.
+    next_start: Instant,
+    pending: Vec<Attempt>,
+    last_error: Option<String>,
+}
+
+impl Race<'_> {
+    fn has_more(&self) -> bool {
+        self.next < self.addrs.len()
+    }
+
+    /// Start the next address; `Some` when it connected at once.
+    fn start_next(&mut self, now: Instant, attempt_delay: Duration) -> Option<Socket> {
+        let addr = self.addrs[self.next];
+        self.next += 1;
+        self.next_start = now + attempt_delay;
+        match start_attempt(addr) {
+            Ok(Ok(socket)) => return Some(socket),
+            Ok(Err(attempt)) => self.pending.push(attempt),
+            Err(e) => self.last_error = Some(format!("{addr}: {e}")),
+        }
+        None
+    }
+
+    /// Settle the attempts `poll` reported; `Some` for the first that connected.
+    fn settle(&mut self, ready: Vec<usize>) -> Option<Socket> {
+        // Descending, so swap_remove never moves an index still to be visited.
+        for i in ready.into_iter().rev() {
+            let attempt = self.pending.swap_remove(i);
+            match attempt.socket.take_error() {
+                Ok(None) => return Some(attempt.socket),
+                Ok(Some(e)) | Err(e) => {
+                    self.last_error = Some(format!("{}: {e}", attempt.addr));
+                    // RFC 8305 §5: a failure starts the next attempt without waiting.
+                    self.next_start = Instant::now();
+                }
+            }
+        }
+        None
+    }
+}
+
 /// Connect to the first address that answers. A new attempt starts every `attempt_delay`
 /// (or at once when one fails) until all are started; the first success wins, the others are
 /// dropped. Timeout past `deadline` (exit 28); every address failing is exit 7.
@@ -186,47 +233,38 @@ pub fn connect_any(
     deadline: Instant,
     attempt_delay: Duration,
 ) -> Result<TcpStream, Error> {
-    let mut pending: Vec<Attempt> = Vec::new();
-    let mut next = 0;
-    let mut next_start = Instant::now();
-    let mut last_error: Option<String> = None;
+    let mut race = Race {
+        addrs,
+        next: 0,
+        next_start: Instant::now(),
+        pending: Vec::new(),
+        last_error: None,
+    };
     loop {
         let now = Instant::now();
         if now >= deadline {
-            return Err(Error::Timeout("connect"));
+            return Err(Error::Timeout(super::CONNECT_TIMED_OUT));
         }
-        if next < addrs.len() && (pending.is_empty() || now >= next_start) {
-            let addr = addrs[next];
-            next += 1;
-            next_start = now + attempt_delay;
-            match start_attempt(addr) {
-                Ok(Ok(socket)) => return into_stream(socket),
-                Ok(Err(attempt)) => pending.push(attempt),
-                Err(e) => last_error = Some(format!("{addr}: {e}")),
+        if race.has_more() && (race.pending.is_empty() || now >= race.next_start) {
+            if let Some(socket) = race.start_next(now, attempt_delay) {
+                return into_stream(socket);
             }
             continue;
         }
-        if pending.is_empty() {
-            let why = last_error.unwrap_or_else(|| "no address to try".into());
+        if race.pending.is_empty() {
+            let why = race
+                .last_error
+                .unwrap_or_else(|| "no address to try".into());
             return Err(Error::Connect(why));
         }
-        let until = if next < addrs.len() {
-            next_start.min(deadline)
-        } else {
-            deadline
+        let until = match race.has_more() {
+            true => race.next_start.min(deadline),
+            false => deadline,
         };
-        let ready = poll_attempts(&pending, until.saturating_duration_since(now))
+        let ready = poll_attempts(&race.pending, until.saturating_duration_since(now))
             .map_err(|e| Error::Connect(e.to_string()))?;
-        for i in ready.into_iter().rev() {
-            let attempt = pending.swap_remove(i);
-            match attempt.socket.take_error() {
-                Ok(None) => return into_stream(attempt.socket),
-                Ok(Some(e)) | Err(e) => {
-                    last_error = Some(format!("{}: {e}", attempt.addr));
-                    // RFC 8305 §5: a failure starts the next attempt without waiting.
-                    next_start = Instant::now();
-                }
-            }
+        if let Some(socket) = race.settle(ready) {
+            return into_stream(socket);
         }
     }
 }
@@ -367,7 +405,7 @@ pub fn handshake(
     while conn.is_handshaking() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(Error::Timeout("connect"));
+            return Err(Error::Timeout(super::CONNECT_TIMED_OUT));
         }
         let sock = &tcp.tcp;
         sock.set_read_timeout(Some(left))
@@ -384,7 +422,7 @@ fn handshake_error(e: io::Error) -> Error {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     ) {
-        return Error::Timeout("connect");
+        return Error::Timeout(super::CONNECT_TIMED_OUT);
     }
     match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         Some(rustls::Error::InvalidCertificate(cert)) => {
@@ -466,6 +504,56 @@ mod tests {
         let stream = connect_any(&[refused, good], deadline, Duration::from_secs(3))
             .expect("second address connects");
         assert_eq!(stream.peer_addr().expect("peer"), good);
+    }
+
+    /// A loopback address whose SYNs go unanswered: a listener with a full accept queue
+    /// (Linux drops SYNs then), kept alive with the connections that filled it.
+    fn unanswering() -> (Socket, Vec<TcpStream>, SocketAddr) {
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        sock.bind(&SockAddr::from(a("127.0.0.1:0"))).expect("bind");
+        sock.listen(0).expect("listen");
+        let addr = sock.local_addr().expect("addr").as_socket().expect("inet");
+        let mut fillers = Vec::new();
+        // Fill the queue: stop at the first connect that does not finish quickly.
+        for _ in 0..8 {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                Ok(s) => fillers.push(s),
+                Err(_) => break,
+            }
+        }
+        (sock, fillers, addr)
+    }
+
+    #[test]
+    fn a_silent_address_is_raced_and_the_next_one_wins_after_the_attempt_delay() {
+        let (_hold, _fillers, silent) = unanswering();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let good = listener.local_addr().expect("addr");
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(5);
+        let stream = connect_any(&[silent, good], deadline, Duration::from_millis(100))
+            .expect("the second address connects");
+        assert_eq!(stream.peer_addr().expect("peer"), good);
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(100),
+            "started early: {took:?}"
+        );
+        assert!(
+            took < Duration::from_secs(4),
+            "waited for the first: {took:?}"
+        );
+    }
+
+    #[test]
+    fn a_silent_address_times_out_as_exit_28() {
+        let (_hold, _fillers, silent) = unanswering();
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(300);
+        let err = connect_any(&[silent], deadline, Duration::from_millis(250))
+            .expect_err("nothing answers");
+        assert_eq!(err.exit_code(), 28);
+        assert!(start.elapsed() >= Duration::from_millis(300));
     }
 
     #[test]

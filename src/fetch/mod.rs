@@ -49,7 +49,8 @@ pub struct FetchArgs {
     /// Send HEAD and print the response head
     #[arg(short = 'I', long = "head")]
     pub head: bool,
-    /// Add or replace a request header 'Name: value'; 'Name:' removes a default (repeatable)
+    /// Add or replace a request header 'Name: value'; 'Name:' removes a default, 'Name;' sends
+    /// it empty (repeatable)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
     /// User-Agent (default rawhttp/<version>)

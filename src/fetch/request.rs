@@ -19,8 +19,13 @@ pub fn default_user_agent() -> String {
     concat!("rawhttp/", env!("CARGO_PKG_VERSION")).to_string()
 }
 
-/// Parse a `-H 'Name: value'` argument. `Name:` alone removes the field.
+/// Parse a `-H 'Name: value'` argument. `Name:` alone removes the field; `Name;` sends it
+/// with an empty value (both curl's conventions).
 pub fn parse_header_arg(arg: &str) -> Result<HeaderEdit, Error> {
+    if let Some(name) = arg.strip_suffix(';').filter(|n| !n.contains(':')) {
+        check_name(name)?;
+        return Ok(HeaderEdit::Set(name.to_string(), String::new()));
+    }
     let Some((name, value)) = arg.split_once(':') else {
         return Err(Error::Usage(format!("header {arg:?} has no colon")));
     };
@@ -123,8 +128,11 @@ pub fn request_bytes(method: &str, url: &Url, http10: bool, headers: &Headers) -
     out.extend_from_slice(b"\r\n");
     for (name, value) in headers.iter() {
         out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
+        out.push(b':');
+        if !value.is_empty() {
+            out.push(b' ');
+            out.extend_from_slice(value);
+        }
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
@@ -200,6 +208,10 @@ mod tests {
                 "Host: a\r\nUser-Agent: rawhttp/t\r\nAccept: */*\r\nConnection: close\r\nX-A: 1\r\nx-a: 2\r\n",
             ),
             (
+                vec![set("X-Empty", "")],
+                "Host: a\r\nUser-Agent: rawhttp/t\r\nAccept: */*\r\nConnection: close\r\nX-Empty:\r\n",
+            ),
+            (
                 vec![set("Host", "b:1")],
                 "Host: b:1\r\nUser-Agent: rawhttp/t\r\nAccept: */*\r\nConnection: close\r\n",
             ),
@@ -222,6 +234,10 @@ mod tests {
         assert_eq!(
             parse_header_arg("Accept:").ok(),
             Some(HeaderEdit::Remove("Accept".into()))
+        );
+        assert_eq!(
+            parse_header_arg("X-Empty;").ok(),
+            Some(HeaderEdit::Set("X-Empty".into(), String::new()))
         );
         assert_eq!(
             parse_header_arg("X: a:b").ok(),

@@ -236,6 +236,11 @@ impl Sink {
             }
             _ => {}
         }
+        Self::open_part(path, no_clobber)
+    }
+
+    /// A fresh `NAME.part` (a stale one from an earlier run is replaced).
+    fn open_part(path: &Path, no_clobber: bool) -> Result<Sink, Error> {
         let bad_name = || write_error(path, io::ErrorKind::InvalidInput.into());
         let part = part_path(path).ok_or_else(bad_name)?;
         match fs::remove_file(&part) {
@@ -251,7 +256,7 @@ impl Sink {
             kind: SinkKind::Part {
                 file: Some(file),
                 part,
-                path: path.clone(),
+                path: path.to_path_buf(),
                 no_clobber,
             },
         })
