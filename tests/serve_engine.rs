@@ -508,8 +508,9 @@ fn descriptor_exhaustion_neither_spins_nor_crashes() {
     let t = Instant::now();
     std::thread::sleep(Duration::from_secs(1));
     let spent = cpu_ticks(child.0.id()) - before;
-    // A spinning accept loop burns ~100 ticks per second; pausing costs next to nothing.
-    assert!(spent < 20, "{spent} ticks in {:?}", t.elapsed());
+    // A spinning accept loop burns up to 100 ticks per second (less on a busy machine); pausing
+    // costs next to nothing.
+    assert!(spent < 10, "{spent} ticks in {:?}", t.elapsed());
     assert!(child.0.try_wait().unwrap().is_none(), "server died");
     drop(held);
     let mut c = connect(addr);
