@@ -613,3 +613,36 @@ fn small_file_answers_follow_changes_at_once() {
     c.write_all(get("/l.txt").as_bytes()).unwrap();
     assert_eq!(read_reply(&mut BufReader::new(c)).status, 404);
 }
+
+#[test]
+fn a_port_held_by_another_server_is_not_shared_silently() {
+    let first = serve(&["--threads", "2"]);
+    let port = first.addr.port().to_string();
+    let dir = docroot();
+    let child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+        .arg("serve")
+        .arg(dir.path())
+        .args(["-p", &port, "--threads", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut second = KillOnDrop(child);
+    // Either a ready line (the port was shared: wrong) or EOF because it exited.
+    let mut line = String::new();
+    BufReader::new(second.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "", "second server shares the port");
+    let status = second.0.wait().unwrap();
+    let mut err = String::new();
+    second
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.starts_with("rawhttp: cannot listen"), "{err}");
+}

@@ -128,8 +128,10 @@ impl Engine {
 
 type Listeners = Vec<std::net::TcpListener>;
 
-/// One listener per address per thread; with port 0 the first bind picks the port and the
-/// other threads' listeners join it through SO_REUSEPORT.
+/// One listener per address per thread. The first bind is made without SO_REUSEPORT, so an
+/// address some other process holds (even another rawhttp with SO_REUSEPORT) fails as "in use"
+/// instead of being silently shared; it also picks the real port for port 0. With several
+/// threads it is then replaced by listeners that share that port through SO_REUSEPORT.
 fn bind_all(
     addrs: &[SocketAddr],
     threads: usize,
@@ -137,13 +139,17 @@ fn bind_all(
     let mut local = Vec::with_capacity(addrs.len());
     let mut per_thread: Vec<Listeners> = (0..threads).map(|_| Vec::new()).collect();
     for &addr in addrs {
-        let first = listen(addr, threads > 1)?;
+        let first = listen(addr, false)?;
         let real = first
             .local_addr()
             .map_err(|e| Error::Bind(format!("{addr}: {e}")))?;
-        per_thread[0].push(first);
-        for listeners in per_thread.iter_mut().skip(1) {
-            listeners.push(listen(real, true)?);
+        if threads == 1 {
+            per_thread[0].push(first);
+        } else {
+            drop(first);
+            for listeners in per_thread.iter_mut() {
+                listeners.push(listen(real, true)?);
+            }
         }
         local.push(real);
     }
