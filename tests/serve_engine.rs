@@ -646,3 +646,23 @@ fn a_port_held_by_another_server_is_not_shared_silently() {
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.starts_with("rawhttp: cannot listen"), "{err}");
 }
+
+#[test]
+fn expect_100_continue_gets_the_interim_response_before_the_body() {
+    let s = serve(&["--echo", "/echo"]);
+    let head =
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    let mut c = connect(s.addr);
+    c.write_all(head).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    let mut interim = String::new();
+    r.read_line(&mut interim).unwrap();
+    assert_eq!(interim, "HTTP/1.1 100 Continue\r\n");
+    interim.clear();
+    r.read_line(&mut interim).unwrap();
+    assert_eq!(interim, "\r\n");
+    c.write_all(b"hello").unwrap();
+    let reply = read_reply(&mut r);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, [&head[..], b"hello"].concat());
+}

@@ -121,7 +121,12 @@ struct Request {
     remaining: u64,
     body_len: u64,
     keep_alive: bool,
+    /// `Expect: 100-continue` owed (RFC 9110 §10.1.1): bytes of CONTINUE already written.
+    continue_sent: Option<usize>,
 }
+
+/// The interim response a client waiting on `Expect: 100-continue` needs before its body.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// Where body bytes still to be sent come from.
 enum Seg {
@@ -393,12 +398,18 @@ impl Conn {
                 0
             }
         };
+        // No 100 when body bytes are already here (the client did not wait).
+        let expects = remaining > 0
+            && head.minor_version >= 1
+            && self.inbuf.is_empty()
+            && head.headers.has_token("Expect", "100-continue");
         self.request = Some(Box::new(Request {
             head,
             raw,
             remaining,
             body_len: 0,
             keep_alive,
+            continue_sent: expects.then_some(0),
         }));
         if remaining > 0 {
             self.state = State::ReadingBody;
@@ -425,6 +436,16 @@ impl Conn {
             self.answer(ctx);
             return Step::Again;
         }
+        if let Some(sent) = req.continue_sent.filter(|&n| n < CONTINUE.len()) {
+            if self.writable {
+                match self.transport.write(&CONTINUE[sent..], false) {
+                    Ok(n) => req.continue_sent = Some(sent + n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                    Err(_) => return Step::Close,
+                }
+                return Step::Again;
+            }
+        }
         if !self.readable {
             return Step::Wait;
         }
@@ -444,8 +465,14 @@ impl Conn {
             raw,
             body_len,
             keep_alive,
+            continue_sent,
             ..
         } = *req;
+        // A 100 Continue cut off mid-write must be completed before the final response.
+        let unfinished = match continue_sent {
+            Some(n) if n > 0 && n < CONTINUE.len() => &CONTINUE[n..],
+            _ => &[],
+        };
         record(&head, body_len, self.id, ctx);
         let faults = match ctx.cfg.faults.as_deref() {
             Some(plan) => faults_for(plan, &head),
@@ -459,6 +486,10 @@ impl Conn {
         let framing = faults.adjust_response(&mut resp, head.minor_version);
         let info = (head.method, head.target, head.minor_version);
         self.start_exchange(resp, Some(info), keep_alive, (faults, framing), ctx);
+        if let Some(ex) = self.exchange.as_mut().filter(|_| !unfinished.is_empty()) {
+            ex.out.splice(0..0, unfinished.iter().copied());
+            ex.head_len += unfinished.len();
+        }
     }
 
     /// Answer a request we refuse (400/414/431/501/505), then close: what follows the bad head
