@@ -89,29 +89,7 @@ fn python_served_files_match_between_rawhttp_and_curl() {
         std::fs::write(root.path().join(name), bytes).expect("write source file");
     }
     let server = PythonServer::start(root.path());
-    let work = tempdir();
-    for (name, source) in &files {
-        let url = server.url(name);
-        let ours = format!("rawhttp-{name}");
-        fetch(work.path(), &["-o", &ours, &url]).assert_ok();
-        let theirs = format!("curl-{name}");
-        let status = Command::new("curl")
-            .args(["-sS", "--fail", "-o", &theirs, &url])
-            .current_dir(work.path())
-            .status()
-            .expect("run curl");
-        assert!(status.success(), "curl failed on {url}");
-        let ours = read(work.path(), &ours).expect("rawhttp output");
-        let theirs = read(work.path(), &theirs).expect("curl output");
-        assert!(
-            ours == theirs,
-            "{name}: rawhttp and curl differ ({} vs {} bytes)",
-            ours.len(),
-            theirs.len()
-        );
-        assert!(ours == *source, "{name}: differs from the source file");
-    }
-    assert_no_part_files(work.path());
+    assert_same_as_curl(&server.url(""), &files, &[]);
 }
 
 #[test]
@@ -155,7 +133,12 @@ fn assert_same_as_curl(base: &str, files: &[(&str, Vec<u8>)], extra: &[&str]) {
         assert!(status.success(), "curl failed on {url}");
         let ours = read(work.path(), &ours).expect("rawhttp output");
         let theirs = read(work.path(), &theirs).expect("curl output");
-        assert!(ours == theirs, "{name}: rawhttp and curl differ");
+        assert!(
+            ours == theirs,
+            "{name}: rawhttp and curl differ ({} vs {} bytes)",
+            ours.len(),
+            theirs.len()
+        );
         assert!(ours == *source, "{name}: differs from the source file");
     }
     assert_no_part_files(work.path());
