@@ -57,6 +57,13 @@ fn assert_fails_and_keeps_destination(reply: Reply, code: i32, extra: &[&str]) {
     assert_url_fails_and_keeps_destination(&server.url("/"), code, extra);
 }
 
+/// rawhttp's own server sends `hello.txt?QUERY` with the fault(s) QUERY names, and the fetch
+/// fails with `code`: see [`assert_url_fails_and_keeps_destination`].
+fn assert_fault_fails(path_and_query: &str, code: i32, extra: &[&str]) {
+    let server = fault_server();
+    assert_url_fails_and_keeps_destination(&url_of(&server, path_and_query), code, extra);
+}
+
 /// Fetching `url` fails with `code` and one stderr line naming the URL; an existing
 /// destination keeps its old bytes, an absent one stays absent, and no NAME.part is left.
 fn assert_url_fails_and_keeps_destination(url: &str, code: i32, extra: &[&str]) {
@@ -169,13 +176,17 @@ fn not_modified_on_a_kept_alive_socket_finishes_promptly() {
 
 #[test]
 fn head_request_ends_at_the_blank_line_despite_content_length() {
-    let server = ReplayServer::single(Reply::file("head-keepalive.http").then(After::Hold));
+    // rawhttp's own server answers HEAD with Content-Length: 13 and keeps the connection open.
+    let server = fault_server();
     let dir = tempdir();
-    let out = fetch(dir.path(), &["-I", &server.url("/")]);
+    let url = url_of(&server, "hello.txt");
+    let out = fetch(dir.path(), &["-I", KEEP_ALIVE[0], KEEP_ALIVE[1], &url]);
     out.assert_ok().assert_faster_than(PROMPT);
-    let requests = server.requests();
-    assert_eq!(requests.len(), 1);
-    assert_eq!(request_line(&requests[0]), "HEAD / HTTP/1.1");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("Content-Length: 13\r\n"), "{shown:?}");
+    assert_eq!(targets(&server), [("HEAD".into(), "/hello.txt".into())]);
+    assert_kept_alive(&server);
+    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
 }
 
 #[test]
@@ -192,9 +203,7 @@ fn no_fail_saves_the_error_body_and_exits_zero() {
 
 #[test]
 fn fail_flag_is_accepted_for_curl_habits() {
-    let server = fault_server();
-    let url = url_of(&server, "hello.txt?status=404");
-    assert_url_fails_and_keeps_destination(&url, 22, &["-f"]);
+    assert_fault_fails("hello.txt?status=404", 22, &["-f"]);
 }
 
 // ---- failures: exit code, one stderr line, destination untouched ----
@@ -275,16 +284,12 @@ fn more_than_100_header_fields_is_56() {
 
 #[test]
 fn not_found_is_22_and_not_saved() {
-    let server = fault_server();
-    let url = url_of(&server, "hello.txt?status=404");
-    assert_url_fails_and_keeps_destination(&url, 22, &[]);
+    assert_fault_fails("hello.txt?status=404", 22, &[]);
 }
 
 #[test]
 fn server_error_is_22_and_not_saved() {
-    let server = fault_server();
-    let url = url_of(&server, "hello.txt?status=500");
-    assert_url_fails_and_keeps_destination(&url, 22, &[]);
+    assert_fault_fails("hello.txt?status=500", 22, &[]);
 }
 
 #[test]
@@ -294,17 +299,13 @@ fn empty_reply_is_52() {
 
 #[test]
 fn stall_after_the_head_is_a_read_timeout_28() {
-    let server = fault_server();
-    let url = url_of(&server, "hello.txt?stall");
-    assert_url_fails_and_keeps_destination(&url, 28, &["--read-timeout", "1"]);
+    assert_fault_fails("hello.txt?stall", 28, &["--read-timeout", "1"]);
 }
 
 #[test]
 fn delay_before_the_head_beyond_the_read_timeout_is_28() {
     // The head comes 2.5 s after the request, well after the 1 s read timeout fired.
-    let server = fault_server();
-    let url = url_of(&server, "hello.txt?delay=2500");
-    assert_url_fails_and_keeps_destination(&url, 28, &["--read-timeout", "1"]);
+    assert_fault_fails("hello.txt?delay=2500", 28, &["--read-timeout", "1"]);
 }
 
 #[test]
@@ -327,24 +328,18 @@ fn reset_mid_body_is_a_receive_failure_56() {
 
 #[test]
 fn body_over_max_filesize_is_63() {
-    let server = fault_server();
-    let url = url_of(&server, "hello.txt");
-    assert_url_fails_and_keeps_destination(&url, 63, &["--max-filesize", "5"]);
+    assert_fault_fails("hello.txt", 63, &["--max-filesize", "5"]);
 }
 
 #[test]
 fn chunked_body_over_max_filesize_is_63_while_receiving() {
     // Chunked: no length announced up front, so the limit must be checked while receiving.
-    let server = fault_server();
-    let url = url_of(&server, "hello.txt?chunked");
-    assert_url_fails_and_keeps_destination(&url, 63, &["--max-filesize", "5"]);
+    assert_fault_fails("hello.txt?chunked", 63, &["--max-filesize", "5"]);
 }
 
 #[test]
 fn body_without_length_over_max_filesize_is_63_while_receiving() {
-    let server = fault_server();
-    let url = url_of(&server, "hello.txt?no-length");
-    assert_url_fails_and_keeps_destination(&url, 63, &["--max-filesize", "5"]);
+    assert_fault_fails("hello.txt?no-length", 63, &["--max-filesize", "5"]);
 }
 
 #[test]
@@ -356,9 +351,7 @@ fn body_at_max_filesize_is_saved() {
 
 #[test]
 fn max_time_bounds_a_stalled_transfer_with_28() {
-    let server = fault_server();
-    let url = url_of(&server, "hello.txt?stall");
-    assert_url_fails_and_keeps_destination(&url, 28, &["-m", "1"]);
+    assert_fault_fails("hello.txt?stall", 28, &["-m", "1"]);
 }
 
 #[test]
