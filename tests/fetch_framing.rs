@@ -318,6 +318,20 @@ fn delay_before_the_head_within_the_read_timeout_is_waited_for() {
 }
 
 #[test]
+fn throttled_body_is_saved_whole() {
+    // 8 bytes per second (one may go at once): the 13 bytes take 1.5 s in many small reads.
+    let server = fault_server();
+    let out = assert_url_saves_body(&url_of(&server, "hello.txt?rate=8"), &[]);
+    assert!(out.elapsed >= Duration::from_secs(1), "{out:?}");
+}
+
+#[test]
+fn max_time_bounds_a_throttled_transfer_with_28() {
+    // 2 bytes per second keep the read timeout quiet; only the whole-transfer limit fires.
+    assert_fault_fails("hello.txt?rate=2", 28, &["-m", "1"]);
+}
+
+#[test]
 fn reset_mid_body_is_a_receive_failure_56() {
     let server = fault_server();
     for cut in ["0", "5"] {
