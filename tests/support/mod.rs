@@ -13,7 +13,10 @@ pub use own::{
 };
 pub use pki::{Leaf, TestPki};
 pub use replay::{fixture, pattern_byte, After, Handshake, ReplayServer, Reply};
-pub use run::{assert_no_part_files, fetch, names, rawhttp, read, walk, Outcome};
+pub use run::{
+    assert_no_part_files, assert_url_fails_and_keeps_destination, assert_url_saves, fetch,
+    fetch_url_to_file, names, rawhttp, read, walk, Outcome, PROMPT,
+};
 
 /// A fresh temporary directory for one test's files.
 pub fn tempdir() -> tempfile::TempDir {
