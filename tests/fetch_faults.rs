@@ -175,3 +175,13 @@ fn body_at_max_filesize_is_saved() {
 fn max_time_bounds_a_stalled_transfer_with_28() {
     assert_fault_fails("hello.txt?stall", 28, &["-m", "1"]);
 }
+
+#[test]
+fn combined_delay_and_truncation_waits_then_fails_with_18() {
+    // Faults combine: the head comes after 300 ms, then 5 of the 13 announced bytes and a close.
+    let server = fault_server();
+    let (out, dir) = fetch_url_to_file(&url_of(&server, "hello.txt?delay=300&truncate=5"), &[]);
+    out.assert_fails(18, None);
+    assert!(out.elapsed >= Duration::from_millis(300), "{out:?}");
+    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+}
