@@ -200,10 +200,10 @@ pub fn parse_content_range(value: &[u8]) -> Result<ContentRange, ProtoError> {
             if last < first || complete.is_some_and(|c| last >= c) {
                 return Err(ProtoError::BadRange);
             }
-            Some(ByteSpan {
-                start: first,
-                len: last - first + 1,
-            })
+            // `0-18446744073709551615/*` spans 2^64 bytes, one more than a u64 length holds:
+            // the peer's digits must not overflow our arithmetic.
+            let len = (last - first).checked_add(1).ok_or(ProtoError::BadRange)?;
+            Some(ByteSpan { start: first, len })
         }
     };
     Ok(ContentRange { span, complete })
@@ -373,6 +373,11 @@ mod tests {
             ("items 0-1/2", Err(ProtoError::BadRange)),
             ("bytes -1-2/3", Err(ProtoError::BadRange)),
             ("bytes", Err(ProtoError::BadRange)),
+            ("bytes 0-18446744073709551615/*", Err(ProtoError::BadRange)),
+            (
+                "bytes 1-18446744073709551615/*",
+                ok(Some(span(1, u64::MAX)), None),
+            ),
         ];
         for (input, want) in table {
             assert_eq!(&parse_content_range(input.as_bytes()), want, "{input}");
