@@ -8,6 +8,7 @@
 //! bare LF (or a CR not followed by LF) is an error here.
 
 use super::limits::{MAX_CHUNK_LINE, MAX_RESPONSE_HEADERS, MAX_TRAILER_BYTES};
+use super::syntax::hex_value;
 use super::{Headers, ProtoError};
 
 /// Decodes a chunked body fed in arbitrary pieces, trailers included.
@@ -94,10 +95,6 @@ impl SizeLine {
             .ok_or(ProtoError::BadChunkSize)?;
         Ok(())
     }
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 impl ChunkedDecoder {

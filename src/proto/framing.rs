@@ -1,6 +1,7 @@
 //! Body framing decided by pure functions (RFC 9112 §6.3): no loops, no I/O. Decoding the body
 //! is someone else's job (`chunked.rs`, the client's body reader).
 
+use super::syntax::trim_ows;
 use super::{Headers, ProtoError};
 
 /// How the body of a message is delimited.
@@ -123,16 +124,6 @@ fn parse_digits(s: &[u8]) -> Result<u64, ProtoError> {
             .and_then(|v| v.checked_add(u64::from(b - b'0')))
             .ok_or(ProtoError::BadContentLength)
     })
-}
-
-/// Strip OWS (SP / HTAB, RFC 9110 §5.6.3) from both ends.
-fn trim_ows(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&b| b != b' ' && b != b'\t');
-    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t');
-    match (start, end) {
-        (Some(a), Some(b)) => &s[a..=b],
-        _ => &[],
-    }
 }
 
 #[cfg(test)]

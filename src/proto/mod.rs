@@ -7,6 +7,7 @@ pub mod headers;
 pub mod limits;
 pub mod range;
 pub mod request;
+pub mod syntax;
 
 pub use crate::error::ProtoError;
 pub use headers::Headers;

@@ -3,6 +3,7 @@
 //! to files (`serve::files`).
 
 use super::limits::{MAX_REQUEST_HEAD, MAX_REQUEST_HEADERS, MAX_REQUEST_LINE};
+use super::syntax::{is_field_vchar, is_token, trim_ows};
 use super::{Headers, ProtoError};
 
 /// A parsed request line and header section.
@@ -110,7 +111,7 @@ fn parse_request_line(line: &[u8]) -> Result<(String, String, u8), ProtoError> {
     else {
         return Err(ProtoError::BadRequestLine);
     };
-    if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
+    if !is_token(method) {
         return Err(ProtoError::BadRequestLine);
     }
     // RFC 3986 targets are visible ASCII; control bytes and DEL are refused. Raw UTF-8 is
@@ -214,17 +215,8 @@ fn parse_field(line: &[u8]) -> Result<(&str, &[u8]), ProtoError> {
         .position(|&b| b == b':')
         .ok_or(ProtoError::BadHeader)?;
     let name = &line[..colon];
-    if name.is_empty() {
-        return Err(ProtoError::BadHeader);
-    }
-    if !name.iter().all(|&b| is_tchar(b)) {
-        let trailing_ws = name.iter().rposition(|&b| b != b' ' && b != b'\t');
-        return match trailing_ws {
-            Some(i) if i + 1 < name.len() && name[..=i].iter().all(|&b| is_tchar(b)) => {
-                Err(ProtoError::WhitespaceBeforeColon)
-            }
-            _ => Err(ProtoError::BadHeader),
-        };
+    if !is_token(name) {
+        return Err(name_error(name));
     }
     let value = trim_ows(&line[colon + 1..]);
     if !value.iter().all(|&b| is_field_vchar(b)) {
@@ -233,6 +225,18 @@ fn parse_field(line: &[u8]) -> Result<(&str, &[u8]), ProtoError> {
     // tchar is ASCII, so the name is valid UTF-8.
     let name = std::str::from_utf8(name).map_err(|_| ProtoError::BadHeader)?;
     Ok((name, value))
+}
+
+/// Why a field name is not a token: a token followed by whitespace is whitespace before the
+/// colon, which RFC 9112 §5.1 says a server MUST reject (one hop may strip it, another not);
+/// anything else is a malformed name. (A leading space was already refused as obs-fold.)
+fn name_error(name: &[u8]) -> ProtoError {
+    let trimmed = trim_ows(name);
+    if trimmed.len() < name.len() && is_token(trimmed) {
+        ProtoError::WhitespaceBeforeColon
+    } else {
+        ProtoError::BadHeader
+    }
 }
 
 /// RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request with more than
@@ -275,42 +279,6 @@ fn is_valid_host(host: &[u8]) -> bool {
                     | b'%'
             )
     })
-}
-
-fn trim_ows(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|&b| b != b' ' && b != b'\t');
-    let end = v.iter().rposition(|&b| b != b' ' && b != b'\t');
-    match (start, end) {
-        (Some(s), Some(e)) => &v[s..=e],
-        _ => &[],
-    }
-}
-
-/// tchar (RFC 9110 §5.6.2).
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
-
-/// field-vchar / SP / HTAB (RFC 9110 §5.5): everything but controls and DEL.
-fn is_field_vchar(b: u8) -> bool {
-    b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80
 }
 
 #[cfg(test)]
