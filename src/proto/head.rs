@@ -122,6 +122,7 @@ fn field_line_error(line: &[u8]) -> ProtoError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::testing::xorshift;
 
     const MAX: usize = 64 * 1024;
 
@@ -283,13 +284,7 @@ mod tests {
     /// never claims more bytes than it was given.
     #[test]
     fn mutated_heads_never_panic_or_overreport() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         for round in 0..4000 {
             let mut buf = VALID[round % VALID.len()].to_vec();
             for _ in 0..1 + next() % 3 {

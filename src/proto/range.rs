@@ -212,6 +212,7 @@ pub fn parse_content_range(value: &[u8]) -> Result<ContentRange, ProtoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::testing::xorshift;
     use RangePlan::*;
 
     fn span(start: u64, len: u64) -> ByteSpan {
@@ -324,13 +325,7 @@ mod tests {
     /// planned span lies inside the representation, sorted and disjoint.
     #[test]
     fn random_range_values_plan_spans_inside_the_length() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let alphabet = b"bytes=0123456789-, \t";
         for _ in 0..5000 {
             let n = (next() % 24) as usize;
