@@ -30,10 +30,10 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, Pr
         return Ok(None);
     };
     let (method, target, minor_version) = parse_request_line(line)?;
-    let Some((lines, end)) = split_field_lines(buf, fields_start)? else {
+    let Some(section) = find_field_section(buf, fields_start)? else {
         return Ok(None);
     };
-    let headers = parse_fields(&lines)?;
+    let headers = parse_fields(&buf[fields_start..section.lines_end], section.count)?;
     check_host(&headers, minor_version)?;
     let head = RequestHead {
         method,
@@ -41,7 +41,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, Pr
         minor_version,
         headers,
     };
-    Ok(Some((head, end)))
+    Ok(Some((head, section.end)))
 }
 
 /// The status a server answers for a parse error: 400, 414, 431, 501 or 505.
@@ -153,14 +153,23 @@ fn is_version_number(v: &[u8]) -> bool {
     }
 }
 
-/// Field lines (without CRLF) and the offset just past the blank line.
-type FieldLines<'a> = (Vec<&'a [u8]>, usize);
+/// Where a complete header section lies in the buffer.
+struct FieldSection {
+    /// Number of field lines.
+    count: usize,
+    /// Offset just past the last field line's CRLF (where the blank line starts).
+    lines_end: usize,
+    /// Offset just past the blank line: the head's length.
+    end: usize,
+}
 
-/// Split the field lines (each without CRLF) up to the blank line; `Ok(None)` while incomplete.
-/// The header section (field lines and the blank line) is capped at `MAX_REQUEST_HEAD` bytes and
-/// `MAX_REQUEST_HEADERS` lines, on partial input too (431).
-fn split_field_lines(buf: &[u8], start: usize) -> Result<Option<FieldLines<'_>>, ProtoError> {
-    let mut lines = Vec::new();
+/// Find the blank line that ends the field lines, checking every line ends in CRLF; `Ok(None)`
+/// while incomplete. The header section (field lines and the blank line) is capped at
+/// `MAX_REQUEST_HEAD` bytes and `MAX_REQUEST_HEADERS` lines, on partial input too (431). Only
+/// offsets are kept: the lines are parsed once the section is known to be complete and within
+/// the caps, without collecting them first (this runs for every request the server reads).
+fn find_field_section(buf: &[u8], start: usize) -> Result<Option<FieldSection>, ProtoError> {
+    let mut count = 0;
     let mut pos = start;
     while let Some(lf) = buf[pos..].iter().position(|&b| b == b'\n') {
         let end = pos + lf + 1;
@@ -170,16 +179,21 @@ fn split_field_lines(buf: &[u8], start: usize) -> Result<Option<FieldLines<'_>>,
         if lf == 0 || buf[pos + lf - 1] != b'\r' {
             return Err(ProtoError::BadHeader); // bare LF (RFC 9112 §2.2)
         }
-        let line = &buf[pos..pos + lf - 1];
-        if line.is_empty() {
-            return Ok(Some((lines, end)));
+        if lf == 1 {
+            // A line that is only CRLF: the end of the header section (RFC 9112 §2.1).
+            let lines_end = pos;
+            return Ok(Some(FieldSection {
+                count,
+                lines_end,
+                end,
+            }));
         }
-        if lines.len() == MAX_REQUEST_HEADERS {
+        if count == MAX_REQUEST_HEADERS {
             return Err(ProtoError::TooManyHeaders {
                 limit: MAX_REQUEST_HEADERS,
             });
         }
-        lines.push(line);
+        count += 1;
         pos = end;
     }
     if buf.len() - start > MAX_REQUEST_HEAD {
@@ -194,9 +208,12 @@ fn head_too_large() -> ProtoError {
     }
 }
 
-fn parse_fields(lines: &[&[u8]]) -> Result<Headers, ProtoError> {
-    let mut headers = Headers::new();
-    for line in lines {
+/// Parse `count` field lines, each ending in CRLF (`find_field_section` checked that).
+fn parse_fields(lines: &[u8], count: usize) -> Result<Headers, ProtoError> {
+    let mut headers = Headers::with_capacity(count);
+    // Every line ends in LF, so the piece after the last one is empty and skipped.
+    for line in lines.split(|&b| b == b'\n').take(count) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let (name, value) = parse_field(line)?;
         headers.push(name, value);
     }
