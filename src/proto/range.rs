@@ -13,6 +13,7 @@
 //!   `Content-Range: bytes */LEN` (§15.5.17).
 
 use super::limits::MAX_RANGES;
+use super::syntax::parse_decimal;
 use super::ProtoError;
 
 /// One `range-spec` as written: `first-last`, `first-` or `-suffix` (RFC 9110 §14.1.1).
@@ -107,11 +108,9 @@ fn parse_spec(spec: &str) -> Result<RangeSpec, ProtoError> {
     }
 }
 
+/// A range position: `1*DIGIT` (RFC 9110 §14.1.1), no sign, no overflow.
 fn parse_digits(s: &str) -> Result<u64, ProtoError> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ProtoError::BadRange);
-    }
-    s.parse().map_err(|_| ProtoError::BadRange)
+    parse_decimal(s.as_bytes()).ok_or(ProtoError::BadRange)
 }
 
 /// The part of `spec` inside a representation of `len` bytes, if any (RFC 9110 §14.1.1:

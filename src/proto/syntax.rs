@@ -44,6 +44,19 @@ pub fn trim_ows(s: &[u8]) -> &[u8] {
     &s[start..end]
 }
 
+/// `1*DIGIT` as a u64: no sign, no spaces, no overflow. Rust's `str::parse` would also take
+/// a leading `+`, which a Content-Length (RFC 9110 §8.6) or a range position (§14.1.1) must
+/// not have: accepting what a peer's parser refuses is how lengths get smuggled (DESIGN rule 2).
+pub fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &b| {
+        let digit = b.is_ascii_digit().then(|| u64::from(b - b'0'))?;
+        acc.checked_mul(10)?.checked_add(digit)
+    })
+}
+
 /// The value of one HEXDIG, either case (RFC 3986 §2.1; chunk sizes too, RFC 9112 §7.1).
 pub fn hex_value(b: u8) -> Option<u8> {
     match b {
@@ -106,6 +119,26 @@ mod tests {
             .iter()
             .any(|b| allowed.contains(b)));
         assert_eq!(allowed.len(), 256 - 32 - 1 + 1);
+    }
+
+    #[test]
+    fn decimals_are_plain_digits_within_u64() {
+        let table: &[(&[u8], Option<u64>)] = &[
+            (b"0", Some(0)),
+            (b"007", Some(7)),
+            (b"18446744073709551615", Some(u64::MAX)),
+            (b"18446744073709551616", None),
+            (b"", None),
+            (b"+5", None),
+            (b"-1", None),
+            (b" 5", None),
+            (b"5a", None),
+            (b"0x5", None),
+            (b"\xd9\xa3", None),
+        ];
+        for (input, want) in table {
+            assert_eq!(parse_decimal(input), *want, "{input:?}");
+        }
     }
 
     #[test]
