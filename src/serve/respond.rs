@@ -530,6 +530,7 @@ fn content_etag(file: &File, len: u64) -> io::Result<String> {
 fn io_status(e: &io::Error) -> u16 {
     match e.raw_os_error() {
         Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP | libc::EXDEV) => 404,
+        // A name with a NUL byte cannot exist (`open_beneath` reports it as EINVAL).
         Some(libc::EINVAL) => 404,
         Some(libc::EACCES | libc::EPERM) => 403,
         Some(libc::EMFILE | libc::ENFILE) => 503,
