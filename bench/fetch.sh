@@ -53,6 +53,7 @@ make_file "$WWW/1k.bin" 1024
 want big && make_file "$WWW/big.bin" $((BIG_MIB * 1024 * 1024))
 BIG_LABEL=$([ "$BIG_MIB" -eq 1024 ] && echo "1 GiB" || echo "$BIG_MIB MiB")
 ROWS=()
+CPU_ROWS=()
 
 start_nginx fetch-nginx-http "$WWW" "" ""
 declare -A BASE
@@ -71,6 +72,13 @@ cmd() {
 }
 
 TOOLS=(curl wget rawhttp)
+
+# cpu_row LABEL JSON: a CPU-time row (user + system, hyperfine's means) in ms.
+cpu_row() {
+    local -a c
+    mapfile -t c < <(python3 -c 'import json,sys; [print("%.1f" % ((r["user"] + r["system"]) * 1000)) for r in json.load(open(sys.argv[1]))["results"]]' "$2")
+    CPU_ROWS+=("| $1 | ${c[0]} | ${c[1]} | ${c[2]} | $(ratio "${c[2]}" "${c[0]}")× |")
+}
 
 # median_of JSON: hyperfine's median per command, in seconds, one per line in TOOLS order.
 median_of() {
@@ -119,6 +127,7 @@ bench_big() {
     local q
     q=$(ratio "${mibs[2]}" "${mibs[0]}")
     note "$label: curl ${mibs[0]}, wget ${mibs[1]}, rawhttp ${mibs[2]} MiB/s; RSS ${rss[*]} MiB"
+    cpu_row "$label" "$json"
     ROWS+=("| $label, MiB/s | ${mibs[0]} | ${mibs[1]} | ${mibs[2]} | ${q}× | ≥ 1.0× | $(verdict "$q" ge 1.0) |")
     ROWS+=("| $label, peak RSS MiB | ${rss[0]} | ${rss[1]} | ${rss[2]} | $(ratio "${rss[2]}" "${rss[0]}")× | ≤ 8 MiB | $(verdict "${rss[2]}" le 8) |")
 }
@@ -134,6 +143,7 @@ bench_small() {
     for i in "${!TOOLS[@]}"; do ms+=("$(awk -v s="${secs[$i]}" 'BEGIN { printf "%.2f", s * 1000 }')"); done
     q=$(ratio "${ms[2]}" "${ms[0]}")
     note "1 KiB $scheme: curl ${ms[0]}, wget ${ms[1]}, rawhttp ${ms[2]} ms -> ${q}x"
+    cpu_row "1 KiB $scheme" "$json"
     ROWS+=("| 1 KiB $scheme, whole process ms | ${ms[0]} | ${ms[1]} | ${ms[2]} | ${q}× | ≤ 0.5× | $(verdict "$q" le 0.5) |")
 }
 
@@ -156,6 +166,12 @@ stop_all
     echo "| transfer | curl | wget | rawhttp | rawhttp ÷ curl | target | verdict |"
     echo "|---|---:|---:|---:|---:|---|---|"
     printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "CPU time per fetch, ms (user + system, hyperfine's means; lower is better):"
+    echo
+    echo "| transfer | curl | wget | rawhttp | rawhttp ÷ curl |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '%s\n' "${CPU_ROWS[@]}"
     echo
     machine_line "$(curl --version | head -n 1 | cut -d' ' -f1-2,5), $(wget --version | head -n 1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | sed 's/.*: //'), $RUNS big / $SMALL_RUNS small runs"
 } | tee "$OUT/fetch.md"

@@ -47,6 +47,7 @@ WWW=$OUT/www
 make_file "$WWW/1k.bin" 1024
 make_file "$WWW/100k.bin" 102400
 ROWS=()
+CPU_ROWS=()
 WRK_ARGS=(-t"$WRK_THREADS" -c"$WRK_CONNS")
 
 # check_serves NAME BASE_URL: the server hands out exactly our files (so figures compare alike).
@@ -67,6 +68,9 @@ bench_size() {
     q=$(ratio "$r" "$peer")
     note "$label: nginx $n, lighttpd $l, rawhttp $r req/s -> ${q}x"
     ROWS+=("| $label keep-alive, req/s | $n | $l | $r | ${q}× | ≥ ${target}× | $(verdict "$q" ge "$target") |")
+    n=${CPU_US[nginx]} l=${CPU_US[lighttpd]} r=${CPU_US[rawhttp]}
+    peer=$(awk -v a="$n" -v b="$l" 'BEGIN { print (a + 0 < b + 0) ? a : b }')
+    CPU_ROWS+=("| $label keep-alive | $n | $l | $r | $(ratio "$r" "$peer")× |")
 }
 
 # bench_log: rawhttp --log common with stderr to a file, and to /dev/null (formatting cost
@@ -81,6 +85,8 @@ bench_log() {
     ROWS+=("| 1 KiB, \`--log common\` (to a file) ÷ \`--log off\`, req/s | – | – | $c ÷ $o | ${q}× | ≥ 0.90× | $(verdict "$q" ge 0.90) |")
     q=$(ratio "$d" "$o")
     ROWS+=("| 1 KiB, \`--log common\` (to /dev/null) ÷ \`--log off\`, req/s | – | – | $d ÷ $o | ${q}× | ≥ 0.90× | $(verdict "$q" ge 0.90) |")
+    o=${CPU_US[rawhttp]} c=${CPU_US[rawlog]} d=${CPU_US[rawlognull]}
+    CPU_ROWS+=("| 1 KiB, rawhttp \`--log off\` / \`common\` to a file / to /dev/null | – | – | $o / $c / $d | (file ÷ off) $(ratio "$c" "$o")× |")
 }
 
 # idle_run NAME PORT PIDS...: run idle_conns.py against one server; prints "RSS_MIB OK/N".
@@ -152,5 +158,13 @@ want idle && bench_idle
     echo "|---|---:|---:|---:|---:|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
+    if [ ${#CPU_ROWS[@]} -gt 0 ]; then
+        echo "Server CPU time per request, µs (user + system from /proc/PID/stat during the same runs; lower is better):"
+        echo
+        echo "| test | nginx | lighttpd | rawhttp | rawhttp ÷ leaner peer |"
+        echo "|---|---:|---:|---:|---:|"
+        printf '%s\n' "${CPU_ROWS[@]}"
+        echo
+    fi
     machine_line "$(nginx -v 2>&1 | sed 's/.*: //'), lighttpd $(lighttpd -v 2>&1 | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s)"
 } | tee "$OUT/serve.md"

@@ -43,6 +43,7 @@ WWW=$OUT/www
 make_file "$WWW/1k.bin" 1024
 make_file "$WWW/100k.bin" 102400
 ROWS=()
+CPU_ROWS=()
 
 # check_serves NAME BASE_URL: the server hands out exactly our files over TLS, trusted by ca.pem.
 check_serves() {
@@ -95,11 +96,13 @@ bench_part() {
     q=$(ratio "$r" "$n")
     note "$label: nginx $n, rawhttp $r -> ${q}x"
     ROWS+=("| $label | $n | $r | ${q}× | ≥ 1.0× | $(verdict "$q" ge 1.0) |")
+    CPU_ROWS+=("| ${label%, req/s} | ${CPU_US[nginx]} | ${CPU_US[rawhttp]} | $(ratio "${CPU_US[rawhttp]}" "${CPU_US[nginx]}")× |")
     if [ "$part" = conn ]; then
         n=${RESULT[nginx12]}
         q=$(ratio "$r" "$n")
         note "$label, nginx with TLS 1.2 only: nginx $n, rawhttp $r -> ${q}x"
         ROWS+=("| the same, nginx limited to TLS 1.2 (the 1.22 default; rawhttp still TLS 1.3) | $n | $r | ${q}× | ≥ 1.0× | $(verdict "$q" ge 1.0) |")
+        CPU_ROWS+=("| the same, nginx limited to TLS 1.2 | ${CPU_US[nginx12]} | ${CPU_US[rawhttp]} | $(ratio "${CPU_US[rawhttp]}" "${CPU_US[nginx12]}")× |")
     fi
 }
 
@@ -126,6 +129,12 @@ stop_all
     echo "| test | nginx | rawhttp | rawhttp ÷ nginx | target | verdict |"
     echo "|---|---:|---:|---:|---|---|"
     printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "Server CPU time per request, µs (user + system from /proc/PID/stat during the same runs; lower is better):"
+    echo
+    echo "| test | nginx | rawhttp | rawhttp ÷ nginx |"
+    echo "|---|---:|---:|---:|"
+    printf '%s\n' "${CPU_ROWS[@]}"
     echo
     machine_line "$(nginx -v 2>&1 | sed 's/.*: //') with $(openssl version | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s); negotiated with openssl s_client: $SUITES"
 } | tee "$OUT/tls.md"

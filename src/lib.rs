@@ -13,5 +13,6 @@ pub mod error;
 pub mod fetch;
 pub mod proto;
 pub mod serve;
+mod tls;
 
 pub use error::{Error, ProtoError};

@@ -322,6 +322,7 @@ impl<S: Source> Body<S> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::proto::testing::xorshift;
 
     /// A source that hands out a script of byte pieces, then EOF (or an error).
     pub(crate) struct Script {
@@ -431,14 +432,7 @@ pub(crate) mod tests {
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nuntil eof",
             b"HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n",
         ];
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            // xorshift64: deterministic, so a failure reproduces.
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         for round in 0..4000 {
             let mut bytes = seeds[round % seeds.len()].to_vec();
             for _ in 0..(next() % 4 + 1) {

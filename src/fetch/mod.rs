@@ -14,6 +14,8 @@ pub mod tls;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::proto::syntax::parse_decimal;
+
 pub use client::{Request, Response};
 pub use connect::{Family, ResolveOverride};
 
@@ -132,10 +134,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
         Some(b'g' | b'G') => (&s[..s.len() - 1], 30),
         _ => (s, 0),
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let n = parse_decimal(digits.as_bytes()).ok_or_else(bad)?;
     n.checked_mul(1 << shift).ok_or_else(bad)
 }
 

@@ -1,6 +1,7 @@
 //! The request head the client sends, built by hand as bytes (RFC 9112 §3). Pure: it never
 //! touches a socket; validation of user-supplied names and values happens here too.
 
+use crate::proto::syntax::is_token;
 use crate::proto::Headers;
 use crate::Error;
 use url::Url;
@@ -38,14 +39,9 @@ pub fn parse_header_arg(arg: &str) -> Result<HeaderEdit, Error> {
     Ok(HeaderEdit::Set(name.to_string(), value.to_string()))
 }
 
-/// RFC 9110 §5.6.2 token characters: the only bytes allowed in a method or field name.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// A field name or method must be a non-empty token.
+/// A field name must be a token (RFC 9110 §5.1, §5.6.2).
 pub fn check_name(name: &str) -> Result<(), Error> {
-    if name.is_empty() || !name.bytes().all(is_tchar) {
+    if !is_token(name.as_bytes()) {
         return Err(Error::Usage(format!("invalid header name {name:?}")));
     }
     Ok(())
@@ -63,7 +59,7 @@ pub fn check_value(value: &str) -> Result<(), Error> {
 
 /// Check an HTTP method given by the user: a token (RFC 9110 §9.1).
 pub fn check_method(method: &str) -> Result<(), Error> {
-    if method.is_empty() || !method.bytes().all(is_tchar) {
+    if !is_token(method.as_bytes()) {
         return Err(Error::Usage(format!("invalid method {method:?}")));
     }
     Ok(())

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
+use crate::proto::syntax::percent_escape;
 use crate::Error;
 
 /// The name used when a URL ends in `/` or nothing usable is left after sanitising.
@@ -21,19 +22,19 @@ const MAX_NAME: usize = 250;
 
 /// Decode `%XX` escapes once; a `%` not followed by two hex digits stays as it is.
 pub fn percent_decode(s: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'%' && i + 2 < s.len() {
-            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
+    let mut rest = s;
+    while let Some(&b) = rest.first() {
+        match percent_escape(rest) {
+            Some(decoded) => {
+                out.push(decoded);
+                rest = &rest[3..]; // an escape is three bytes: `%` and two hex digits
+            }
+            None => {
+                out.push(b);
+                rest = &rest[1..];
             }
         }
-        out.push(s[i]);
-        i += 1;
     }
     out
 }

@@ -10,44 +10,37 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+use crate::tls::{self, read_pem_file, ALPN_HTTP11};
 use crate::Error;
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
 
 /// Build the client configuration: the webpki roots, extra anchors from `cacert`, or no chain
 /// verification when `insecure`. ALPN offers only `http/1.1` (we speak nothing else).
 pub fn client_config(cacert: Option<&Path>, insecure: bool) -> Result<Arc<ClientConfig>, Error> {
-    let provider = provider();
-    let builder = ClientConfig::builder_with_provider(provider.clone())
+    if !insecure {
+        return Ok(tls::client_config(root_store(cacert)?));
+    }
+    let provider = Arc::new(tls::provider());
+    let mut config = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::TlsHandshake(e.to_string()))?;
-    let mut config = if insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoChainCheck(provider)))
-            .with_no_client_auth()
-    } else {
-        builder
-            .with_root_certificates(root_store(cacert)?)
-            .with_no_client_auth()
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        .map_err(|e| Error::TlsHandshake(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NoChainCheck(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
     Ok(Arc::new(config))
 }
 
-/// webpki-roots (already parsed trust anchors: cheap) plus every certificate in `cacert`.
+/// webpki-roots (already parsed trust anchors: cheap) plus every certificate in `cacert`, a
+/// file read under `MAX_PEM_FILE` like the server's PEM files.
 fn root_store(cacert: Option<&Path>) -> Result<RootCertStore, Error> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     if let Some(path) = cacert {
         let shown = path.display();
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| Error::CaCert(format!("{shown}: {e}")))?;
+        let pem = read_pem_file(path).map_err(|e| Error::CaCert(format!("{shown}: {e}")))?;
         let mut added = 0;
-        for cert in certs {
+        for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| Error::CaCert(format!("{shown}: {e}")))?;
             roots
                 .add(cert)

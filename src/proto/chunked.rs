@@ -8,6 +8,7 @@
 //! bare LF (or a CR not followed by LF) is an error here.
 
 use super::limits::{MAX_CHUNK_LINE, MAX_RESPONSE_HEADERS, MAX_TRAILER_BYTES};
+use super::syntax::hex_value;
 use super::{Headers, ProtoError};
 
 /// Decodes a chunked body fed in arbitrary pieces, trailers included.
@@ -94,10 +95,6 @@ impl SizeLine {
             .ok_or(ProtoError::BadChunkSize)?;
         Ok(())
     }
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 impl ChunkedDecoder {
@@ -236,6 +233,7 @@ fn parse_trailers(section: &[u8]) -> Result<Headers, ProtoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::testing::xorshift;
 
     /// Decode `input` in one call with ample room: (used, body, done).
     fn decode_whole(input: &[u8]) -> Result<(usize, Vec<u8>, bool), ProtoError> {
@@ -437,13 +435,7 @@ mod tests {
     /// panics, never claims more than it was given, and stops using input once done.
     #[test]
     fn mutated_input_never_panics_or_overreports() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         for round in 0..4000 {
             let (base, _) = VALID[round % VALID.len()];
             let mut input = base.to_vec();

@@ -1,6 +1,7 @@
 //! Body framing decided by pure functions (RFC 9112 §6.3): no loops, no I/O. Decoding the body
 //! is someone else's job (`chunked.rs`, the client's body reader).
 
+use super::syntax::{parse_decimal, trim_ows};
 use super::{Headers, ProtoError};
 
 /// How the body of a message is delimited.
@@ -81,7 +82,7 @@ pub fn parse_content_length(headers: &Headers) -> Result<Option<u64>, ProtoError
     let mut found: Option<u64> = None;
     for value in headers.get_all("content-length") {
         for member in value.split(|&b| b == b',') {
-            let n = parse_digits(trim_ows(member))?;
+            let n = parse_decimal(trim_ows(member)).ok_or(ProtoError::BadContentLength)?;
             match found {
                 // RFC 9112 §6.3 rule 5: differing values are unrecoverable framing errors.
                 Some(m) if m != n => return Err(ProtoError::ConflictingContentLength),
@@ -107,32 +108,6 @@ fn final_coding_is_chunked(headers: &Headers) -> Option<bool> {
         .filter(|m| !m.is_empty())
         .last();
     Some(last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked")))
-}
-
-/// 1*DIGIT into a u64: no sign, no inner spaces, no hex, no overflow (Rust's `parse` would
-/// accept a leading `+`, which is the bug class DESIGN rule 2 forbids).
-fn parse_digits(s: &[u8]) -> Result<u64, ProtoError> {
-    if s.is_empty() {
-        return Err(ProtoError::BadContentLength);
-    }
-    s.iter().try_fold(0u64, |acc, &b| {
-        if !b.is_ascii_digit() {
-            return Err(ProtoError::BadContentLength);
-        }
-        acc.checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
-            .ok_or(ProtoError::BadContentLength)
-    })
-}
-
-/// Strip OWS (SP / HTAB, RFC 9110 §5.6.3) from both ends.
-fn trim_ows(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&b| b != b' ' && b != b'\t');
-    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t');
-    match (start, end) {
-        (Some(a), Some(b)) => &s[a..=b],
-        _ => &[],
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! (Request heads, with the server's stricter rules, are in `request.rs`.) It does not decide
 //! body framing (`framing.rs`) and never reads from a socket.
 
+use super::syntax::{is_tchar, is_token};
 use super::{Headers, ProtoError};
 
 /// A parsed status line and header section.
@@ -99,7 +100,7 @@ fn classify_bad_field(window: &[u8]) -> ProtoError {
 /// A `token ":" value` line whose name httparse accepts, or an incomplete one that could be.
 fn is_valid_field_line(line: &[u8], complete: bool) -> bool {
     match line.iter().position(|&b| b == b':') {
-        Some(colon) => colon > 0 && line[..colon].iter().all(|&b| is_tchar(b)),
+        Some(colon) => is_token(&line[..colon]),
         None => !complete && line.iter().all(|&b| is_tchar(b)),
     }
 }
@@ -118,14 +119,10 @@ fn field_line_error(line: &[u8]) -> ProtoError {
     }
 }
 
-/// RFC 9110 §5.6.2 tchar.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::testing::xorshift;
 
     const MAX: usize = 64 * 1024;
 
@@ -287,13 +284,7 @@ mod tests {
     /// never claims more bytes than it was given.
     #[test]
     fn mutated_heads_never_panic_or_overreport() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         for round in 0..4000 {
             let mut buf = VALID[round % VALID.len()].to_vec();
             for _ in 0..1 + next() % 3 {

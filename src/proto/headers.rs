@@ -11,6 +11,13 @@ impl Headers {
         Self::default()
     }
 
+    /// Room for `n` fields: a parser that counted its lines allocates the list once.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            fields: Vec::with_capacity(n),
+        }
+    }
+
     pub fn push(&mut self, name: &str, value: &[u8]) {
         self.fields.push((name.to_string(), value.to_vec()));
     }

@@ -7,6 +7,9 @@ pub mod headers;
 pub mod limits;
 pub mod range;
 pub mod request;
+pub mod syntax;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use crate::error::ProtoError;
 pub use headers::Headers;

@@ -13,6 +13,7 @@
 //!   `Content-Range: bytes */LEN` (§15.5.17).
 
 use super::limits::MAX_RANGES;
+use super::syntax::parse_decimal;
 use super::ProtoError;
 
 /// One `range-spec` as written: `first-last`, `first-` or `-suffix` (RFC 9110 §14.1.1).
@@ -107,11 +108,9 @@ fn parse_spec(spec: &str) -> Result<RangeSpec, ProtoError> {
     }
 }
 
+/// A range position: `1*DIGIT` (RFC 9110 §14.1.1), no sign, no overflow.
 fn parse_digits(s: &str) -> Result<u64, ProtoError> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ProtoError::BadRange);
-    }
-    s.parse().map_err(|_| ProtoError::BadRange)
+    parse_decimal(s.as_bytes()).ok_or(ProtoError::BadRange)
 }
 
 /// The part of `spec` inside a representation of `len` bytes, if any (RFC 9110 §14.1.1:
@@ -200,10 +199,10 @@ pub fn parse_content_range(value: &[u8]) -> Result<ContentRange, ProtoError> {
             if last < first || complete.is_some_and(|c| last >= c) {
                 return Err(ProtoError::BadRange);
             }
-            Some(ByteSpan {
-                start: first,
-                len: last - first + 1,
-            })
+            // `0-18446744073709551615/*` spans 2^64 bytes, one more than a u64 length holds:
+            // the peer's digits must not overflow our arithmetic.
+            let len = (last - first).checked_add(1).ok_or(ProtoError::BadRange)?;
+            Some(ByteSpan { start: first, len })
         }
     };
     Ok(ContentRange { span, complete })
@@ -212,6 +211,7 @@ pub fn parse_content_range(value: &[u8]) -> Result<ContentRange, ProtoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::testing::xorshift;
     use RangePlan::*;
 
     fn span(start: u64, len: u64) -> ByteSpan {
@@ -324,13 +324,7 @@ mod tests {
     /// planned span lies inside the representation, sorted and disjoint.
     #[test]
     fn random_range_values_plan_spans_inside_the_length() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let alphabet = b"bytes=0123456789-, \t";
         for _ in 0..5000 {
             let n = (next() % 24) as usize;
@@ -373,6 +367,11 @@ mod tests {
             ("items 0-1/2", Err(ProtoError::BadRange)),
             ("bytes -1-2/3", Err(ProtoError::BadRange)),
             ("bytes", Err(ProtoError::BadRange)),
+            ("bytes 0-18446744073709551615/*", Err(ProtoError::BadRange)),
+            (
+                "bytes 1-18446744073709551615/*",
+                ok(Some(span(1, u64::MAX)), None),
+            ),
         ];
         for (input, want) in table {
             assert_eq!(&parse_content_range(input.as_bytes()), want, "{input}");

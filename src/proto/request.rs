@@ -3,6 +3,7 @@
 //! to files (`serve::files`).
 
 use super::limits::{MAX_REQUEST_HEAD, MAX_REQUEST_HEADERS, MAX_REQUEST_LINE};
+use super::syntax::{is_field_vchar, is_token, trim_ows};
 use super::{Headers, ProtoError};
 
 /// A parsed request line and header section.
@@ -29,10 +30,10 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, Pr
         return Ok(None);
     };
     let (method, target, minor_version) = parse_request_line(line)?;
-    let Some((lines, end)) = split_field_lines(buf, fields_start)? else {
+    let Some(section) = find_field_section(buf, fields_start)? else {
         return Ok(None);
     };
-    let headers = parse_fields(&lines)?;
+    let headers = parse_fields(&buf[fields_start..section.lines_end], section.count)?;
     check_host(&headers, minor_version)?;
     let head = RequestHead {
         method,
@@ -40,7 +41,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, Pr
         minor_version,
         headers,
     };
-    Ok(Some((head, end)))
+    Ok(Some((head, section.end)))
 }
 
 /// The status a server answers for a parse error: 400, 414, 431, 501 or 505.
@@ -110,7 +111,7 @@ fn parse_request_line(line: &[u8]) -> Result<(String, String, u8), ProtoError> {
     else {
         return Err(ProtoError::BadRequestLine);
     };
-    if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
+    if !is_token(method) {
         return Err(ProtoError::BadRequestLine);
     }
     // RFC 3986 targets are visible ASCII; control bytes and DEL are refused. Raw UTF-8 is
@@ -152,14 +153,23 @@ fn is_version_number(v: &[u8]) -> bool {
     }
 }
 
-/// Field lines (without CRLF) and the offset just past the blank line.
-type FieldLines<'a> = (Vec<&'a [u8]>, usize);
+/// Where a complete header section lies in the buffer.
+struct FieldSection {
+    /// Number of field lines.
+    count: usize,
+    /// Offset just past the last field line's CRLF (where the blank line starts).
+    lines_end: usize,
+    /// Offset just past the blank line: the head's length.
+    end: usize,
+}
 
-/// Split the field lines (each without CRLF) up to the blank line; `Ok(None)` while incomplete.
-/// The header section (field lines and the blank line) is capped at `MAX_REQUEST_HEAD` bytes and
-/// `MAX_REQUEST_HEADERS` lines, on partial input too (431).
-fn split_field_lines(buf: &[u8], start: usize) -> Result<Option<FieldLines<'_>>, ProtoError> {
-    let mut lines = Vec::new();
+/// Find the blank line that ends the field lines, checking every line ends in CRLF; `Ok(None)`
+/// while incomplete. The header section (field lines and the blank line) is capped at
+/// `MAX_REQUEST_HEAD` bytes and `MAX_REQUEST_HEADERS` lines, on partial input too (431). Only
+/// offsets are kept: the lines are parsed once the section is known to be complete and within
+/// the caps, without collecting them first (this runs for every request the server reads).
+fn find_field_section(buf: &[u8], start: usize) -> Result<Option<FieldSection>, ProtoError> {
+    let mut count = 0;
     let mut pos = start;
     while let Some(lf) = buf[pos..].iter().position(|&b| b == b'\n') {
         let end = pos + lf + 1;
@@ -169,16 +179,21 @@ fn split_field_lines(buf: &[u8], start: usize) -> Result<Option<FieldLines<'_>>,
         if lf == 0 || buf[pos + lf - 1] != b'\r' {
             return Err(ProtoError::BadHeader); // bare LF (RFC 9112 §2.2)
         }
-        let line = &buf[pos..pos + lf - 1];
-        if line.is_empty() {
-            return Ok(Some((lines, end)));
+        if lf == 1 {
+            // A line that is only CRLF: the end of the header section (RFC 9112 §2.1).
+            let lines_end = pos;
+            return Ok(Some(FieldSection {
+                count,
+                lines_end,
+                end,
+            }));
         }
-        if lines.len() == MAX_REQUEST_HEADERS {
+        if count == MAX_REQUEST_HEADERS {
             return Err(ProtoError::TooManyHeaders {
                 limit: MAX_REQUEST_HEADERS,
             });
         }
-        lines.push(line);
+        count += 1;
         pos = end;
     }
     if buf.len() - start > MAX_REQUEST_HEAD {
@@ -193,9 +208,12 @@ fn head_too_large() -> ProtoError {
     }
 }
 
-fn parse_fields(lines: &[&[u8]]) -> Result<Headers, ProtoError> {
-    let mut headers = Headers::new();
-    for line in lines {
+/// Parse `count` field lines, each ending in CRLF (`find_field_section` checked that).
+fn parse_fields(lines: &[u8], count: usize) -> Result<Headers, ProtoError> {
+    let mut headers = Headers::with_capacity(count);
+    // Every line ends in LF, so the piece after the last one is empty and skipped.
+    for line in lines.split(|&b| b == b'\n').take(count) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let (name, value) = parse_field(line)?;
         headers.push(name, value);
     }
@@ -214,17 +232,8 @@ fn parse_field(line: &[u8]) -> Result<(&str, &[u8]), ProtoError> {
         .position(|&b| b == b':')
         .ok_or(ProtoError::BadHeader)?;
     let name = &line[..colon];
-    if name.is_empty() {
-        return Err(ProtoError::BadHeader);
-    }
-    if !name.iter().all(|&b| is_tchar(b)) {
-        let trailing_ws = name.iter().rposition(|&b| b != b' ' && b != b'\t');
-        return match trailing_ws {
-            Some(i) if i + 1 < name.len() && name[..=i].iter().all(|&b| is_tchar(b)) => {
-                Err(ProtoError::WhitespaceBeforeColon)
-            }
-            _ => Err(ProtoError::BadHeader),
-        };
+    if !is_token(name) {
+        return Err(name_error(name));
     }
     let value = trim_ows(&line[colon + 1..]);
     if !value.iter().all(|&b| is_field_vchar(b)) {
@@ -233,6 +242,18 @@ fn parse_field(line: &[u8]) -> Result<(&str, &[u8]), ProtoError> {
     // tchar is ASCII, so the name is valid UTF-8.
     let name = std::str::from_utf8(name).map_err(|_| ProtoError::BadHeader)?;
     Ok((name, value))
+}
+
+/// Why a field name is not a token: a token followed by whitespace is whitespace before the
+/// colon, which RFC 9112 §5.1 says a server MUST reject (one hop may strip it, another not);
+/// anything else is a malformed name. (A leading space was already refused as obs-fold.)
+fn name_error(name: &[u8]) -> ProtoError {
+    let trimmed = trim_ows(name);
+    if trimmed.len() < name.len() && is_token(trimmed) {
+        ProtoError::WhitespaceBeforeColon
+    } else {
+        ProtoError::BadHeader
+    }
 }
 
 /// RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request with more than
@@ -277,45 +298,10 @@ fn is_valid_host(host: &[u8]) -> bool {
     })
 }
 
-fn trim_ows(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|&b| b != b' ' && b != b'\t');
-    let end = v.iter().rposition(|&b| b != b' ' && b != b'\t');
-    match (start, end) {
-        (Some(s), Some(e)) => &v[s..=e],
-        _ => &[],
-    }
-}
-
-/// tchar (RFC 9110 §5.6.2).
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
-
-/// field-vchar / SP / HTAB (RFC 9110 §5.5): everything but controls and DEL.
-fn is_field_vchar(b: u8) -> bool {
-    b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::testing::xorshift;
 
     const GOOD: &[u8] = b"GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Empty:\r\nX-Ows: \t v a l \t\r\n\r\n";
 
@@ -585,13 +571,7 @@ mod tests {
     /// reaches the same verdict as parsing it whole.
     #[test]
     fn mutated_heads_never_panic_and_parse_the_same_incrementally() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let alphabet = b"\r\n :\t\x00\x7f\x80/%HTP1.0GETa";
         for _ in 0..3000 {
             let mut input = GOOD.to_vec();

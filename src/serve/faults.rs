@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::respond::{BodySource, Response};
 use crate::proto::request::RequestHead;
+use crate::proto::syntax::parse_decimal;
 
 /// How one response should misbehave. `Default` is "behave".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,7 +41,7 @@ impl Faults {
         let mut f = Faults::default();
         for pair in query.split('&') {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let number = parse_digits(value);
+            let number = parse_decimal(value.as_bytes());
             match name {
                 "delay" => f.delay_ms = number.or(f.delay_ms),
                 "rate" => f.rate = number.filter(|&n| n > 0).or(f.rate),
@@ -65,12 +66,6 @@ impl Faults {
     pub fn is_none(&self) -> bool {
         *self == Faults::default()
     }
-}
-
-/// A decimal number of plain digits (Rust's `parse` would also take a leading `+`).
-fn parse_digits(value: &str) -> Option<u64> {
-    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
-    digits.then(|| value.parse().ok()).flatten()
 }
 
 /// A library rule: these faults for requests whose path is `path` (any when `None`) and that are

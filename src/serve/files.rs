@@ -8,6 +8,8 @@
 //! would climb above the root, or names a dotfile while dotfiles are hidden, is 404, as if it did
 //! not exist (it tells a prober nothing, and a traversal attempt never becomes a 5xx).
 
+use crate::proto::syntax::percent_escape;
+
 /// Why a target cannot name a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -83,29 +85,22 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// Windows separators must not become a second separator anywhere), control bytes, and `#`
 /// (a fragment is never sent, RFC 9112 §3.2).
 fn percent_decode(path: &str) -> Result<Vec<u8>, Refusal> {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    let mut out = Vec::with_capacity(path.len());
+    let mut rest = path.as_bytes();
+    while let Some(&b) = rest.first() {
         if b == b'%' {
-            let hi = bytes.get(i + 1).and_then(|&h| hex_value(h));
-            let lo = bytes.get(i + 2).and_then(|&l| hex_value(l));
-            let (Some(hi), Some(lo)) = (hi, lo) else {
-                return Err(Refusal::BadRequest);
-            };
-            let decoded = hi << 4 | lo;
+            let decoded = percent_escape(rest).ok_or(Refusal::BadRequest)?;
             if decoded == b'/' || is_refused_byte(decoded) {
                 return Err(Refusal::BadRequest);
             }
             out.push(decoded);
-            i += 3;
+            rest = &rest[3..]; // an escape is three bytes: `%` and two hex digits
         } else {
             if is_refused_byte(b) || b == b'#' {
                 return Err(Refusal::BadRequest);
             }
             out.push(b);
-            i += 1;
+            rest = &rest[1..];
         }
     }
     Ok(out)
@@ -113,15 +108,6 @@ fn percent_decode(path: &str) -> Result<Vec<u8>, Refusal> {
 
 fn is_refused_byte(b: u8) -> bool {
     b < 0x20 || b == 0x7f || b == b'\\'
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Resolve `.` and `..` and drop empty segments (RFC 3986 §5.2.4, but a `..` above the root is

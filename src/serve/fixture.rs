@@ -35,10 +35,11 @@ use super::event_loop::{Engine, EngineConfig};
 use super::faults::{FaultPlan, FaultRule, Faults};
 use super::record::{self, RecordedRequest, RequestLog};
 use super::respond::Site;
-use super::tls::{self, ALPN_HTTP11};
+use super::tls;
 use super::LogFormat;
 use crate::error::Error;
 use crate::proto::limits;
+use crate::tls::client_config;
 
 /// Set to `1` to keep fixtures alive after their test and print their URLs (see module docs).
 pub const KEEP_ENV: &str = "RAWHTTP_FIXTURE_KEEP";
@@ -317,19 +318,6 @@ impl Trust {
             ca_pem: made.ca_pem,
         })
     }
-}
-
-/// A client configuration trusting `roots` only, ALPN http/1.1, aws-lc-rs like the server.
-fn client_config(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    // Invariant: the aws-lc-rs default provider supports rustls' safe default versions.
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("aws-lc-rs supports the default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
-    Arc::new(config)
 }
 
 /// A running fixture server; stops on `shutdown()` or drop. `Send + Sync`: share it with the

@@ -22,6 +22,7 @@ pub enum MethodKind {
 /// The `Allow` value for 405 and OPTIONS (RFC 9110 §10.2.1).
 pub const ALLOW: &str = "GET, HEAD, OPTIONS";
 
+/// Which of our methods `method` is, compared exactly: `get` is not GET (RFC 9110 §9.1).
 pub fn classify_method(method: &str) -> MethodKind {
     match method {
         "GET" => MethodKind::Get,
@@ -128,6 +129,8 @@ fn header_date(headers: &Headers, name: &str) -> Option<SystemTime> {
     httpdate::parse_http_date(headers.get_str(name)?).ok()
 }
 
+/// Whole seconds since the epoch, negative before it: HTTP dates have one-second resolution
+/// (RFC 9110 §5.6.7), so validators are compared at that resolution, never in nanoseconds.
 fn unix_secs(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs() as i64,
@@ -147,10 +150,12 @@ pub fn etag_from_metadata(len: u64, modified: SystemTime) -> String {
 
 /// A strong ETag from a content digest (fixture servers: reproducible across runs).
 pub fn etag_from_digest(digest: &[u8]) -> String {
-    let mut out = String::with_capacity(digest.len() * 2 + 2);
+    use std::fmt::Write;
+    let mut out = String::with_capacity(2 * 16 + 2);
     out.push('"');
     for b in digest.iter().take(16) {
-        out.push_str(&format!("{b:02x}"));
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{b:02x}");
     }
     out.push('"');
     out

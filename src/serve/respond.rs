@@ -125,7 +125,7 @@ pub fn error_response(status: u16) -> Response {
     let body = format!("{status} {}\n", reply::reason(status)).into_bytes();
     response
         .with("Content-Type", "text/plain; charset=utf-8")
-        .with("Content-Length", &body.len().to_string())
+        .with("Content-Length", body.len().to_string())
         .body(BodySource::Bytes(body))
 }
 
@@ -163,18 +163,21 @@ impl Response {
     /// A response with `Server` and `Date` (RFC 9110 §6.6.1: an origin server with a clock
     /// MUST send Date) and no body yet.
     fn new(status: u16) -> Response {
+        // Room for a file response's fields (Server, Date, Last-Modified, ETag, Content-Type,
+        // Accept-Ranges, Content-Length, Connection) so the vector is allocated once.
+        let mut headers = Vec::with_capacity(8);
+        headers.push(("Server".to_string(), "rawhttp".to_string()));
+        headers.push(("Date".to_string(), reply::http_date_now()));
         Response {
             status,
-            headers: vec![
-                ("Server".to_string(), "rawhttp".to_string()),
-                ("Date".to_string(), reply::http_date_now()),
-            ],
+            headers,
             body: BodySource::None,
         }
     }
 
-    fn with(mut self, name: &str, value: &str) -> Response {
-        self.headers.push((name.to_string(), value.to_string()));
+    /// Append a field; an owned value (a formatted length, a date) moves in without a copy.
+    fn with(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.push((name.to_string(), value.into()));
         self
     }
 
@@ -259,7 +262,7 @@ fn redirect_to_dir(path: &SafePath) -> Response {
     Response::new(301)
         .with("Location", &location)
         .with("Content-Type", "text/plain; charset=utf-8")
-        .with("Content-Length", &body.len().to_string())
+        .with("Content-Length", body.len().to_string())
         .body(BodySource::Bytes(body))
 }
 
@@ -313,7 +316,7 @@ fn listing_response(
     };
     Response::new(200)
         .with("Content-Type", content_type)
-        .with("Content-Length", &body.len().to_string())
+        .with("Content-Length", body.len().to_string())
         .with("Vary", "Accept")
         .with("Cache-Control", "no-cache")
         .body(BodySource::Bytes(body))
@@ -376,27 +379,15 @@ fn serve_file(
     meta: &std::fs::Metadata,
 ) -> Response {
     let len = meta.len();
-    let modified = site
-        .fixed_mtime
-        .or_else(|| meta.modified().ok())
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    let etag = match site.content_etag {
-        true => {
-            content_etag(&file, len).unwrap_or_else(|_| reply::etag_from_metadata(len, modified))
-        }
-        false => reply::etag_from_metadata(len, modified),
-    };
-    // RFC 9110 §8.8.2.1: never a Last-Modified later than our Date (a file from the future).
-    let validators = Validators {
-        etag,
-        modified: modified.min(SystemTime::now()),
-    };
-    let validated = |status: u16| {
+    let validators = file_validators(site, &file, meta);
+    let decision = reply::decide(method, &req.headers, &validators, len);
+    // Every response below builds at most one validated head, so the ETag moves into it.
+    let validated = move |status: u16| {
         Response::new(status)
-            .with("Last-Modified", &reply::http_date(validators.modified))
-            .with("ETag", &validators.etag)
+            .with("Last-Modified", reply::http_date(validators.modified))
+            .with("ETag", validators.etag)
     };
-    match reply::decide(method, &req.headers, &validators, len) {
+    match decision {
         Decision::NotModified => validated(304),
         Decision::PreconditionFailed => error_response(412),
         Decision::Send(RangePlan::Unsatisfiable) => {
@@ -413,9 +404,29 @@ fn serve_file(
     }
 }
 
+/// A file's validators (RFC 9110 §8.8): the ETag from size and mtime, or from a content hash
+/// for fixtures; never a Last-Modified later than our Date (§8.8.2.1: a file from the future).
+fn file_validators(site: &Site, file: &File, meta: &std::fs::Metadata) -> Validators {
+    let len = meta.len();
+    let modified = site
+        .fixed_mtime
+        .or_else(|| meta.modified().ok())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let etag = match site.content_etag {
+        true => {
+            content_etag(file, len).unwrap_or_else(|_| reply::etag_from_metadata(len, modified))
+        }
+        false => reply::etag_from_metadata(len, modified),
+    };
+    Validators {
+        etag,
+        modified: modified.min(SystemTime::now()),
+    }
+}
+
 /// 200 whole, 206 single span, or 206 multipart/byteranges (RFC 9110 §14.6, §15.3.7).
 fn send_plan(
-    validated: impl Fn(u16) -> Response,
+    validated: impl FnOnce(u16) -> Response,
     plan: RangePlan,
     file: File,
     len: u64,
@@ -424,8 +435,8 @@ fn send_plan(
     match plan {
         RangePlan::Single(span) => validated(206)
             .with("Content-Type", content_type)
-            .with("Content-Range", &content_range(span, len))
-            .with("Content-Length", &span.len.to_string())
+            .with("Content-Range", content_range(span, len))
+            .with("Content-Length", span.len.to_string())
             .body(BodySource::File {
                 file,
                 offset: span.start,
@@ -438,16 +449,16 @@ fn send_plan(
             validated(206)
                 .with(
                     "Content-Type",
-                    &format!("multipart/byteranges; boundary={boundary}"),
+                    format!("multipart/byteranges; boundary={boundary}"),
                 )
-                .with("Content-Length", &body.len().to_string())
+                .with("Content-Length", body.len().to_string())
                 .body(body)
         }
         // `Whole`; `Unsatisfiable` is answered by the caller.
         _ => validated(200)
             .with("Content-Type", content_type)
             .with("Accept-Ranges", "bytes")
-            .with("Content-Length", &len.to_string())
+            .with("Content-Length", len.to_string())
             .body(BodySource::File {
                 file,
                 offset: 0,
@@ -519,6 +530,7 @@ fn content_etag(file: &File, len: u64) -> io::Result<String> {
 fn io_status(e: &io::Error) -> u16 {
     match e.raw_os_error() {
         Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP | libc::EXDEV) => 404,
+        // A name with a NUL byte cannot exist (`open_beneath` reports it as EINVAL).
         Some(libc::EINVAL) => 404,
         Some(libc::EACCES | libc::EPERM) => 403,
         Some(libc::EMFILE | libc::ENFILE) => 503,

@@ -2,7 +2,6 @@
 //! (Pumping a rustls connection on the event loop is `transport`'s job; nothing here does I/O
 //! beyond reading the two PEM files once at start.)
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,9 +14,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::error::Error;
 use crate::proto::limits::{MAX_PEM_FILE, TLS_SESSION_CACHE};
+use crate::tls::{provider, PemFileError};
 
-/// The only application protocol served (RFC 7301; `http/1.1` is its registered id).
-pub const ALPN_HTTP11: &[u8] = b"http/1.1";
+/// The only application protocol served (kept here too: fixtures and tests name it so).
+pub use crate::tls::ALPN_HTTP11;
 
 /// A fresh CA and a leaf for localhost, 127.0.0.1 and ::1, made at start.
 pub struct SelfSigned {
@@ -60,11 +60,6 @@ pub fn self_signed() -> Result<SelfSigned, Error> {
     })
 }
 
-/// The aws-lc-rs provider: the crate's one crypto backend (rustls' default).
-fn provider() -> CryptoProvider {
-    rustls::crypto::aws_lc_rs::default_provider()
-}
-
 /// The certificate chain in `path`: every CERTIFICATE block, leaf first; none is an error.
 fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     let bytes = read_pem_file(path, "certificate")?;
@@ -100,20 +95,13 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
 
 /// Read a whole PEM file, at most `MAX_PEM_FILE` bytes; `what` names it in errors.
 fn read_pem_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
-    let cannot =
-        |e: std::io::Error| usage(format!("cannot read {what} file {}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(cannot)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PEM_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_PEM_FILE {
-        return Err(usage(format!(
+    crate::tls::read_pem_file(path).map_err(|e| match e {
+        PemFileError::Read(e) => usage(format!("cannot read {what} file {}: {e}", path.display())),
+        PemFileError::TooLarge => usage(format!(
             "{what} file {} is larger than {MAX_PEM_FILE} bytes",
             path.display()
-        )));
-    }
-    Ok(bytes)
+        )),
+    })
 }
 
 /// Pair the chain with its key, checking explicitly that the key belongs to the leaf: rustls
