@@ -81,7 +81,8 @@ median_of() {
 peak_rss_mib() {
     local outfile=$1 words
     read -ra words <<<"$2"
-    /usr/bin/time -v "${words[@]}" >"$outfile" 2>&1 || die "$2 failed under /usr/bin/time (see $outfile)"
+    timeout 300 /usr/bin/time -v "${words[@]}" >"$outfile" 2>&1 ||
+        die "$2 failed or timed out under /usr/bin/time (see $outfile)"
     awk -F': ' '/Maximum resident set size/ {printf "%.1f\n", $2/1024}' "$outfile"
 }
 
@@ -103,8 +104,9 @@ bench_big() {
     # Each run starts without the destination and with no dirty pages left by the previous
     # run, so write-back of one run does not slow the next.
     [ "$sink" = file ] && prep=(--prepare "python3 -c 'import os,sys; [os.remove(p) for p in sys.argv[1:] if os.path.exists(p)]; os.sync()' $DL/curl.bin $DL/wget.bin $DL/rawhttp.bin")
-    hyperfine -N --style basic --runs "$RUNS" "${prep[@]}" --export-json "$json" "${cmds[@]}" \
-        >"$OUT/fetch-big-$scheme-$sink.txt" 2>&1 || die "hyperfine failed (see $OUT/fetch-big-$scheme-$sink.txt)"
+    # timeout bounds a hung transfer without adding a process to the measured commands.
+    timeout $((RUNS * 3 * 120)) hyperfine -N --style basic --runs "$RUNS" "${prep[@]}" --export-json "$json" "${cmds[@]}" \
+        >"$OUT/fetch-big-$scheme-$sink.txt" 2>&1 || die "hyperfine failed or timed out (see $OUT/fetch-big-$scheme-$sink.txt)"
     mapfile -t secs < <(median_of "$json")
     for i in "${!TOOLS[@]}"; do
         mibs+=("$(awk -v s="${secs[$i]}" -v m="$BIG_MIB" 'BEGIN { printf "%.0f", m / s }')")
@@ -126,8 +128,8 @@ bench_small() {
     local scheme=$1 url=${BASE[$1]}1k.bin tool json cmds=() ms=() i q
     for tool in "${TOOLS[@]}"; do cmds+=("$(cmd "$tool" "$scheme" /dev/null "$url")"); done
     json=$OUT/fetch-small-$scheme.json
-    hyperfine -N --style basic --warmup 10 --runs "$SMALL_RUNS" --export-json "$json" "${cmds[@]}" \
-        >"$OUT/fetch-small-$scheme.txt" 2>&1 || die "hyperfine failed (see $OUT/fetch-small-$scheme.txt)"
+    timeout $(((SMALL_RUNS + 10) * 3 * 10 + 60)) hyperfine -N --style basic --warmup 10 --runs "$SMALL_RUNS" --export-json "$json" "${cmds[@]}" \
+        >"$OUT/fetch-small-$scheme.txt" 2>&1 || die "hyperfine failed or timed out (see $OUT/fetch-small-$scheme.txt)"
     mapfile -t secs < <(median_of "$json")
     for i in "${!TOOLS[@]}"; do ms+=("$(awk -v s="${secs[$i]}" 'BEGIN { printf "%.2f", s * 1000 }')"); done
     q=$(ratio "${ms[2]}" "${ms[0]}")

@@ -302,7 +302,11 @@ verdict() {
 # machine_line: one line describing where the figures come from.
 machine_line() {
     local rev
-    rev=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+    if [ -n "${RAWHTTP_BIN:-}" ]; then
+        rev="binary $RAWHTTP_BIN"
+    else
+        rev=$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)
+    fi
     echo "_$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -sr), rawhttp $rev; $*_"
 }
 
