@@ -26,12 +26,20 @@ enum Outcome {
 }
 
 /// One checked feed: the caller's invariants on its result.
-fn feed(d: &mut ChunkedDecoder, input: &[u8], out: &mut [u8]) -> Result<(usize, usize), ProtoError> {
+fn feed(
+    d: &mut ChunkedDecoder,
+    input: &[u8],
+    out: &mut [u8],
+) -> Result<(usize, usize), ProtoError> {
     let was_done = d.is_done();
     let result = d.feed(input, out);
     if let Ok((used, produced)) = result {
         assert!(used <= input.len(), "used {used} of {}", input.len());
-        assert!(produced <= out.len(), "produced {produced} into {}", out.len());
+        assert!(
+            produced <= out.len(),
+            "produced {produced} into {}",
+            out.len()
+        );
         if was_done {
             assert_eq!((used, produced), (0, 0), "a done decoder took more input");
         }
@@ -66,7 +74,11 @@ fn decode_whole(input: &[u8]) -> Outcome {
         Err(e) => finish(&mut d, e),
         Ok((used, produced)) => {
             // With room for everything the decoder only stops at the end or when done.
-            assert!(used == input.len() || d.is_done(), "stopped at {used} of {}", input.len());
+            assert!(
+                used == input.len() || d.is_done(),
+                "stopped at {used} of {}",
+                input.len()
+            );
             out.truncate(produced);
             stopped(&d, used, out)
         }
@@ -109,7 +121,12 @@ fuzz_target!(|data: &[u8]| {
     let (control, input) = rest.split_at(n);
     let steps: Vec<(usize, usize)> = control
         .chunks(2)
-        .map(|p| (usize::from(p[0] % 16), usize::from(p.get(1).copied().unwrap_or(1) % 16)))
+        .map(|p| {
+            (
+                usize::from(p[0] % 16),
+                usize::from(p.get(1).copied().unwrap_or(1) % 16),
+            )
+        })
         .collect();
     let whole = decode_whole(input);
     let split = decode_split(input, &steps);

@@ -15,15 +15,26 @@ use std::path::{Component, Path};
 
 fn check_safe(path: &SafePath<'_>, target: &str, hidden: bool) {
     let rel = &path.rel;
-    assert!(!rel.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\'), "{rel:?}");
+    assert!(
+        !rel.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\'),
+        "{rel:?}"
+    );
     assert!(!rel.starts_with('/') && !rel.ends_with('/'), "{rel:?}");
     if !rel.is_empty() {
         for segment in rel.split('/') {
-            assert!(!matches!(segment, "" | "." | ".."), "segment {segment:?} in {rel:?}");
-            assert!(hidden || !segment.starts_with('.'), "hidden {segment:?} served");
+            assert!(
+                !matches!(segment, "" | "." | ".."),
+                "segment {segment:?} in {rel:?}"
+            );
+            assert!(
+                hidden || !segment.starts_with('.'),
+                "hidden {segment:?} served"
+            );
         }
     }
-    let normal = Path::new(rel).components().all(|c| matches!(c, Component::Normal(_)));
+    let normal = Path::new(rel)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
     assert!(normal, "{rel:?} is not a plain relative path");
     let root = Path::new("/srv/www");
     assert!(root.join(rel).starts_with(root), "{rel:?} leaves the root");
@@ -50,6 +61,10 @@ fuzz_target!(|data: &[u8]| {
     let canonical = url_path(&path.rel, path.dir_form);
     let again = resolve_target(&canonical, hidden)
         .unwrap_or_else(|r| panic!("canonical {canonical:?} of {target:?} refused: {r:?}"));
-    assert_eq!((&again.rel, again.dir_form), (&path.rel, path.dir_form), "{canonical:?}");
+    assert_eq!(
+        (&again.rel, again.dir_form),
+        (&path.rel, path.dir_form),
+        "{canonical:?}"
+    );
     assert_eq!(again.query, None);
 });

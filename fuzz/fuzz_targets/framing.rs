@@ -11,9 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rawhttp::proto::framing::{
-    parse_content_length, request_framing, response_framing, BodyKind,
-};
+use rawhttp::proto::framing::{parse_content_length, request_framing, response_framing, BodyKind};
 use rawhttp::proto::{Headers, ProtoError};
 
 const METHODS: [&str; 4] = ["GET", "HEAD", "head", "POST"];
@@ -68,7 +66,12 @@ fn trim_ows(s: &[u8]) -> &[u8] {
     &s[start..end.max(start)]
 }
 
-fn check_response(method: &str, status: u16, headers: &Headers, cl: Result<Option<u64>, ProtoError>) {
+fn check_response(
+    method: &str,
+    status: u16,
+    headers: &Headers,
+    cl: Result<Option<u64>, ProtoError>,
+) {
     let got = response_framing(method, status, headers);
     let no_body = method.eq_ignore_ascii_case("HEAD")
         || (100..200).contains(&status)
@@ -77,7 +80,10 @@ fn check_response(method: &str, status: u16, headers: &Headers, cl: Result<Optio
     if no_body {
         assert_eq!(got, Ok(BodyKind::NoBody));
     } else if headers.count("transfer-encoding") > 0 {
-        assert!(matches!(got, Ok(BodyKind::Chunked | BodyKind::UntilEof)), "{got:?}");
+        assert!(
+            matches!(got, Ok(BodyKind::Chunked | BodyKind::UntilEof)),
+            "{got:?}"
+        );
     } else {
         let want = cl.map(|n| n.map_or(BodyKind::UntilEof, BodyKind::Length));
         assert_eq!(got, want);
@@ -91,7 +97,10 @@ fn check_request(headers: &Headers, cl: Result<Option<u64>, ProtoError>) {
         assert_eq!(got, Err(ProtoError::LengthWithTransferEncoding));
     } else if te {
         assert!(
-            matches!(got, Ok(BodyKind::Chunked) | Err(ProtoError::UnknownTransferCoding)),
+            matches!(
+                got,
+                Ok(BodyKind::Chunked) | Err(ProtoError::UnknownTransferCoding)
+            ),
             "{got:?}"
         );
     } else {

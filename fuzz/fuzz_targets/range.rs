@@ -18,7 +18,10 @@ use rawhttp::proto::range::{
 
 fn check_span(span: ByteSpan, len: u64) {
     assert!(span.len >= 1, "{span:?}");
-    let end = span.start.checked_add(span.len).expect("span end overflows");
+    let end = span
+        .start
+        .checked_add(span.len)
+        .expect("span end overflows");
     assert!(end <= len, "{span:?} outside {len}");
     assert_eq!(span.last(), end - 1);
 }
@@ -31,10 +34,18 @@ fn check_plan(value: &[u8], len: u64) {
             return;
         }
     };
-    assert!((1..=MAX_RANGES).contains(&specs.len()), "{} specs", specs.len());
+    assert!(
+        (1..=MAX_RANGES).contains(&specs.len()),
+        "{} specs",
+        specs.len()
+    );
     let mut satisfiable = 0;
     for spec in &specs {
-        if let RangeSpec::FromTo { first, last: Some(last) } = spec {
+        if let RangeSpec::FromTo {
+            first,
+            last: Some(last),
+        } = spec
+        {
             assert!(last >= first, "{spec:?}");
         }
         if let Some(span) = satisfy(*spec, len) {
