@@ -53,6 +53,7 @@ make_file "$WWW/1k.bin" 1024
 want big && make_file "$WWW/big.bin" $((BIG_MIB * 1024 * 1024))
 BIG_LABEL=$([ "$BIG_MIB" -eq 1024 ] && echo "1 GiB" || echo "$BIG_MIB MiB")
 ROWS=()
+CPU_ROWS=()
 
 start_nginx fetch-nginx-http "$WWW" "" ""
 declare -A BASE
@@ -72,6 +73,13 @@ cmd() {
 
 TOOLS=(curl wget rawhttp)
 
+# cpu_row LABEL JSON: a CPU-time row (user + system, hyperfine's means) in ms.
+cpu_row() {
+    local -a c
+    mapfile -t c < <(python3 -c 'import json,sys; [print("%.1f" % ((r["user"] + r["system"]) * 1000)) for r in json.load(open(sys.argv[1]))["results"]]' "$2")
+    CPU_ROWS+=("| $1 | ${c[0]} | ${c[1]} | ${c[2]} | $(ratio "${c[2]}" "${c[0]}")× |")
+}
+
 # median_of JSON: hyperfine's median per command, in seconds, one per line in TOOLS order.
 median_of() {
     python3 -c 'import json,sys; [print(r["median"]) for r in json.load(open(sys.argv[1]))["results"]]' "$1"
@@ -81,7 +89,8 @@ median_of() {
 peak_rss_mib() {
     local outfile=$1 words
     read -ra words <<<"$2"
-    /usr/bin/time -v "${words[@]}" >"$outfile" 2>&1 || die "$2 failed under /usr/bin/time (see $outfile)"
+    timeout 300 /usr/bin/time -v "${words[@]}" >"$outfile" 2>&1 ||
+        die "$2 failed or timed out under /usr/bin/time (see $outfile)"
     awk -F': ' '/Maximum resident set size/ {printf "%.1f\n", $2/1024}' "$outfile"
 }
 
@@ -103,8 +112,9 @@ bench_big() {
     # Each run starts without the destination and with no dirty pages left by the previous
     # run, so write-back of one run does not slow the next.
     [ "$sink" = file ] && prep=(--prepare "python3 -c 'import os,sys; [os.remove(p) for p in sys.argv[1:] if os.path.exists(p)]; os.sync()' $DL/curl.bin $DL/wget.bin $DL/rawhttp.bin")
-    hyperfine -N --style basic --runs "$RUNS" "${prep[@]}" --export-json "$json" "${cmds[@]}" \
-        >"$OUT/fetch-big-$scheme-$sink.txt" 2>&1 || die "hyperfine failed (see $OUT/fetch-big-$scheme-$sink.txt)"
+    # timeout bounds a hung transfer without adding a process to the measured commands.
+    timeout $((RUNS * 3 * 120)) hyperfine -N --style basic --runs "$RUNS" "${prep[@]}" --export-json "$json" "${cmds[@]}" \
+        >"$OUT/fetch-big-$scheme-$sink.txt" 2>&1 || die "hyperfine failed or timed out (see $OUT/fetch-big-$scheme-$sink.txt)"
     mapfile -t secs < <(median_of "$json")
     for i in "${!TOOLS[@]}"; do
         mibs+=("$(awk -v s="${secs[$i]}" -v m="$BIG_MIB" 'BEGIN { printf "%.0f", m / s }')")
@@ -117,6 +127,7 @@ bench_big() {
     local q
     q=$(ratio "${mibs[2]}" "${mibs[0]}")
     note "$label: curl ${mibs[0]}, wget ${mibs[1]}, rawhttp ${mibs[2]} MiB/s; RSS ${rss[*]} MiB"
+    cpu_row "$label" "$json"
     ROWS+=("| $label, MiB/s | ${mibs[0]} | ${mibs[1]} | ${mibs[2]} | ${q}× | ≥ 1.0× | $(verdict "$q" ge 1.0) |")
     ROWS+=("| $label, peak RSS MiB | ${rss[0]} | ${rss[1]} | ${rss[2]} | $(ratio "${rss[2]}" "${rss[0]}")× | ≤ 8 MiB | $(verdict "${rss[2]}" le 8) |")
 }
@@ -126,12 +137,13 @@ bench_small() {
     local scheme=$1 url=${BASE[$1]}1k.bin tool json cmds=() ms=() i q
     for tool in "${TOOLS[@]}"; do cmds+=("$(cmd "$tool" "$scheme" /dev/null "$url")"); done
     json=$OUT/fetch-small-$scheme.json
-    hyperfine -N --style basic --warmup 10 --runs "$SMALL_RUNS" --export-json "$json" "${cmds[@]}" \
-        >"$OUT/fetch-small-$scheme.txt" 2>&1 || die "hyperfine failed (see $OUT/fetch-small-$scheme.txt)"
+    timeout $(((SMALL_RUNS + 10) * 3 * 10 + 60)) hyperfine -N --style basic --warmup 10 --runs "$SMALL_RUNS" --export-json "$json" "${cmds[@]}" \
+        >"$OUT/fetch-small-$scheme.txt" 2>&1 || die "hyperfine failed or timed out (see $OUT/fetch-small-$scheme.txt)"
     mapfile -t secs < <(median_of "$json")
     for i in "${!TOOLS[@]}"; do ms+=("$(awk -v s="${secs[$i]}" 'BEGIN { printf "%.2f", s * 1000 }')"); done
     q=$(ratio "${ms[2]}" "${ms[0]}")
     note "1 KiB $scheme: curl ${ms[0]}, wget ${ms[1]}, rawhttp ${ms[2]} ms -> ${q}x"
+    cpu_row "1 KiB $scheme" "$json"
     ROWS+=("| 1 KiB $scheme, whole process ms | ${ms[0]} | ${ms[1]} | ${ms[2]} | ${q}× | ≤ 0.5× | $(verdict "$q" le 0.5) |")
 }
 
@@ -154,6 +166,12 @@ stop_all
     echo "| transfer | curl | wget | rawhttp | rawhttp ÷ curl | target | verdict |"
     echo "|---|---:|---:|---:|---:|---|---|"
     printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "CPU time per fetch, ms (user + system, hyperfine's means; lower is better):"
+    echo
+    echo "| transfer | curl | wget | rawhttp | rawhttp ÷ curl |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '%s\n' "${CPU_ROWS[@]}"
     echo
     machine_line "$(curl --version | head -n 1 | cut -d' ' -f1-2,5), $(wget --version | head -n 1 | cut -d' ' -f1-3), $(nginx -v 2>&1 | sed 's/.*: //'), $RUNS big / $SMALL_RUNS small runs"
 } | tee "$OUT/fetch.md"

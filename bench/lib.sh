@@ -281,7 +281,7 @@ run_wrk() {
     printf '%.0f\n' "$rps"
 }
 
-# median N...: the median of whole numbers (the lower middle for an even count).
+# median N...: the median of numbers (the lower middle for an even count).
 median() {
     printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
@@ -302,7 +302,11 @@ verdict() {
 # machine_line: one line describing where the figures come from.
 machine_line() {
     local rev
-    rev=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+    if [ -n "${RAWHTTP_BIN:-}" ]; then
+        rev="binary $RAWHTTP_BIN"
+    else
+        rev=$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)
+    fi
     echo "_$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -sr), rawhttp $rev; $*_"
 }
 
@@ -323,23 +327,49 @@ with_children() {
     cat "/proc/$pid/task/"*/children 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+$' || true
 }
 
-# Base URL and PID per server name (set by the scripts), and wrk_compare's medians.
-declare -A URLS=() PIDS=() RESULT=()
+# Base URL and PID per server name (set by the scripts), and wrk_compare's medians: req/s in
+# RESULT, server CPU microseconds per request in CPU_US.
+declare -A URLS=() PIDS=() RESULT=() CPU_US=()
+
+# cpu_ticks PID...: user + system clock ticks used so far by the given processes (all threads).
+cpu_ticks() {
+    local total=0 pid v
+    for pid in "$@"; do
+        # Fields after the ")" that ends the command name: utime is the 12th, stime the 13th.
+        v=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+# cpu_us_per_request TICKS WRK_OUTPUT: server CPU microseconds per request of one wrk run.
+cpu_us_per_request() {
+    local n
+    n=$(awk '/requests in/ {print $1}' "$2")
+    awk -v t="$1" -v n="${n:-0}" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { if (n + 0 == 0) print 0; else printf "%.1f\n", t * 1000000 / hz / n }'
+}
 
 # wrk_compare TAG PATH "SERVER..." [WRK_OPTION...]: for ROUNDS rounds, run wrk on every SERVER
 # in turn (interleaved, so drift hits all alike) against ${URLS[SERVER]}PATH with WRK_ARGS
 # (plus the extra options), after a 1 s unmeasured warm-up each; sets RESULT[SERVER] to the
-# median req/s. Raw output: $OUT/TAG-SERVER-ROUND.txt.
+# median req/s and CPU_US[SERVER] to the median server CPU time per request (from
+# /proc/PID/stat of the server and its child processes, so less sensitive than req/s to other
+# load on the machine). Raw output: $OUT/TAG-SERVER-ROUND.txt.
 wrk_compare() {
-    local tag=$1 path=$2 servers=$3 round srv f
+    local tag=$1 path=$2 servers=$3 round srv f before pids
     shift 3
-    local -A runs=()
+    local -A runs=() cpu=()
     for round in $(seq "${ROUNDS:-1}"); do
         for srv in $servers; do
             f=$OUT/$tag-$srv-$round.txt
             [ "$round" -gt 1 ] ||
                 run_wrk "$f.warmup" "${WRK_ARGS[@]}" "$@" -d1s "${URLS[$srv]}$path" >/dev/null
+            pids=()
+            [ -z "${PIDS[$srv]:-}" ] || mapfile -t pids < <(with_children "${PIDS[$srv]}")
+            before=$(cpu_ticks "${pids[@]}")
             runs[$srv]+=" $(run_wrk "$f" "${WRK_ARGS[@]}" "$@" -d"${SECS}s" --latency "${URLS[$srv]}$path")"
+            cpu[$srv]+=" $(cpu_us_per_request $(($(cpu_ticks "${pids[@]}") - before)) "$f")"
             # A server that died under load must not leave a figure behind.
             [ -z "${PIDS[$srv]:-}" ] || kill -0 "${PIDS[$srv]}" 2>/dev/null ||
                 die "$srv (pid ${PIDS[$srv]}) died during wrk $path (see $f and $OUT/*$srv*.log)"
@@ -349,5 +379,7 @@ wrk_compare() {
         # Word splitting is intended: one figure per round.
         # shellcheck disable=SC2086
         RESULT[$srv]=$(median ${runs[$srv]})
+        # shellcheck disable=SC2086
+        CPU_US[$srv]=$(median ${cpu[$srv]})
     done
 }

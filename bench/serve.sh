@@ -5,7 +5,8 @@
 #
 #   1k, 100k  wrk -t2 -c64 keep-alive req/s for a 1 KiB / 100 KiB file on each server;
 #             rawhttp divided by the faster peer (targets >= 1.2x and >= 1.0x)
-#   log       rawhttp --log common (to a file) vs --log off, 1 KiB (target: costs <= 10%)
+#   log       rawhttp --log common (to a file; and to /dev/null) vs --log off, 1 KiB
+#             (target: costs <= 10%)
 #   idle      10,000 idle keep-alive connections held at once (bench/idle_conns.py):
 #             server RSS while held (target <= 64 MiB), all served again; nginx alongside
 #
@@ -22,6 +23,9 @@ ROUNDS=${ROUNDS:-1}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNS=${WRK_CONNS:-64}
 IDLE_CONNS=${IDLE_CONNS:-10000}
+for v in SECS ROUNDS WRK_THREADS WRK_CONNS IDLE_CONNS; do
+    case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive whole number, got '${!v}'" ;; esac
+done
 
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(1k 100k log idle)
@@ -43,6 +47,7 @@ WWW=$OUT/www
 make_file "$WWW/1k.bin" 1024
 make_file "$WWW/100k.bin" 102400
 ROWS=()
+CPU_ROWS=()
 WRK_ARGS=(-t"$WRK_THREADS" -c"$WRK_CONNS")
 
 # check_serves NAME BASE_URL: the server hands out exactly our files (so figures compare alike).
@@ -63,17 +68,25 @@ bench_size() {
     q=$(ratio "$r" "$peer")
     note "$label: nginx $n, lighttpd $l, rawhttp $r req/s -> ${q}x"
     ROWS+=("| $label keep-alive, req/s | $n | $l | $r | ${q}× | ≥ ${target}× | $(verdict "$q" ge "$target") |")
+    n=${CPU_US[nginx]} l=${CPU_US[lighttpd]} r=${CPU_US[rawhttp]}
+    peer=$(awk -v a="$n" -v b="$l" 'BEGIN { print (a + 0 < b + 0) ? a : b }')
+    CPU_ROWS+=("| $label keep-alive | $n | $l | $r | $(ratio "$r" "$peer")× |")
 }
 
-# bench_log: rawhttp --log common (stderr to a file) vs --log off on 1 KiB, interleaved.
+# bench_log: rawhttp --log common with stderr to a file, and to /dev/null (formatting cost
+# without the writes), vs --log off on 1 KiB, interleaved; adds two rows.
 bench_log() {
-    local o c q
-    wrk_compare serve-log 1k.bin "rawhttp rawlog"
-    o=${RESULT[rawhttp]} c=${RESULT[rawlog]}
+    local o c d q
+    wrk_compare serve-log 1k.bin "rawhttp rawlog rawlognull"
+    o=${RESULT[rawhttp]} c=${RESULT[rawlog]} d=${RESULT[rawlognull]}
     [ -s "$OUT/serve-access.log" ] || die "rawhttp --log common wrote no access log to $OUT/serve-access.log"
     q=$(ratio "$c" "$o")
-    note "log: off $o, common $c req/s -> ${q}x"
-    ROWS+=("| 1 KiB, \`--log common\` ÷ \`--log off\`, req/s | – | – | $c ÷ $o | ${q}× | ≥ 0.90× | $(verdict "$q" ge 0.90) |")
+    note "log: off $o, common to a file $c, common to /dev/null $d req/s -> ${q}x"
+    ROWS+=("| 1 KiB, \`--log common\` (to a file) ÷ \`--log off\`, req/s | – | – | $c ÷ $o | ${q}× | ≥ 0.90× | $(verdict "$q" ge 0.90) |")
+    q=$(ratio "$d" "$o")
+    ROWS+=("| 1 KiB, \`--log common\` (to /dev/null) ÷ \`--log off\`, req/s | – | – | $d ÷ $o | ${q}× | ≥ 0.90× | $(verdict "$q" ge 0.90) |")
+    o=${CPU_US[rawhttp]} c=${CPU_US[rawlog]} d=${CPU_US[rawlognull]}
+    CPU_ROWS+=("| 1 KiB, rawhttp \`--log off\` / \`common\` to a file / to /dev/null | – | – | $o / $c / $d | (file ÷ off) $(ratio "$c" "$o")× |")
 }
 
 # idle_run NAME PORT PIDS...: run idle_conns.py against one server; prints "RSS_MIB OK/N".
@@ -92,7 +105,11 @@ bench_idle() {
     local r n rm nm rok nok pids
     # The server needs one descriptor per connection; give it what the hard limit allows.
     ulimit -n "$(ulimit -Hn)"
-    start_rawhttp serve-idle-rawhttp "$OUT/serve-idle-rawhttp.log" --log off "$WWW"
+    local more=()
+    # The default --max-connections (10000) is what the target is about; raise it only when
+    # asked to hold more.
+    [ "$IDLE_CONNS" -le 10000 ] || more=(--max-connections "$IDLE_CONNS")
+    start_rawhttp serve-idle-rawhttp "$OUT/serve-idle-rawhttp.log" --log off "${more[@]}" "$WWW"
     local rport=${RAWHTTP_URL##*:}
     rport=${rport%/}
     r=$(idle_run rawhttp "$rport" "$RAWHTTP_PID")
@@ -127,6 +144,8 @@ want 100k && bench_size 100k "100 KiB" 1.0
 if want log; then
     start_rawhttp serve-rawlog "$OUT/serve-access.log" --log common "$WWW"
     URLS[rawlog]=$RAWHTTP_URL PIDS[rawlog]=$RAWHTTP_PID
+    start_rawhttp serve-rawlognull /dev/null --log common "$WWW"
+    URLS[rawlognull]=$RAWHTTP_URL PIDS[rawlognull]=$RAWHTTP_PID
     bench_log
 fi
 stop_all
@@ -139,5 +158,13 @@ want idle && bench_idle
     echo "|---|---:|---:|---:|---:|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
+    if [ ${#CPU_ROWS[@]} -gt 0 ]; then
+        echo "Server CPU time per request, µs (user + system from /proc/PID/stat during the same runs; lower is better):"
+        echo
+        echo "| test | nginx | lighttpd | rawhttp | rawhttp ÷ leaner peer |"
+        echo "|---|---:|---:|---:|---:|"
+        printf '%s\n' "${CPU_ROWS[@]}"
+        echo
+    fi
     machine_line "$(nginx -v 2>&1 | sed 's/.*: //'), lighttpd $(lighttpd -v 2>&1 | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s)"
 } | tee "$OUT/serve.md"

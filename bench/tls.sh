@@ -5,7 +5,8 @@
 #
 #   1k, 100k  wrk -t2 -c64 keep-alive req/s over HTTPS for a 1 KiB / 100 KiB file
 #   conn      new TLS connections per second: wrk -H 'Connection: close', 1 KiB file
-#             (one full handshake per request; wrk does not resume sessions)
+#             (one full handshake per request; wrk does not resume sessions), also against
+#             a second nginx limited to TLS 1.2 (nginx 1.22's default protocols)
 #   Targets: rawhttp >= 1.0x nginx for each.
 #
 # Environment: DURATION (seconds per wrk run, default 10), ROUNDS (default 1; the median is
@@ -20,6 +21,9 @@ SECS=$(duration 10)
 ROUNDS=${ROUNDS:-1}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNS=${WRK_CONNS:-64}
+for v in SECS ROUNDS WRK_THREADS WRK_CONNS; do
+    case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive whole number, got '${!v}'" ;; esac
+done
 WRK_ARGS=(-t"$WRK_THREADS" -c"$WRK_CONNS")
 
 parts=("$@")
@@ -39,6 +43,7 @@ WWW=$OUT/www
 make_file "$WWW/1k.bin" 1024
 make_file "$WWW/100k.bin" 102400
 ROWS=()
+CPU_ROWS=()
 
 # check_serves NAME BASE_URL: the server hands out exactly our files over TLS, trusted by ca.pem.
 check_serves() {
@@ -47,6 +52,13 @@ check_serves() {
         curl -sf --max-time 5 --cacert "$CA_PEM" "$base$f" | cmp -s - "$WWW/$f" ||
             die "$name does not serve $WWW/$f correctly at $base$f (trusting $CA_PEM)"
     done
+}
+
+# answers_close NAME BASE_URL: a `Connection: close` request gets `Connection: close` back, so
+# wrk reconnects after every answer and the conn figure really counts handshakes.
+answers_close() {
+    curl -sf --max-time 5 --cacert "$CA_PEM" -H 'Connection: close' -D - -o /dev/null "$2" |
+        grep -qi '^connection: *close' || die "$1 does not answer Connection: close with Connection: close ($2)"
 }
 
 # negotiated NAME PORT: "TLSv1.3 TLS_AES_256_GCM_SHA384" as OpenSSL's client sees it.
@@ -73,12 +85,33 @@ bench_part() {
     local part=$1 label=$2 n r q
     case $part in
     1k | 100k) wrk_compare "tls-$part" "$part.bin" "nginx rawhttp" ;;
-    conn) wrk_compare tls-conn 1k.bin "nginx rawhttp" -H 'Connection: close' ;;
+    conn)
+        start_nginx12
+        answers_close nginx "${URLS[nginx]}1k.bin"
+        answers_close nginx12 "${URLS[nginx12]}1k.bin"
+        answers_close rawhttp "${URLS[rawhttp]}1k.bin"
+        wrk_compare tls-conn 1k.bin "nginx nginx12 rawhttp" -H 'Connection: close' ;;
     esac
     n=${RESULT[nginx]} r=${RESULT[rawhttp]}
     q=$(ratio "$r" "$n")
     note "$label: nginx $n, rawhttp $r -> ${q}x"
     ROWS+=("| $label | $n | $r | ${q}× | ≥ 1.0× | $(verdict "$q" ge 1.0) |")
+    CPU_ROWS+=("| ${label%, req/s} | ${CPU_US[nginx]} | ${CPU_US[rawhttp]} | $(ratio "${CPU_US[rawhttp]}" "${CPU_US[nginx]}")× |")
+    if [ "$part" = conn ]; then
+        n=${RESULT[nginx12]}
+        q=$(ratio "$r" "$n")
+        note "$label, nginx with TLS 1.2 only: nginx $n, rawhttp $r -> ${q}x"
+        ROWS+=("| the same, nginx limited to TLS 1.2 (the 1.22 default; rawhttp still TLS 1.3) | $n | $r | ${q}× | ≥ 1.0× | $(verdict "$q" ge 1.0) |")
+        CPU_ROWS+=("| the same, nginx limited to TLS 1.2 | ${CPU_US[nginx12]} | ${CPU_US[rawhttp]} | $(ratio "${CPU_US[rawhttp]}" "${CPU_US[nginx12]}")× |")
+    fi
+}
+
+# start_nginx12: a second nginx, the same but TLS 1.2 only (nginx before 1.23.4 enables no
+# TLS 1.3 by default): its handshake rate differs a lot from the TLS 1.3 one with OpenSSL 3.0.
+start_nginx12() {
+    start_nginx tls-nginx12 "$WWW" "ssl" "ssl_certificate $LEAF_PEM; ssl_certificate_key $LEAF_KEY; ssl_protocols TLSv1.2; ssl_session_cache shared:SSL:10m;"
+    URLS[nginx12]=https://127.0.0.1:$NGINX_PORT/ PIDS[nginx12]=$NGINX_PID
+    SUITES="$SUITES; nginx12: $(negotiated nginx12 "$NGINX_PORT")"
 }
 
 for part in "${parts[@]}"; do
@@ -96,6 +129,12 @@ stop_all
     echo "| test | nginx | rawhttp | rawhttp ÷ nginx | target | verdict |"
     echo "|---|---:|---:|---:|---|---|"
     printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "Server CPU time per request, µs (user + system from /proc/PID/stat during the same runs; lower is better):"
+    echo
+    echo "| test | nginx | rawhttp | rawhttp ÷ nginx |"
+    echo "|---|---:|---:|---:|"
+    printf '%s\n' "${CPU_ROWS[@]}"
     echo
     machine_line "$(nginx -v 2>&1 | sed 's/.*: //') with $(openssl version | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s); negotiated with openssl s_client: $SUITES"
 } | tee "$OUT/tls.md"

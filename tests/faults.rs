@@ -7,16 +7,16 @@ use serve_cli::{curl, fetch, path_str, raw_exchange, split_response, stderr_line
 
 /// A `--faults` server over a fresh docroot (kept alive by the returned TempDir).
 fn faulty() -> (Serve, tempfile::TempDir) {
+    on_docroot(&["--faults"])
+}
+
+/// `rawhttp serve --threads 1 -p 0 EXTRA` over a fresh docroot (kept alive by the TempDir).
+fn on_docroot(extra: &[&str]) -> (Serve, tempfile::TempDir) {
     let root = serve_cli::docroot();
-    let server = Serve::start(&[
-        "--faults",
-        "--threads",
-        "1",
-        "-p",
-        "0",
-        path_str(root.path()),
-    ]);
-    (server, root)
+    let mut args = vec!["--threads", "1", "-p", "0"];
+    args.extend_from_slice(extra);
+    args.push(path_str(root.path()));
+    (Serve::start(&args), root)
 }
 
 /// curl `url` to stdout with `-w FORMAT` appended after a 0x01 marker (the last one in the
@@ -211,8 +211,7 @@ fn faults_combine() {
 
 #[test]
 fn without_faults_flag_the_parameters_are_ordinary_queries() {
-    let root = serve_cli::docroot();
-    let server = Serve::start(&["--threads", "1", "-p", "0", path_str(root.path())]);
+    let (server, _root) = on_docroot(&[]);
     let (code, body, _) = curl_w(&server.at("big.bin?truncate=10&status=503"), &[], "");
     assert_eq!(code, Some(0));
     assert!(body == serve_cli::big(), "body altered without --faults");
@@ -220,16 +219,7 @@ fn without_faults_flag_the_parameters_are_ordinary_queries() {
 
 #[test]
 fn echo_returns_the_exact_request_bytes() {
-    let root = serve_cli::docroot();
-    let server = Serve::start(&[
-        "--echo",
-        "/echo",
-        "--threads",
-        "1",
-        "-p",
-        "0",
-        path_str(root.path()),
-    ]);
+    let (server, _root) = on_docroot(&["--echo", "/echo"]);
     let request = format!(
         "POST /echo/x?y=1 HTTP/1.1\r\nHost: {}\r\nX-Odd:  spaced \t\r\ncontent-length: 5\r\n\
          Connection: close\r\n\r\nhello",

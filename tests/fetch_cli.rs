@@ -1,12 +1,14 @@
-//! Black-box tests of `rawhttp fetch`'s command line: the request it writes (checked on the
-//! bytes the replay server recorded), where bodies land (-o, -O, -J, --output-dir, stdout),
-//! heads (-i, -D, -I), redirects (-L, --max-redirs, loops) and argument/URL/connect errors.
+//! Black-box tests of `rawhttp fetch`'s command line: the request it writes (checked on what
+//! rawhttp's own fixture recorded or echoed back, or on the bytes the replay server recorded),
+//! where bodies land (-o, -O, -J, --output-dir, stdout), heads (-i, -D, -I), redirects (-L,
+//! --max-redirs, loops; crafted Locations stay on raw replies) and argument/URL/connect errors.
 
 mod support;
 
 use std::net::TcpListener;
 use std::path::Path;
 
+use rawhttp::serve::ServerHandle;
 use support::*;
 
 const BODY: &[u8] = b"hello, world\n";
@@ -23,6 +25,19 @@ fn only_request(server: &ReplayServer) -> (String, Vec<(String, String)>) {
     (request_line(&requests[0]), request_fields(&requests[0]))
 }
 
+/// The one request the fixture `server` recorded, as (method, target, lower-case fields).
+fn only_recorded(server: &ServerHandle) -> (String, String, Vec<(String, String)>) {
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "expected one request: {requests:?}");
+    let r = &requests[0];
+    let fields = r
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect();
+    (r.method.clone(), r.target.clone(), fields)
+}
+
 fn values<'a>(fields: &'a [(String, String)], name: &str) -> Vec<&'a str> {
     fields
         .iter()
@@ -35,13 +50,19 @@ fn values<'a>(fields: &'a [(String, String)], name: &str) -> Vec<&'a str> {
 
 #[test]
 fn default_request_is_origin_form_with_the_documented_headers() {
-    let server = length_server();
+    // The echo fixture answers with the request's exact bytes, so out.txt is what was sent.
+    let server = echo_server();
     let dir = tempdir();
-    let url = server.url("/dir/file.txt?q=1&r=a%20b#fragment");
+    let url = url_of(&server, "dir/file.txt?q=1&r=a%20b#fragment");
     fetch(dir.path(), &["-o", "out.txt", &url]).assert_ok();
-    let (line, fields) = only_request(&server);
-    assert_eq!(line, "GET /dir/file.txt?q=1&r=a%20b HTTP/1.1");
-    let host = format!("127.0.0.1:{}", server.port());
+    let sent = read(dir.path(), "out.txt").expect("echoed request saved");
+    assert!(sent.ends_with(b"\r\n\r\n"), "{sent:?}");
+    assert_eq!(
+        request_line(&sent),
+        "GET /dir/file.txt?q=1&r=a%20b HTTP/1.1"
+    );
+    let fields = request_fields(&sent);
+    let host = server.addr().to_string();
     assert_eq!(values(&fields, "host"), [host.as_str()]);
     assert_eq!(
         values(&fields, "user-agent"),
@@ -49,12 +70,18 @@ fn default_request_is_origin_form_with_the_documented_headers() {
     );
     assert_eq!(values(&fields, "accept"), ["*/*"]);
     assert_eq!(values(&fields, "connection"), ["close"]);
-    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+    assert_eq!(fields.len(), 4, "unexpected fields: {fields:?}");
+    let (method, target, recorded) = only_recorded(&server);
+    assert_eq!(
+        (method.as_str(), target.as_str()),
+        ("GET", "/dir/file.txt?q=1&r=a%20b")
+    );
+    assert_eq!(recorded, fields);
 }
 
 #[test]
 fn header_flag_adds_replaces_and_removes() {
-    let server = length_server();
+    let server = fault_server();
     let dir = tempdir();
     let args = [
         "-o",
@@ -65,34 +92,32 @@ fn header_flag_adds_replaces_and_removes() {
         "user-agent: mine/1.0",
         "-H",
         "Accept:",
-        &server.url("/"),
+        &url_of(&server, "hello.txt"),
     ];
     fetch(dir.path(), &args).assert_ok();
-    let (_, fields) = only_request(&server);
+    let (_, _, fields) = only_recorded(&server);
     assert_eq!(values(&fields, "x-extra"), ["one two"]);
     assert_eq!(values(&fields, "user-agent"), ["mine/1.0"]);
     assert_eq!(values(&fields, "accept"), Vec::<&str>::new());
     assert_eq!(values(&fields, "connection"), ["close"]);
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(HELLO));
 }
 
 #[test]
 fn host_header_can_be_replaced() {
-    let server = length_server();
+    let server = fault_server();
     let dir = tempdir();
-    fetch(
-        dir.path(),
-        &["-H", "Host: other.example", "-o", "o", &server.url("/")],
-    )
-    .assert_ok();
-    let (_, fields) = only_request(&server);
+    let url = url_of(&server, "hello.txt");
+    fetch(dir.path(), &["-H", "Host: other.example", "-o", "o", &url]).assert_ok();
+    let (_, _, fields) = only_recorded(&server);
     assert_eq!(values(&fields, "host"), ["other.example"]);
 }
 
 #[test]
 fn header_with_a_line_break_is_refused_not_injected() {
-    let server = length_server();
+    let server = fault_server();
     let dir = tempdir();
-    let url = server.url("/");
+    let url = url_of(&server, "hello.txt");
     for header in [
         "X-A: b\r\nInjected: 1",
         "X-A: b\nInjected: 1",
@@ -117,10 +142,11 @@ fn header_without_a_colon_is_a_usage_error_2() {
 
 #[test]
 fn user_agent_flag_sets_the_user_agent() {
-    let server = length_server();
+    let server = fault_server();
     let dir = tempdir();
-    fetch(dir.path(), &["-A", "agent/2", "-o", "o", &server.url("/")]).assert_ok();
-    let (_, fields) = only_request(&server);
+    let url = url_of(&server, "hello.txt");
+    fetch(dir.path(), &["-A", "agent/2", "-o", "o", &url]).assert_ok();
+    let (_, _, fields) = only_recorded(&server);
     assert_eq!(values(&fields, "user-agent"), ["agent/2"]);
 }
 
@@ -153,13 +179,14 @@ fn ipv6_literal_host_is_bracketed() {
 
 #[test]
 fn resolve_overrides_the_address_and_host_keeps_the_name() {
-    let server = length_server();
+    let server = fault_server();
     let dir = tempdir();
-    let port = server.port();
-    let resolve = format!("fetch-test.invalid:{port}:127.0.0.1");
-    let url = format!("http://fetch-test.invalid:{port}/r");
+    let (ip, port) = (server.addr().ip(), server.addr().port());
+    let resolve = format!("fetch-test.invalid:{port}:{ip}");
+    let url = format!("http://fetch-test.invalid:{port}/hello.txt");
     fetch(dir.path(), &["--resolve", &resolve, "-o", "out.txt", &url]).assert_ok();
-    let (_, fields) = only_request(&server);
+    let (_, target, fields) = only_recorded(&server);
+    assert_eq!(target, "/hello.txt");
     let host = format!("fetch-test.invalid:{port}");
     assert_eq!(values(&fields, "host"), [host.as_str()]);
     assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
@@ -167,10 +194,11 @@ fn resolve_overrides_the_address_and_host_keeps_the_name() {
 
 #[test]
 fn authorization_is_dropped_when_a_redirect_changes_origin() {
-    let target = length_server();
+    // The redirect names another origin in its Location: crafted bytes; the target is ours.
+    let target = fault_server();
     let location = format!(
         "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\n\r\n",
-        target.url("/elsewhere")
+        url_of(&target, "hello.txt")
     );
     let first = ReplayServer::single(Reply::bytes(location.into_bytes()));
     let dir = tempdir();
@@ -185,10 +213,10 @@ fn authorization_is_dropped_when_a_redirect_changes_origin() {
     fetch(dir.path(), &args).assert_ok();
     let (_, first_fields) = only_request(&first);
     assert_eq!(values(&first_fields, "authorization"), ["Bearer secret"]);
-    let (line, target_fields) = only_request(&target);
-    assert_eq!(line, "GET /elsewhere HTTP/1.1");
+    let (method, path, target_fields) = only_recorded(&target);
+    assert_eq!((method.as_str(), path.as_str()), ("GET", "/hello.txt"));
     assert_eq!(values(&target_fields, "authorization"), Vec::<&str>::new());
-    let host = format!("127.0.0.1:{}", target.port());
+    let host = target.addr().to_string();
     assert_eq!(values(&target_fields, "host"), [host.as_str()]);
     assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
 }
@@ -247,12 +275,12 @@ fn dump_header_writes_the_head_to_a_file() {
 
 #[test]
 fn head_flag_sends_head_and_shows_the_head() {
-    let server = ReplayServer::single(Reply::file("head-keepalive.http").then(After::Hold));
+    let server = fault_server();
     let dir = tempdir();
-    let out = fetch(dir.path(), &["-I", &server.url("/h")]);
+    let out = fetch(dir.path(), &["-I", &url_of(&server, "hello.txt")]);
     out.assert_ok();
-    let (line, _) = only_request(&server);
-    assert_eq!(line, "HEAD /h HTTP/1.1");
+    let (method, target, _) = only_recorded(&server);
+    assert_eq!((method.as_str(), target.as_str()), ("HEAD", "/hello.txt"));
     // As with curl -I, the head is what is shown.
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.starts_with("HTTP/1.1 200 OK"), "stdout: {shown:?}");
@@ -260,25 +288,22 @@ fn head_flag_sends_head_and_shows_the_head() {
 
 #[test]
 fn output_flags_pair_with_urls_in_order() {
-    let server = ReplayServer::start(
-        vec![
-            ("/a", Reply::file("length.http")),
-            ("/b", Reply::file("not-found.http")),
-        ],
-        None,
-    );
+    let server = fault_server();
     let dir = tempdir();
-    let (a, b) = (server.url("/a"), server.url("/b"));
+    let (a, b) = (
+        url_of(&server, "hello.txt?status=404"),
+        url_of(&server, "missing.txt"),
+    );
     fetch(
         dir.path(),
         &["--no-fail", "-o", "one.txt", "-o", "two.txt", &a, &b],
     )
     .assert_ok();
     assert_eq!(read(dir.path(), "one.txt").as_deref(), Some(BODY));
-    assert_eq!(
-        read(dir.path(), "two.txt").as_deref(),
-        Some(&b"not found\n"[..])
-    );
+    let two = read(dir.path(), "two.txt").expect("two.txt saved");
+    assert_ne!(two, BODY, "two.txt got the first URL's body");
+    let targets: Vec<String> = targets(&server).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(targets, ["/hello.txt?status=404", "/missing.txt"]);
 }
 
 #[test]
@@ -633,9 +658,9 @@ fn redirect_to_an_unsupported_scheme_is_1() {
 
 #[test]
 fn silent_hides_the_error_line_and_show_error_brings_it_back() {
-    let server = ReplayServer::single(Reply::file("not-found.http"));
+    let server = fault_server();
     let dir = tempdir();
-    let url = server.url("/");
+    let url = url_of(&server, "hello.txt?status=404");
     let out = fetch(dir.path(), &["-s", "-o", "out.txt", &url]);
     assert_eq!((out.code, out.stderr.as_str()), (22, ""), "{out:?}");
     fetch(dir.path(), &["-s", "-S", "-o", "out.txt", &url]).assert_fails(22, Some(&url));

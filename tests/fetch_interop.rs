@@ -2,12 +2,13 @@
 //! and https) fetched by rawhttp and by curl come out byte-identical, and identical to the
 //! source files.
 
+mod serve_cli;
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use serve_cli::{first_line, Serve};
 use support::*;
 
 /// `python3 -m http.server` on 127.0.0.1, any free port; killed (by its handle) when dropped.
@@ -35,12 +36,12 @@ impl PythonServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 -m http.server (is python3 installed?)");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("ready line");
-        let port = parse_port(&line).unwrap_or_else(|| panic!("no port in {line:?}"));
+        let line = first_line(&mut child);
+        let Some(port) = line.as_deref().and_then(parse_port) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no port in python's ready line {line:?}");
+        };
         PythonServer { child, port }
     }
 
@@ -88,29 +89,7 @@ fn python_served_files_match_between_rawhttp_and_curl() {
         std::fs::write(root.path().join(name), bytes).expect("write source file");
     }
     let server = PythonServer::start(root.path());
-    let work = tempdir();
-    for (name, source) in &files {
-        let url = server.url(name);
-        let ours = format!("rawhttp-{name}");
-        fetch(work.path(), &["-o", &ours, &url]).assert_ok();
-        let theirs = format!("curl-{name}");
-        let status = Command::new("curl")
-            .args(["-sS", "--fail", "-o", &theirs, &url])
-            .current_dir(work.path())
-            .status()
-            .expect("run curl");
-        assert!(status.success(), "curl failed on {url}");
-        let ours = read(work.path(), &ours).expect("rawhttp output");
-        let theirs = read(work.path(), &theirs).expect("curl output");
-        assert!(
-            ours == theirs,
-            "{name}: rawhttp and curl differ ({} vs {} bytes)",
-            ours.len(),
-            theirs.len()
-        );
-        assert!(ours == *source, "{name}: differs from the source file");
-    }
-    assert_no_part_files(work.path());
+    assert_same_as_curl(&server.url(""), &files, &[]);
 }
 
 #[test]
@@ -123,43 +102,15 @@ fn python_missing_file_is_22_like_curl_fail() {
     assert!(names(work.path()).is_empty());
 }
 
-/// `rawhttp serve -p 0 [--self-signed --write-ca CA] ROOT`; killed (by its handle) when dropped.
-struct RawhttpServer {
-    child: Child,
-    base: String,
-}
-
-impl RawhttpServer {
-    fn start(root: &Path, write_ca: Option<&Path>) -> RawhttpServer {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rawhttp"));
-        cmd.args(["serve", "-p", "0", "--log", "off"]);
-        if let Some(ca) = write_ca {
-            cmd.arg("--self-signed").arg("--write-ca").arg(ca);
-        }
-        let mut child = cmd
-            .arg(root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("rawhttp serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("ready line");
-        // SPEC ready line: `serving DIR at URL`.
-        let base = line.trim_end().rsplit(' ').next().unwrap_or("").to_string();
-        assert!(base.starts_with("http"), "no URL in ready line {line:?}");
-        RawhttpServer { child, base }
+/// `rawhttp serve -p 0 [--self-signed --write-ca CA] ROOT` (see tests/serve_cli/mod.rs).
+fn rawhttp_serve(root: &Path, write_ca: Option<&Path>) -> Serve {
+    let (root, ca) = (root.to_string_lossy(), write_ca.map(Path::to_string_lossy));
+    let mut args = vec!["-p", "0"];
+    if let Some(ca) = ca.as_deref() {
+        args.extend(["--self-signed", "--write-ca", ca]);
     }
-}
-
-impl Drop for RawhttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    args.push(&root);
+    Serve::start(&args)
 }
 
 /// Fetch every file from `base` with rawhttp and curl (`extra` flags for both) and compare.
@@ -182,7 +133,12 @@ fn assert_same_as_curl(base: &str, files: &[(&str, Vec<u8>)], extra: &[&str]) {
         assert!(status.success(), "curl failed on {url}");
         let ours = read(work.path(), &ours).expect("rawhttp output");
         let theirs = read(work.path(), &theirs).expect("curl output");
-        assert!(ours == theirs, "{name}: rawhttp and curl differ");
+        assert!(
+            ours == theirs,
+            "{name}: rawhttp and curl differ ({} vs {} bytes)",
+            ours.len(),
+            theirs.len()
+        );
         assert!(ours == *source, "{name}: differs from the source file");
     }
     assert_no_part_files(work.path());
@@ -204,8 +160,9 @@ fn sample_files(root: &Path) -> Vec<(&'static str, Vec<u8>)> {
 fn rawhttp_serve_files_match_between_rawhttp_and_curl_over_http() {
     let root = tempdir();
     let files = sample_files(root.path());
-    let server = RawhttpServer::start(root.path(), None);
-    assert_same_as_curl(&server.base, &files, &[]);
+    let server = rawhttp_serve(root.path(), None);
+    assert!(server.url.starts_with("http://"), "{}", server.url);
+    assert_same_as_curl(&server.url, &files, &[]);
 }
 
 #[test]
@@ -214,7 +171,7 @@ fn rawhttp_serve_files_match_between_rawhttp_and_curl_over_https() {
     let files = sample_files(root.path());
     let ca_dir = tempdir();
     let ca = ca_dir.path().join("ca.pem");
-    let server = RawhttpServer::start(root.path(), Some(&ca));
-    assert!(server.base.starts_with("https://"), "{}", server.base);
-    assert_same_as_curl(&server.base, &files, &["--cacert", &ca.to_string_lossy()]);
+    let server = rawhttp_serve(root.path(), Some(&ca));
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    assert_same_as_curl(&server.url, &files, &["--cacert", &ca.to_string_lossy()]);
 }

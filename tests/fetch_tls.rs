@@ -1,6 +1,7 @@
 //! Black-box HTTPS tests of `rawhttp fetch` against a rustls replay server whose certificates
 //! come from a CA made at test time: trust via --cacert, refusals (60), handshake failure (35),
-//! a bad --cacert (77), -k, and truncation without close_notify.
+//! a bad --cacert (77), -k, and truncation without close_notify. Faults over TLS (truncation
+//! and reset mid-body, a body ended by close_notify) run against rawhttp's own TLS fixture.
 
 mod support;
 
@@ -155,6 +156,63 @@ fn close_without_notify_ending_an_until_eof_body_is_accepted() {
     let (out, dir) = fetch_over_old_file(&server.url("/"), &[]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(BODY));
+}
+
+/// Fetch `path_and_query` from a TLS fixture trusted through --cacert, over an existing out.txt.
+fn fetch_from_tls_fixture(
+    path_and_query: &str,
+    extra: &[&str],
+) -> (Outcome, tempfile::TempDir, String) {
+    let server = tls_fault_server();
+    let url = url_of(&server, path_and_query);
+    assert!(url.starts_with("https://"), "{url}");
+    let dir = tempdir();
+    std::fs::write(dir.path().join("out.txt"), OLD).expect("write");
+    let ca = write_fixture_ca(&server, dir.path());
+    let mut args = vec!["--cacert", ca.as_str(), "-o", "out.txt"];
+    args.extend_from_slice(extra);
+    args.push(&url);
+    let out = fetch(dir.path(), &args);
+    assert_no_part_files(dir.path());
+    (out, dir, url)
+}
+
+#[test]
+fn close_notify_before_content_length_is_18() {
+    // The fixture announces 13 bytes, sends 5, then closes properly (close_notify, FIN): an
+    // authenticated end of stream still leaves the body short.
+    let (out, dir, url) = fetch_from_tls_fixture("hello.txt?truncate=5", &[]);
+    out.assert_fails(18, Some(&url));
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(OLD));
+}
+
+#[test]
+fn reset_mid_body_over_tls_is_56() {
+    let (out, dir, url) = fetch_from_tls_fixture("hello.txt?reset=5", &[]);
+    out.assert_fails(56, Some(&url));
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(OLD));
+}
+
+#[test]
+fn close_notify_ending_an_until_eof_body_is_accepted() {
+    let (out, dir, _) = fetch_from_tls_fixture("hello.txt?no-length", &[]);
+    out.assert_ok();
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(HELLO));
+}
+
+#[test]
+fn stall_after_the_head_over_tls_is_28() {
+    let (out, dir, url) = fetch_from_tls_fixture("hello.txt?stall", &["--read-timeout", "1"]);
+    out.assert_fails(28, Some(&url));
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(OLD));
+}
+
+#[test]
+fn chunked_fixture_body_over_tls_on_a_kept_alive_socket_finishes() {
+    let keep_alive = ["-H", "Connection: keep-alive"];
+    let (out, dir, _) = fetch_from_tls_fixture("hello.txt?chunked", &keep_alive);
+    out.assert_ok();
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(HELLO));
 }
 
 #[test]

@@ -163,3 +163,28 @@ fn curl_over_self_signed_tls_fetches_byte_identical() {
         assert_same(&s.dir.path().join(name), &out.path().join(name));
     }
 }
+
+#[test]
+fn slow_readers_get_every_byte_over_plain_and_tls() {
+    assert!(tool_available("curl"), "curl is required");
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca = ca_dir.path().join("ca.pem");
+    let plain = serve(&[]);
+    let tls = serve(&["--self-signed", "--write-ca", ca.to_str().unwrap()]);
+    for s in [&plain, &tls] {
+        let out = tempfile::tempdir().unwrap();
+        let dest = out.path().join("3m.bin");
+        // A throttled reader fills the socket buffers: the server must carry partial writes
+        // (sendfile offsets, rustls records) across many writable edges.
+        let status = Command::new("curl")
+            .args(["-sS", "--fail", "--limit-rate", "4M", "--cacert"])
+            .arg(&ca)
+            .arg(format!("{}3m.bin", s.url))
+            .arg("-o")
+            .arg(&dest)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{}", s.url);
+        assert_same(&s.dir.path().join("3m.bin"), &dest);
+    }
+}

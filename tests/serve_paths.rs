@@ -4,46 +4,19 @@
 //! root: zero responses may contain the sentinel, none may be a 5xx, and the server must still
 //! answer afterwards.
 
+mod serve_cli;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
+use serve_cli::Serve;
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
-        .arg("serve")
-        .arg(dir)
-        .args(["-p", "0", "--log", "off"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn rawhttp serve");
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().expect("stdout piped"))
-        .read_line(&mut ready)
-        .expect("ready line");
-    let url = ready.trim().rsplit(' ').next().expect("url in ready line");
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap_or_else(|_| panic!("ready line {ready:?}"));
-    Served { child, addr }
+/// The server under test (see tests/serve_cli/mod.rs).
+fn serve(dir: &Path, extra: &[&str]) -> Serve {
+    Serve::dir(dir, extra)
 }
 
 /// The secret just outside the root; random per run so no fixture can contain it by chance.
@@ -243,7 +216,7 @@ fn run_corpus(extra: &[&str], links: bool) -> BTreeMap<u16, usize> {
     .get("/index.html");
     assert_eq!(status, 200);
     assert!(reply.ends_with(b"root index"));
-    assert!(server.child.try_wait().unwrap().is_none(), "server exited");
+    assert!(server.is_running(), "server exited");
     statuses
 }
 

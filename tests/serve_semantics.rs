@@ -2,66 +2,35 @@
 //! and multipart, 301, 304, 400s, 403, 404, 405, 412, 414, 416, 431, 501, 505, OPTIONS 204),
 //! HEAD, listings in HTML and JSON, escaping, dotfiles, symlinks, --cors and -H.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod serve_cli;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-/// A `rawhttp serve` child on port 0; killed on drop.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-}
+use serve_cli::Serve;
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path, extra: &[&str]) -> Served {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rawhttp"));
-    cmd.arg("serve").arg(dir).args(extra);
-    start(cmd)
+fn serve(dir: &Path, extra: &[&str]) -> Serve {
+    Serve::dir(dir, extra)
 }
 
 /// `serve` as an unprivileged user: as root, through `setpriv` as nobody (root reads every
 /// file, so permission answers are only observable without it).
-fn serve_unprivileged(dir: &Path) -> Served {
+fn serve_unprivileged(dir: &Path) -> Serve {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return serve(dir, &[]);
     }
+    // Spawning fails here without setpriv (util-linux) installed.
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_rawhttp"))
+        .arg(serve_cli::BIN)
         .arg("serve")
-        .arg(dir);
-    start(cmd)
-}
-
-/// Run a `rawhttp serve` command on port 0 and read the port from its ready line.
-fn start(mut cmd: Command) -> Served {
-    let mut child = cmd
-        .args(["-p", "0", "--log", "off"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn rawhttp serve (as root: through setpriv from util-linux)");
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().expect("stdout piped"))
-        .read_line(&mut ready)
-        .expect("ready line");
-    // `serving DIR at http://127.0.0.1:PORT/`
-    let url = ready.trim().rsplit(' ').next().expect("url in ready line");
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap_or_else(|_| panic!("ready line {ready:?}"));
-    Served { child, addr }
+        .arg(dir)
+        .args(["-p", "0", "--log", "off"]);
+    Serve::spawn(cmd)
 }
 
 fn www() -> &'static Path {

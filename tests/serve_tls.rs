@@ -9,17 +9,18 @@ use std::process::Command;
 /// A self-signed server over a fresh docroot, the folders to keep alive (docroot, CA's folder)
 /// and the CA file clients must trust.
 fn self_signed() -> (Serve, [tempfile::TempDir; 2], std::path::PathBuf) {
+    self_signed_with(&[])
+}
+
+/// `self_signed` with `extra` flags (e.g. `-b ::1`).
+fn self_signed_with(extra: &[&str]) -> (Serve, [tempfile::TempDir; 2], std::path::PathBuf) {
     let root = serve_cli::docroot();
     let ca_dir = tempfile::tempdir().expect("temp dir");
     let ca = ca_dir.path().join("ca.pem");
-    let server = Serve::start(&[
-        "--self-signed",
-        "--write-ca",
-        path_str(&ca),
-        "-p",
-        "0",
-        path_str(root.path()),
-    ]);
+    let mut args = vec!["--self-signed", "--write-ca", path_str(&ca), "-p", "0"];
+    args.extend_from_slice(extra);
+    args.push(path_str(root.path()));
+    let server = Serve::start(&args);
     (server, [root, ca_dir], ca)
 }
 
@@ -210,19 +211,7 @@ fn bad_certificate_or_key_files_give_one_line_and_exit_2() {
 
 #[test]
 fn the_self_signed_certificate_names_ipv6_loopback_too() {
-    let root = serve_cli::docroot();
-    let ca_dir = tempfile::tempdir().expect("temp dir");
-    let ca = ca_dir.path().join("ca.pem");
-    let server = Serve::start(&[
-        "--self-signed",
-        "--write-ca",
-        path_str(&ca),
-        "-b",
-        "::1",
-        "-p",
-        "0",
-        path_str(root.path()),
-    ]);
+    let (server, _dirs, ca) = self_signed_with(&["-b", "::1"]);
     assert!(server.url.starts_with("https://[::1]:"), "{}", server.url);
     let url = server.at("hello.txt");
     let c = curl(&["--fail", "--cacert", path_str(&ca), "-o", "-", &url]);

@@ -10,11 +10,12 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
+use super::cache::FileCache;
 use super::event_loop::EngineConfig;
 use super::faults::{Cut, FaultPlan, Faults, WireFraming};
 use super::log::{Entry, LogBuf};
 use super::record::RecordedRequest;
-use super::respond::{error_response, respond, BodySource, Response};
+use super::respond::{error_response, BodySource, Response};
 use super::transport::{ReadStatus, Transport};
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
@@ -42,6 +43,8 @@ pub struct Ctx {
     pub scratch: Vec<u8>,
     /// Read buffers lent to connections that are mid-request, so idle ones hold none.
     pool: Vec<Vec<u8>>,
+    /// Small files answered recently (re-validated by stat on every use).
+    cache: FileCache,
 }
 
 impl Ctx {
@@ -55,6 +58,7 @@ impl Ctx {
             log,
             scratch: Vec::new(),
             pool: Vec::new(),
+            cache: FileCache::default(),
         }
     }
 
@@ -356,9 +360,9 @@ impl Conn {
             }
             return Step::Wait;
         }
-        let before = self.inbuf.len();
+        // Read, then parse again (a read always clears `readable` or fills the buffer, so
+        // this cannot loop without progress).
         match self.fill(INBUF_CAP, ctx) {
-            Ok(true) if self.inbuf.len() > before || self.readable => Step::Again,
             Ok(true) => Step::Again,
             Ok(false) | Err(_) => Step::Close,
         }
@@ -444,7 +448,7 @@ impl Conn {
         faults.adjust_request(&mut head);
         let mut resp = match raw {
             Some(bytes) => echo_response(bytes),
-            None => respond(&ctx.cfg.site, &head),
+            None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
         };
         let framing = faults.adjust_response(&mut resp, head.minor_version);
         let info = (head.method, head.target, head.minor_version);
@@ -477,6 +481,10 @@ impl Conn {
         let delay = faults.delay();
         let ex = build_exchange(resp, minor, keep_alive, faults, framing, ctx.now);
         let mut ex = Box::new(ex);
+        if request.as_ref().is_some_and(|r| r.0 == "HEAD") {
+            // RFC 9110 §9.3.2: a HEAD response carries no body, not even a last chunk.
+            ex.chunk_trailer_sent = true;
+        }
         ex.request = request;
         self.exchange = Some(ex);
         match delay {
@@ -491,6 +499,7 @@ impl Conn {
         }
     }
 
+    /// One move of the response: write pending bytes, or decide and make the next body move.
     fn step_send(&mut self, ctx: &mut Ctx) -> Step {
         let Some(ex) = self.exchange.as_mut() else {
             return Step::Close;
@@ -498,77 +507,95 @@ impl Conn {
         if ex.paused {
             return Step::Wait;
         }
-        loop {
-            if ex.out_pos < ex.out.len() {
-                if !self.writable {
-                    return Step::Wait;
-                }
-                let more = !ex.segs.is_empty() && !ex.faults.stall;
-                match self.transport.write(&ex.out[ex.out_pos..], more) {
-                    Ok(n) => {
-                        ex.out_pos += n;
-                        ex.written += n as u64;
-                        progress(&mut self.deadline, ctx);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.writable = false;
-                        return Step::Wait;
-                    }
-                    Err(_) => {
-                        self.log_abandoned(ctx);
-                        return Step::Close;
-                    }
-                }
-                continue;
-            }
-            ex.out.clear();
-            ex.out_pos = 0;
-            if ex.faults.stall {
-                self.state = State::Stalled;
-                self.finish_log(ctx);
-                self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
-                return Step::Again;
-            }
-            match ex.next_step(ctx.now) {
-                Ok(BodyStep::Refill) => {}
-                Ok(BodyStep::File { offset, len }) => {
-                    if !self.writable {
-                        return Step::Wait;
-                    }
-                    let Some(file) = ex.file.as_ref() else {
-                        return Step::Close;
-                    };
-                    match self
-                        .transport
-                        .write_file(file, offset, len, &mut ctx.scratch)
-                    {
-                        Ok(n) => {
-                            ex.advance_span(n as u64);
-                            ex.written += n as u64;
-                            progress(&mut self.deadline, ctx);
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            self.writable = false;
-                            return Step::Wait;
-                        }
-                        Err(_) => {
-                            self.log_abandoned(ctx);
-                            return Step::Close;
-                        }
-                    }
-                }
-                Ok(BodyStep::Pause(until)) => {
-                    ex.paused = true;
-                    self.set_deadline(until, ctx);
-                    return Step::Wait;
-                }
-                Ok(BodyStep::Done) => return self.finish_response(ctx),
-                Err(_) => {
-                    self.log_abandoned(ctx);
-                    return Step::Close;
-                }
-            }
+        if ex.out_pos < ex.out.len() {
+            return self.write_out(ctx);
         }
+        ex.out.clear();
+        ex.out_pos = 0;
+        if ex.faults.stall {
+            self.state = State::Stalled;
+            self.finish_log(ctx);
+            self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
+            return Step::Again;
+        }
+        match ex.next_step(ctx.now) {
+            Ok(BodyStep::Refill) => Step::Again,
+            Ok(BodyStep::File { offset, len }) => self.write_span(offset, len, ctx),
+            Ok(BodyStep::Pause(until)) => {
+                ex.paused = true;
+                self.set_deadline(until, ctx);
+                Step::Wait
+            }
+            Ok(BodyStep::Done) => self.finish_response(ctx),
+            Err(_) => self.abandon(ctx),
+        }
+    }
+
+    /// Write what is pending in `out` (head, inline body, copied piece); partial writes count.
+    fn write_out(&mut self, ctx: &mut Ctx) -> Step {
+        let Some(ex) = self.exchange.as_mut() else {
+            return Step::Close;
+        };
+        if !self.writable {
+            return Step::Wait;
+        }
+        // MSG_MORE when a sendfile span follows, so head and body share a segment.
+        let more = !ex.segs.is_empty() && !ex.faults.stall;
+        let result = self.transport.write(&ex.out[ex.out_pos..], more);
+        let n = match self.wrote(result, ctx) {
+            Ok(n) => n,
+            Err(step) => return step,
+        };
+        if let Some(ex) = self.exchange.as_mut() {
+            ex.out_pos += n;
+            ex.written += n as u64;
+        }
+        Step::Again
+    }
+
+    /// Send a span of the file straight from it (sendfile, or encrypted chunks over TLS).
+    fn write_span(&mut self, offset: u64, len: u64, ctx: &mut Ctx) -> Step {
+        if !self.writable {
+            return Step::Wait;
+        }
+        let Some(file) = self.exchange.as_ref().and_then(|ex| ex.file.as_ref()) else {
+            return Step::Close;
+        };
+        let result = self
+            .transport
+            .write_file(file, offset, len, &mut ctx.scratch);
+        let n = match self.wrote(result, ctx) {
+            Ok(n) => n,
+            Err(step) => return step,
+        };
+        if let Some(ex) = self.exchange.as_mut() {
+            ex.advance_span(n as u64);
+            ex.written += n as u64;
+        }
+        Step::Again
+    }
+
+    /// Account for a write: progress restarts the send-stall deadline; WouldBlock waits for
+    /// the next writable edge; any other error abandons the response.
+    fn wrote(&mut self, result: io::Result<usize>, ctx: &mut Ctx) -> Result<usize, Step> {
+        match result {
+            Ok(n) => {
+                // Moving later never lowers the loop's nearest deadline: no update needed.
+                self.deadline = ctx.now + limits::SEND_STALL_TIMEOUT;
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.writable = false;
+                Err(Step::Wait)
+            }
+            Err(_) => Err(self.abandon(ctx)),
+        }
+    }
+
+    /// The response cannot be completed (peer gone, file shrank): log it and close.
+    fn abandon(&mut self, ctx: &mut Ctx) -> Step {
+        self.log_abandoned(ctx);
+        Step::Close
     }
 
     /// Every byte of the response is queued: wait for TLS to flush, log, then keep alive,
@@ -657,12 +684,6 @@ impl Conn {
         }
         self.exchange = None;
     }
-}
-
-/// A write moved bytes: the send-stall deadline restarts. The loop's nearest deadline is
-/// unaffected (it only ever moves later here), so no update is needed.
-fn progress(deadline: &mut Instant, ctx: &Ctx) {
-    *deadline = ctx.now + limits::SEND_STALL_TIMEOUT;
 }
 
 fn push_log(log: &mut LogBuf, peer: SocketAddr, ex: &Exchange, now: Instant) {
@@ -756,7 +777,7 @@ fn record(head: &RequestHead, body_len: u64, connection_id: u64, ctx: &Ctx) {
 /// Turn a response into bytes to write and body segments; `framing` (from the faults) says
 /// whether the body goes chunked or close-delimited.
 fn build_exchange(
-    mut resp: Response,
+    resp: Response,
     minor: u8,
     keep_alive: bool,
     mut faults: Faults,
@@ -766,11 +787,7 @@ fn build_exchange(
     let cut = faults.cut();
     let close = !keep_alive || cut.is_some() || framing == WireFraming::UntilClose;
     let chunked = framing == WireFraming::Chunked;
-    if minor == 0 && !close {
-        // RFC 9112 §9.3: an HTTP/1.0 client only keeps the connection when told so.
-        resp.headers
-            .push(("Connection".to_string(), "keep-alive".to_string()));
-    }
+    // write_head adds `Connection: close`, or `keep-alive` for HTTP/1.0 (RFC 9112 §9.3).
     let mut out = Vec::with_capacity(512);
     resp.write_head(minor, close, &mut out);
     let head_len = out.len();

@@ -1,6 +1,7 @@
 //! The responder: `rawhttp serve` and the fixture library. Event loops in `event_loop`/`conn`,
 //! decisions in `files`/`reply` (pure), filesystem access in `respond`.
 
+pub mod cache;
 pub mod conn;
 pub mod event_loop;
 pub mod faults;

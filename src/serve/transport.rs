@@ -180,6 +180,12 @@ fn read_plain(s: &TcpStream, buf: &mut Vec<u8>, cap: usize) -> io::Result<ReadSt
         }
         // SAFETY: recv initialised exactly `n` (<= room) bytes of the spare capacity.
         unsafe { buf.set_len(buf.len() + n as usize) };
+        if (n as usize) < room {
+            // A short read emptied the socket's receive queue. With edge-triggered epoll any
+            // later arrival (data or FIN) raises a new event, so skip the recv that would only
+            // say EAGAIN (nginx does the same): one syscall less per request.
+            return Ok(ReadStatus::Drained);
+        }
     }
 }
 

@@ -1,11 +1,13 @@
-//! Shared by tests/serve_tls.rs and tests/faults.rs: run `rawhttp serve` as a child on port 0
-//! and wait for its ready line, run curl / `rawhttp fetch` against it, make docroots.
+//! The one place tests start `rawhttp serve` as a child: on port 0, waiting for its ready line
+//! (never a sleep), killed and reaped on drop. Also runs curl / `rawhttp fetch` against it and
+//! makes docroots. Used by serve_tls.rs, faults.rs, serve_paths.rs, serve_semantics.rs and
+//! fetch_interop.rs.
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_rawhttp");
 /// How long a server gets to print its ready line, and a client to finish.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A running `rawhttp serve`; SIGTERM and reaped on drop.
+/// A running `rawhttp serve`; killed and reaped on drop.
 pub struct Serve {
     child: Child,
     /// The base URL from the ready line, e.g. `https://127.0.0.1:43121/`.
@@ -23,30 +25,38 @@ pub struct Serve {
 }
 
 impl Serve {
-    /// Start `rawhttp serve --log off ARGS` and wait (on its stdout, not a sleep) for the ready
-    /// line `serving DIR at URL`.
+    /// Start `rawhttp serve --log off ARGS` and wait for the ready line `serving DIR at URL`.
     pub fn start(args: &[&str]) -> Serve {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(["--log", "off"])
-            .args(args)
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve").args(["--log", "off"]).args(args);
+        Serve::spawn(cmd)
+    }
+
+    /// `rawhttp serve DIR -p 0 --log off EXTRA`.
+    pub fn dir(dir: &Path, extra: &[&str]) -> Serve {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .arg(dir)
+            .args(["-p", "0", "--log", "off"])
+            .args(extra);
+        Serve::spawn(cmd)
+    }
+
+    /// Run `cmd`, a complete `rawhttp serve` command line (possibly behind a wrapper such as
+    /// setpriv), and wait for its ready line.
+    pub fn spawn(mut cmd: Command) -> Serve {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("rawhttp serve starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(line) if line.starts_with("serving ") => line,
+            .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        let line = match first_line(&mut child) {
+            Some(line) if line.starts_with("serving ") => line,
             other => {
                 let _ = child.kill();
-                panic!("no ready line from rawhttp serve {args:?}: {other:?}");
+                let _ = child.wait();
+                panic!("no ready line from {cmd:?}: {other:?}");
             }
         };
         let url = line
@@ -57,6 +67,11 @@ impl Serve {
         let parsed = url::Url::parse(&url).expect("ready line URL parses");
         let addr = parsed.socket_addrs(|| None).expect("URL has an address")[0];
         Serve { child, url, addr }
+    }
+
+    /// Whether the server process is still running (it has not exited on its own).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// `url` joined with `path` (no leading slash).
@@ -72,12 +87,24 @@ impl Serve {
 
 impl Drop for Serve {
     fn drop(&mut self) {
-        // SAFETY: kill(2) with our own, not yet reaped, child's pid.
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-        }
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The first line `child` writes on its (piped) stdout, waited for on a channel with a
+/// deadline; None when it closes stdout first or the deadline passes.
+pub fn first_line(child: &mut Child) -> Option<String> {
+    let stdout: ChildStdout = child.stdout.take()?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(READY_TIMEOUT)
+        .ok()
+        .filter(|l| !l.is_empty())
 }
 
 /// Run a command to completion with a deadline, killing it past the deadline.

@@ -1,14 +1,22 @@
 //! Shared helpers for the black-box `rawhttp fetch` tests: a loopback replay server (plain and
-//! TLS), a test PKI made at run time, and runners/asserts for the built binary.
+//! TLS), rawhttp's own fixture server with faults, a test PKI made at run time, and
+//! runners/asserts for the built binary.
 #![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
+pub mod own;
 pub mod pki;
 pub mod replay;
 pub mod run;
 
+pub use own::{
+    echo_server, fault_server, targets, tls_fault_server, url_of, write_fixture_ca, HELLO,
+};
 pub use pki::{Leaf, TestPki};
 pub use replay::{fixture, pattern_byte, After, Handshake, ReplayServer, Reply};
-pub use run::{assert_no_part_files, fetch, names, rawhttp, read, walk, Outcome};
+pub use run::{
+    assert_no_part_files, assert_url_fails_and_keeps_destination, assert_url_saves, fetch,
+    fetch_url_to_file, names, rawhttp, read, walk, Outcome, PROMPT,
+};
 
 /// A fresh temporary directory for one test's files.
 pub fn tempdir() -> tempfile::TempDir {

@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 /// A child that runs longer than this is killed and the test fails: no test needs half of it.
 const WATCHDOG: Duration = Duration::from_secs(20);
 
+/// A framed reply on a socket the server keeps open must still end promptly.
+pub const PROMPT: Duration = Duration::from_secs(5);
+
+/// What a destination holds before a transfer that must fail, to show it survives.
+const OLD: &[u8] = b"old bytes that must survive a failed transfer\n";
+
 /// What one run of the binary did.
 #[derive(Debug)]
 pub struct Outcome {
@@ -168,4 +174,49 @@ pub fn names(dir: &Path) -> Vec<String> {
         .filter_map(|p| p.strip_prefix(dir).ok())
         .map(|p| p.to_string_lossy().into_owned())
         .collect()
+}
+
+/// Fetch `url` into `out.txt` in a fresh directory, with `extra` flags.
+pub fn fetch_url_to_file(url: &str, extra: &[&str]) -> (Outcome, tempfile::TempDir) {
+    let dir = super::tempdir();
+    let mut args = vec!["-o", "out.txt"];
+    args.extend_from_slice(extra);
+    args.push(url);
+    let out = fetch(dir.path(), &args);
+    (out, dir)
+}
+
+/// `url` is saved as `body`, quietly, promptly, with exit 0 and no leftovers.
+pub fn assert_url_saves(url: &str, extra: &[&str], body: &[u8]) -> Outcome {
+    let (out, dir) = fetch_url_to_file(url, extra);
+    out.assert_ok().assert_faster_than(PROMPT);
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(body));
+    assert_no_part_files(dir.path());
+    assert_eq!(names(dir.path()), ["out.txt"]);
+    out
+}
+
+/// Fetching `url` fails with `code` and one stderr line naming the URL; an existing
+/// destination keeps its old bytes, an absent one stays absent, and no NAME.part is left.
+pub fn assert_url_fails_and_keeps_destination(url: &str, code: i32, extra: &[&str]) {
+    let dir = super::tempdir();
+    std::fs::write(dir.path().join("existing.txt"), OLD).expect("write old file");
+    for dest in ["existing.txt", "fresh.txt"] {
+        let mut args = vec!["-o", dest];
+        args.extend_from_slice(extra);
+        args.push(url);
+        fetch(dir.path(), &args).assert_fails(code, Some(url));
+    }
+    assert_eq!(
+        read(dir.path(), "existing.txt").as_deref(),
+        Some(OLD),
+        "old bytes clobbered"
+    );
+    assert_eq!(
+        read(dir.path(), "fresh.txt"),
+        None,
+        "a failed transfer created its file"
+    );
+    assert_no_part_files(dir.path());
+    assert_eq!(names(dir.path()), ["existing.txt"]);
 }

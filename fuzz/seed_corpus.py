@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Write the seed inputs (taken from the unit-test tables in src/) into fuzz/corpus/<target>/.
+
+Each seed carries the control prefix its target expects (see the target's doc comment).
+Run from anywhere: python3 fuzz/seed_corpus.py. Existing files with the same names are
+overwritten; fuzzer-found entries are left alone.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+RESPONSES = [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b c\r\n\r\n",
+    b"HTTP/1.0 404 Not Found\r\n\r\n",
+    b"HTTP/1.1 204\r\nDate: x\r\n\r\n",
+    b"HTTP/1.1 200 OK\nContent-Length: 5\n\n",
+    b"HTTP/1.1 999 Whatever\r\nA:\r\n\r\n",
+    b"\r\nHTTP/1.1 100 Continue\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nA : b\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nA: b\x00c\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1",
+]
+
+REQUESTS = [
+    b"GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Empty:\r\n"
+    b"X-Ows: \t v a l \t\r\n\r\n",
+    b"GET / HTTP/1.0\r\n\r\n",
+    b"OPTIONS * HTTP/1.1\r\nHost: a:80\r\n\r\n",
+    b"GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"\r\n\r\nPOST /%41 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+    b"GET / HTTP/1.1\r\nhOsT: a\r\nX: \xff\xfe obs-text\r\n\r\n",
+    b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello",
+    b"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n",
+    b"GET /a HTTP/2.0\r\n",
+]
+
+# (method pick, status, [(name pick, value)]): name picks index the target's NAMES table
+# (0 Content-Length, 2 Transfer-Encoding, 4 Host, 5 X-Other).
+FRAMINGS = [
+    (0, 200, [(0, b"5")]),
+    (0, 200, [(0, b" 5 "), (1, b"5, 5")]),
+    (0, 200, [(0, b"5"), (1, b"6")]),
+    (0, 200, [(0, b"+5")]),
+    (0, 200, [(0, b"18446744073709551616")]),
+    (0, 200, [(2, b"gzip, chunked"), (0, b"5")]),
+    (0, 200, [(2, b"chunked, gzip")]),
+    (0, 200, [(3, b"chunked;q=1, ,")]),
+    (1, 200, [(0, b"5")]),
+    (0, 304, [(0, b"5")]),
+    (0, 101, []),
+    (3, 200, [(5, b"x"), (4, b"a")]),
+]
+
+CHUNKED = [
+    b"0\r\n\r\n",
+    b"5\r\nhello\r\n0\r\n\r\n",
+    b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    b"a\r\n0123456789\r\n00\r\n\r\n",
+    b"5;name=value\r\nhello\r\n0;last\r\n\r\n",
+    b"5 ; a=\"b c\"\r\nhello\r\n0\r\n\r\n",
+    b"3\r\n\r\n\r\r\n0\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nExpires: never\r\nX-Sum: abc\r\n\r\n",
+    b"3\r\nabc\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n",
+    b"FFFFFFFFFFFFFFFF\r\nabc",
+    b"5\r\nhello\n0\r\n\r\n",
+    b"0\r\nX : y\r\n\r\n",
+]
+CHUNK_STEPS = [b"", b"\x01\x01", b"\x01\x0f\x0f\x01", b"\x02\x03\x07\x02", b"\x00\x05\x03\x00"]
+
+RANGES = [
+    b"bytes=0-499",
+    b"bytes=-500",
+    b"bytes=9500-",
+    b"bytes=0-0,-1",
+    b"bytes=500-600,601-999",
+    b"bytes=0-,0-,0-",
+    b"BYTES = 1-2",
+    b"items=0-5",
+    b"bytes=5-1",
+    b"bytes=,, 1-2 ,",
+    b"bytes 0-499/1234",
+    b"bytes */1234",
+    b"bytes 0-0/*",
+    b"bytes 0-18446744073709551614/*",
+]
+
+TARGETS = [
+    b"/", b"/index.html", b"/a/b.txt?x=1&y=../..", b"/dir/", b"/a%20b", b"/caf%C3%A9",
+    b"/a/./b", b"/a/b/../c", b"/a//b", b"/...", b"/%2525", b"http://host/x/y",
+    b"HTTPS://host:8443/x?q", b"http://host?q=1", b"/%2e%2e/etc/passwd", b"/.%2e/x",
+    b"/%252e%252e/etc/passwd", b"/..%2f..%2fetc/passwd", b"/%5c..", b"/%00", b"/%c0%ae",
+    b"http://../../etc/passwd", b"//etc/passwd", b"*", b"/.git/../index.html", b"/.env",
+]
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    for i, r in enumerate(RESPONSES):
+        write("response_head", f"seed-{i}", b"\xff\xff" + r)  # default caps
+        write("response_head", f"seed-small-{i}", bytes([24, 2]) + r)
+    for i, r in enumerate(REQUESTS):
+        write("request_head", f"seed-{i}", r)
+    for i, (m, status, fields) in enumerate(FRAMINGS):
+        body = b"\n".join(bytes([n]) + v for n, v in fields)
+        write("framing", f"seed-{i}", bytes([m]) + struct.pack(">H", status) + body)
+    for i, c in enumerate(CHUNKED):
+        for j, steps in enumerate(CHUNK_STEPS):
+            write("chunked", f"seed-{i}-{j}", bytes([len(steps)]) + steps + c)
+    for i, r in enumerate(RANGES):
+        write("range", f"seed-{i}", b"\x00" + struct.pack(">H", 10000) + r)
+        write("range", f"seed-big-{i}", b"\x01" + struct.pack(">Q", 2**64 - 1) + r)
+    for i, t in enumerate(TARGETS):
+        write("files", f"seed-{i}", bytes([i % 2]) + t)
+
+
+if __name__ == "__main__":
+    main()
