@@ -50,13 +50,13 @@ pub fn resolve_target(target: &str, hidden: bool) -> Result<SafePath<'_>, Refusa
     };
     let decoded = percent_decode(path)?;
     let decoded = String::from_utf8(decoded).map_err(|_| Refusal::BadRequest)?;
-    let (segments, dir_form) = remove_dot_segments(&decoded)?;
-    if !hidden && segments.iter().any(|s| s.starts_with('.')) {
+    let (rel, dir_form) = remove_dot_segments(&decoded)?;
+    if !hidden && rel.split('/').any(|s| s.starts_with('.')) {
         return Err(Refusal::NotFound);
     }
     Ok(SafePath {
-        rel: segments.join("/"),
-        dir_form: dir_form || segments.is_empty(),
+        dir_form: dir_form || rel.is_empty(),
+        rel,
         query,
     })
 }
@@ -111,21 +111,28 @@ fn is_refused_byte(b: u8) -> bool {
 }
 
 /// Resolve `.` and `..` and drop empty segments (RFC 3986 §5.2.4, but a `..` above the root is
-/// refused instead of clamped). Returns the segments and whether the path names a directory.
-fn remove_dot_segments(path: &str) -> Result<(Vec<&str>, bool), Refusal> {
-    let mut segments: Vec<&str> = Vec::new();
+/// refused instead of clamped). Returns the segments joined by `/` and whether the path names
+/// a directory. The result is built in one string (a `..` cuts back to the previous `/`) rather
+/// than collected and joined: this runs for every request. Decoded segments hold no `/`
+/// (`percent_decode` refuses `%2F`), so cutting at the last `/` drops exactly one segment.
+fn remove_dot_segments(path: &str) -> Result<(String, bool), Refusal> {
+    let mut rel = String::with_capacity(path.len());
     let mut dir_form = false;
     for segment in path.split('/') {
         dir_form = matches!(segment, "" | "." | "..");
         match segment {
             "" | "." => {}
-            ".." => {
-                segments.pop().ok_or(Refusal::NotFound)?;
+            ".." if rel.is_empty() => return Err(Refusal::NotFound),
+            ".." => rel.truncate(rel.rfind('/').unwrap_or(0)),
+            name => {
+                if !rel.is_empty() {
+                    rel.push('/');
+                }
+                rel.push_str(name);
             }
-            name => segments.push(name),
         }
     }
-    Ok((segments, dir_form))
+    Ok((rel, dir_form))
 }
 
 /// Percent-encode one path segment for a URL: everything but RFC 3986 unreserved characters.
