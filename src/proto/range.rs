@@ -199,10 +199,14 @@ pub fn parse_content_range(value: &[u8]) -> Result<ContentRange, ProtoError> {
             if last < first || complete.is_some_and(|c| last >= c) {
                 return Err(ProtoError::BadRange);
             }
-            // `0-18446744073709551615/*` spans 2^64 bytes, one more than a u64 length holds:
-            // the peer's digits must not overflow our arithmetic.
-            let len = (last - first).checked_add(1).ok_or(ProtoError::BadRange)?;
-            Some(ByteSpan { start: first, len })
+            // The peer's digits must not overflow our arithmetic: the exclusive end (last + 1)
+            // must fit a u64, so `0-18446744073709551615/*` (2^64 bytes) and even
+            // `1-18446744073709551615/*` (whose `ByteSpan::last` would overflow) are refused.
+            let end = last.checked_add(1).ok_or(ProtoError::BadRange)?;
+            Some(ByteSpan {
+                start: first,
+                len: end - first,
+            })
         }
     };
     Ok(ContentRange { span, complete })
@@ -368,9 +372,10 @@ mod tests {
             ("bytes -1-2/3", Err(ProtoError::BadRange)),
             ("bytes", Err(ProtoError::BadRange)),
             ("bytes 0-18446744073709551615/*", Err(ProtoError::BadRange)),
+            ("bytes 1-18446744073709551615/*", Err(ProtoError::BadRange)),
             (
-                "bytes 1-18446744073709551615/*",
-                ok(Some(span(1, u64::MAX)), None),
+                "bytes 1-18446744073709551614/*",
+                ok(Some(span(1, u64::MAX - 1)), None),
             ),
         ];
         for (input, want) in table {
