@@ -127,7 +127,7 @@ pub fn parse_url(arg: &str) -> Result<Url, Error> {
         "http" | "https" => {}
         other => return Err(Error::UnsupportedScheme(other.to_string())),
     }
-    if url.host_str().map_or(true, str::is_empty) {
+    if url.host_str().is_none_or(str::is_empty) {
         return Err(Error::BadUrl("no host".into()));
     }
     Ok(url)

@@ -158,8 +158,8 @@ impl FaultPlan {
     fn merged(&self, path: &str, query: &str, nth_of: impl Fn(&FaultRule) -> u64) -> Faults {
         let mut faults = Faults::default();
         for rule in &self.rules {
-            let path_ok = rule.path.as_deref().map_or(true, |p| p == path);
-            if path_ok && rule.nth.map_or(true, |n| n == nth_of(rule)) {
+            let path_ok = rule.path.as_deref().is_none_or(|p| p == path);
+            if path_ok && rule.nth.is_none_or(|n| n == nth_of(rule)) {
                 faults = faults.combined_with(&rule.faults);
             }
         }
