@@ -181,14 +181,9 @@ fn parse_header_flag(flag: &str) -> Result<(String, String), Error> {
     let bad = || Error::Usage(format!("bad --header {flag:?}: expected 'Name: value'"));
     let (name, value) = flag.split_once(':').ok_or_else(bad)?;
     let value = value.trim();
-    let name_ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    let value_ok = value
-        .bytes()
-        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
-    if !name_ok || !value_ok {
+    // RFC 9110 §5.1 (field-name = token) and §5.5 (field-value characters).
+    let value_ok = value.bytes().all(crate::proto::syntax::is_field_vchar);
+    if !crate::proto::syntax::is_token(name.as_bytes()) || !value_ok {
         return Err(bad());
     }
     Ok((name.to_string(), value.to_string()))
