@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::cache::FileCache;
 use super::event_loop::EngineConfig;
-use super::faults::{Cut, FaultPlan, Faults, WireFraming};
+use super::faults::{self, Cut, FaultPlan, Faults, WireFraming};
 use super::log::{Entry, LogBuf};
 use super::record::RecordedRequest;
 use super::respond::{error_response, BodySource, Response};
@@ -770,10 +770,8 @@ fn echo_response(bytes: Vec<u8>) -> Response {
     Response {
         status: 200,
         headers: vec![
-            (
-                "Date".to_string(),
-                httpdate::fmt_http_date(std::time::SystemTime::now()),
-            ),
+            ("Date".to_string(), super::reply::http_date_now()),
+            ("Server".to_string(), "rawhttp".to_string()),
             (
                 "Content-Type".to_string(),
                 "text/plain; charset=utf-8".to_string(),
@@ -986,19 +984,10 @@ impl Exchange {
         }
     }
 
-    /// Bytes a `rate` fault allows now (a tenth of a second's worth up front), or the instant
-    /// the next slice is allowed.
+    /// Bytes a `rate` fault allows now, or the instant the next slice is due.
     fn rate_allowance(&self, rate: u64, now: Instant) -> Result<u64, Instant> {
-        let burst = (rate / 10).max(1) as u128;
-        let elapsed = now.saturating_duration_since(self.rate_start).as_micros();
-        let earned = rate as u128 * elapsed / 1_000_000 + burst;
-        let sent = self.body_queued as u128;
-        if earned > sent {
-            return Ok((earned - sent).min(u64::MAX as u128) as u64);
-        }
-        let step = (rate / 20).max(1) as u128;
-        let micros = (sent + step - burst) * 1_000_000 / rate as u128;
-        Err(self.rate_start + Duration::from_micros(micros.min(u64::MAX as u128) as u64))
+        let elapsed = now.saturating_duration_since(self.rate_start);
+        faults::rate_allowance(rate, self.body_queued, elapsed).map_err(|due| self.rate_start + due)
     }
 }
 

@@ -290,20 +290,23 @@ fn remove_header(response: &mut Response, name: &str) {
         .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
 }
 
-/// How long to wait before sending more when `sent` body bytes went out `elapsed` after the body
-/// started and the cap is `rate` bytes per second; zero when sending may continue now.
-pub fn rate_wait(rate: u64, sent: u64, elapsed: Duration) -> Duration {
-    if rate == 0 {
-        return Duration::ZERO;
+/// Pacing for a `rate` fault: how many more body bytes may go out now, `sent` having gone out
+/// `elapsed` after the body started (a tenth of a second's worth is allowed up front so a
+/// throttled body still flows), or else how long after the start the next slice (a twentieth of
+/// a second's worth) is due. Arithmetic in saturating u128: no rate or duration overflows it.
+pub fn rate_allowance(rate: u64, sent: u64, elapsed: Duration) -> Result<u64, Duration> {
+    let rate = u128::from(rate.max(1));
+    let burst = (rate / 10).max(1);
+    let earned = (rate.saturating_mul(elapsed.as_micros()) / 1_000_000).saturating_add(burst);
+    let sent = u128::from(sent);
+    if earned > sent {
+        return Ok(u64::try_from(earned - sent).unwrap_or(u64::MAX));
     }
-    let due = Duration::from_secs_f64(sent as f64 / rate as f64);
-    due.saturating_sub(elapsed)
-}
-
-/// How many body bytes may go out now under `rate` bytes per second, sent in slices of a tenth
-/// of a second (at least one byte) so a throttled body still flows smoothly.
-pub fn rate_slice(rate: u64) -> u64 {
-    (rate / 10).max(1)
+    let step = (rate / 20).max(1);
+    let micros = (sent + step - burst) * 1_000_000 / rate;
+    Err(Duration::from_micros(
+        u64::try_from(micros).unwrap_or(u64::MAX),
+    ))
 }
 
 #[cfg(test)]
@@ -622,23 +625,26 @@ mod tests {
     }
 
     #[test]
-    fn rate_wait_table() {
+    fn rate_allowance_table() {
         let ms = Duration::from_millis;
+        // (rate, sent, elapsed) -> bytes allowed now, or when the next slice is due.
         let table = [
-            (1000, 0, ms(0), ms(0)),
-            (1000, 500, ms(0), ms(500)),
-            (1000, 500, ms(200), ms(300)),
-            (1000, 500, ms(900), ms(0)),
-            (0, 500, ms(0), ms(0)),
+            (1000, 0, ms(0), Ok(100)),
+            (1000, 100, ms(0), Err(ms(50))),
+            (1000, 100, ms(50), Ok(50)),
+            (1000, 500, ms(200), Err(ms(450))),
+            (1000, 500, ms(900), Ok(500)),
+            (5, 0, ms(0), Ok(1)),
+            (5, 1, ms(0), Err(ms(200))),
+            (0, 0, ms(0), Ok(1)),
+            (u64::MAX, u64::MAX, Duration::MAX, Ok(u64::MAX)),
         ];
         for (rate, sent, elapsed, want) in table {
             assert_eq!(
-                rate_wait(rate, sent, elapsed),
+                rate_allowance(rate, sent, elapsed),
                 want,
                 "{rate} {sent} {elapsed:?}"
             );
         }
-        assert_eq!(rate_slice(5), 1);
-        assert_eq!(rate_slice(1000), 100);
     }
 }
