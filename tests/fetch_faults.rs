@@ -185,3 +185,47 @@ fn combined_delay_and_truncation_waits_then_fails_with_18() {
     assert!(out.elapsed >= Duration::from_millis(300), "{out:?}");
     assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
 }
+
+/// Run `rawhttp fetch ARGS` under a pseudo-terminal (script(1)); returns what the terminal
+/// showed (stderr and stdout together).
+fn fetch_on_a_terminal(args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_rawhttp");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{bin} fetch {args}"), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) runs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn progress_shows_only_on_a_terminal_and_only_for_files() {
+    let server = fault_server();
+    // 13 bytes at 26 B/s: about half a second, long enough for the bar to be drawn.
+    let url = url_of(&server, "hello.txt?rate=26");
+    let dir = tempdir();
+    let out = dir.path().join("out.txt");
+    let shown = fetch_on_a_terminal(&format!("-o '{}' '{url}'", out.display()));
+    assert!(
+        shown.contains("/13 B"),
+        "no progress bar on the terminal: {shown:?}"
+    );
+    assert_eq!(std::fs::read(&out).expect("saved"), HELLO);
+
+    let silent = fetch_on_a_terminal(&format!("-s -o '{}' '{url}'", out.display()));
+    assert!(
+        !silent.contains("/13 B"),
+        "-s still drew progress: {silent:?}"
+    );
+    let to_stdout = fetch_on_a_terminal(&format!("'{url}'"));
+    assert!(
+        !to_stdout.contains("/13 B"),
+        "progress drawn for stdout: {to_stdout:?}"
+    );
+
+    // Not a terminal: nothing on stderr at all.
+    let piped = fetch(dir.path(), &["-o", "out.txt", &url]);
+    assert_eq!(piped.code, 0, "{piped:?}");
+    assert_eq!(piped.stderr, "", "stderr is not a terminal: {piped:?}");
+}
