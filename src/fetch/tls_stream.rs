@@ -336,3 +336,101 @@ impl Write for TlsStream {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Duration;
+
+    /// How the test server ends the connection after its payload.
+    #[derive(Clone, Copy)]
+    enum End {
+        CloseNotify,
+        TcpClose,
+    }
+
+    /// A one-shot rustls server on 127.0.0.1:0 that sends `body` (after reading the client's
+    /// `ping`) and then ends as told; returns a connected, handshaken client.
+    fn pair(body: Vec<u8>, end: End) -> (TlsStream, thread::JoinHandle<()>) {
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+        let server = rustls::ServerConfig::builder_with_provider(Arc::new(crate::tls::provider()))
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .expect("server config");
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ck.cert.der().clone()).expect("root");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let serve = thread::spawn(move || {
+            let (tcp, _) = listener.accept().expect("accept");
+            let conn = rustls::ServerConnection::new(Arc::new(server)).expect("conn");
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut ping = [0; 4];
+            tls.read_exact(&mut ping).expect("ping");
+            assert_eq!(&ping, b"ping");
+            tls.write_all(&body).expect("body");
+            if let End::CloseNotify = end {
+                tls.conn.send_close_notify();
+            }
+            tls.flush().expect("flush");
+            while tls.conn.wants_write() {
+                tls.conn.write_tls(&mut tls.sock).expect("write_tls");
+            }
+        });
+        let tcp = TcpStream::connect(addr).expect("connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let name = ServerName::try_from("localhost").expect("name");
+        let conn = UnbufferedClientConnection::new(crate::tls::client_config(roots), name)
+            .expect("client");
+        let mut client = TlsStream::new(conn, tcp);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        client.handshake_until(deadline).expect("handshake");
+        client.write_all(b"ping").expect("ping");
+        (client, serve)
+    }
+
+    fn body() -> Vec<u8> {
+        (0..300_000u32).map(|i| (i % 251) as u8).collect()
+    }
+
+    /// Read to EOF in `step`-byte reads.
+    fn read_all(client: &mut TlsStream, step: usize) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = vec![0; step];
+        loop {
+            match client.read(&mut buf).expect("read") {
+                0 => return got,
+                n => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    #[test]
+    fn large_and_tiny_reads_see_every_byte_then_eof() {
+        for (step, end) in [(128 * 1024, End::CloseNotify), (7, End::TcpClose)] {
+            let (mut client, serve) = pair(body(), end);
+            assert_eq!(read_all(&mut client, step), body(), "step {step}");
+            assert_eq!(client.read(&mut [0; 16]).expect("after eof"), 0);
+            serve.join().expect("server");
+        }
+    }
+
+    #[test]
+    fn garbage_after_the_handshake_is_an_error_not_a_panic() {
+        let (mut client, serve) = pair(Vec::new(), End::CloseNotify);
+        serve.join().expect("server");
+        // Pretend the socket delivered a bogus record: content type 0x17, absurd length.
+        client.incoming[..5].copy_from_slice(&[0x17, 0x03, 0x03, 0xff, 0xff]);
+        (client.start, client.end) = (0, 5);
+        let err = client.read(&mut [0; 64]).expect_err("refused");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+}
