@@ -7,11 +7,13 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls::client::UnbufferedClientConnection;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use rustls::ClientConfig;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use url::Host;
 
+use super::tls_stream::{TlsFailure, TlsStream};
 use crate::Error;
 
 /// Which address families may be used (`-4`, `-6`).
@@ -278,61 +280,11 @@ fn into_stream(socket: Socket) -> Result<TcpStream, Error> {
     setup().map_err(|e| Error::Connect(e.to_string()))
 }
 
-/// Socket reads under rustls: its deframer asks for at most 4 KiB per call, so one large socket
-/// read here feeds many of those instead of one syscall each.
-#[derive(Debug)]
-pub struct BufferedTcp {
-    tcp: TcpStream,
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
-}
-
-/// Read-ahead under TLS: a few records per syscall.
-const TLS_READ_AHEAD: usize = 64 * 1024;
-
-impl BufferedTcp {
-    fn new(tcp: TcpStream) -> Self {
-        Self {
-            tcp,
-            buf: vec![0; TLS_READ_AHEAD].into_boxed_slice(),
-            start: 0,
-            end: 0,
-        }
-    }
-}
-
-impl Read for BufferedTcp {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.start == self.end {
-            if out.len() >= self.buf.len() {
-                return self.tcp.read(out);
-            }
-            self.end = self.tcp.read(&mut self.buf)?;
-            self.start = 0;
-        }
-        let n = (self.end - self.start).min(out.len());
-        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
-        self.start += n;
-        Ok(n)
-    }
-}
-
-impl Write for BufferedTcp {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tcp.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.tcp.flush()
-    }
-}
-
 /// A connected transport: plain TCP or TLS over TCP. Blocking, with socket timeouts.
 #[derive(Debug)]
 pub enum Stream {
     Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, BufferedTcp>>),
+    Tls(Box<TlsStream>),
 }
 
 impl Stream {
@@ -340,7 +292,7 @@ impl Stream {
     pub fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
-            Stream::Tls(s) => &s.get_ref().tcp,
+            Stream::Tls(s) => s.tcp(),
         }
     }
 
@@ -354,13 +306,10 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.read(buf),
-            // rustls reports a TCP close without close_notify as UnexpectedEof. The body layer
-            // treats any EOF before the framing is satisfied as truncation (18), and an
+            // A TCP close without close_notify reads as EOF, as a close_notify does. The body
+            // layer treats any EOF before the framing is satisfied as truncation (18), and an
             // until-EOF body is unverified anyway, so both ends look the same from here.
-            Stream::Tls(s) => match s.read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-                other => other,
-            },
+            Stream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -399,40 +348,39 @@ pub fn handshake(
     config: Arc<ClientConfig>,
     deadline: Instant,
 ) -> Result<Stream, Error> {
-    let mut conn = ClientConnection::new(config, server_name(host)?)
+    let conn = UnbufferedClientConnection::new(config, server_name(host)?)
         .map_err(|e| Error::TlsHandshake(e.to_string()))?;
-    let mut tcp = BufferedTcp::new(tcp);
-    while conn.is_handshaking() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::Timeout(super::CONNECT_TIMED_OUT));
-        }
-        let sock = &tcp.tcp;
-        sock.set_read_timeout(Some(left))
-            .and_then(|()| sock.set_write_timeout(Some(left)))
-            .map_err(|e| Error::TlsHandshake(e.to_string()))?;
-        conn.complete_io(&mut tcp).map_err(handshake_error)?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::Timeout(super::CONNECT_TIMED_OUT));
     }
-    Ok(Stream::Tls(Box::new(StreamOwned::new(conn, tcp))))
+    // One timeout for the whole handshake: each socket read or write is bounded by what is
+    // left of the connect deadline when it starts, checked again before every read below.
+    tcp.set_read_timeout(Some(left))
+        .and_then(|()| tcp.set_write_timeout(Some(left)))
+        .map_err(|e| Error::TlsHandshake(e.to_string()))?;
+    let mut tls = TlsStream::new(conn, tcp);
+    tls.handshake_until(deadline).map_err(handshake_error)?;
+    Ok(Stream::Tls(Box::new(tls)))
 }
 
-/// Classify a handshake I/O error by the rustls error inside it.
-fn handshake_error(e: io::Error) -> Error {
-    if matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    ) {
-        return Error::Timeout(super::CONNECT_TIMED_OUT);
-    }
-    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        Some(rustls::Error::InvalidCertificate(cert)) => {
-            Error::CertNotTrusted(describe_certificate_error(cert))
+/// Classify a handshake failure: certificate problems 60, the deadline 28, the rest 35.
+fn handshake_error(f: TlsFailure) -> Error {
+    match f {
+        TlsFailure::Io(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Error::Timeout(super::CONNECT_TIMED_OUT)
         }
-        Some(other) => Error::TlsHandshake(other.to_string()),
-        None if e.kind() == io::ErrorKind::UnexpectedEof => {
-            Error::TlsHandshake("connection closed during the handshake".into())
+        TlsFailure::Io(e) => Error::TlsHandshake(e.to_string()),
+        TlsFailure::Tls(rustls::Error::InvalidCertificate(cert)) => {
+            Error::CertNotTrusted(describe_certificate_error(&cert))
         }
-        None => Error::TlsHandshake(e.to_string()),
+        TlsFailure::Tls(other) => Error::TlsHandshake(other.to_string()),
+        TlsFailure::Closed => Error::TlsHandshake("connection closed during the handshake".into()),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod redirect;
 pub mod request;
 pub mod save;
 pub mod tls;
+mod tls_stream;
 
 use std::path::PathBuf;
 use std::time::Duration;
