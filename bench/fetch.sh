@@ -27,16 +27,7 @@ for v in RUNS SMALL_RUNS BIG_MIB; do
 done
 for s in $SCHEMES; do case $s in http | https) ;; *) die "SCHEMES may hold http and https, got '$s'" ;; esac; done
 
-parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(big small)
-for part in "${parts[@]}"; do
-    case $part in big | small) ;; *) die "unknown part '$part' (use: big small)" ;; esac
-done
-want() {
-    local p
-    for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done
-    return 1
-}
+select_parts "big small" "$@"
 
 need python3 python3
 need hyperfine hyperfine

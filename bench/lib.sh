@@ -383,3 +383,21 @@ wrk_compare() {
         CPU_US[$srv]=$(median ${cpu[$srv]})
     done
 }
+
+# select_parts "ALL PARTS" [ARG...]: run the parts named on the command line (all of ALL PARTS
+# when none is), refusing unknown ones; `want PART` then says whether PART runs.
+select_parts() {
+    local all=$1 part
+    shift
+    PARTS=("$@")
+    [ ${#PARTS[@]} -gt 0 ] || read -r -a PARTS <<<"$all"
+    for part in "${PARTS[@]}"; do
+        [[ " $all " == *" $part "* ]] || die "unknown part '$part' (use: $all)"
+    done
+}
+
+want() {
+    local p
+    for p in "${PARTS[@]}"; do [ "$p" = "$1" ] && return 0; done
+    return 1
+}

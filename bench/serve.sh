@@ -27,16 +27,7 @@ for v in SECS ROUNDS WRK_THREADS WRK_CONNS IDLE_CONNS; do
     case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive whole number, got '${!v}'" ;; esac
 done
 
-parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(1k 100k log idle)
-for part in "${parts[@]}"; do
-    case $part in 1k | 100k | log | idle) ;; *) die "unknown part '$part' (use: 1k 100k log idle)" ;; esac
-done
-want() {
-    local p
-    for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done
-    return 1
-}
+select_parts "1k 100k log idle" "$@"
 
 need python3 python3
 need wrk wrk

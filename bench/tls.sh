@@ -26,11 +26,7 @@ for v in SECS ROUNDS WRK_THREADS WRK_CONNS; do
 done
 WRK_ARGS=(-t"$WRK_THREADS" -c"$WRK_CONNS")
 
-parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(1k 100k conn)
-for part in "${parts[@]}"; do
-    case $part in 1k | 100k | conn) ;; *) die "unknown part '$part' (use: 1k 100k conn)" ;; esac
-done
+select_parts "1k 100k conn" "$@"
 
 need python3 python3
 need wrk wrk
@@ -114,7 +110,7 @@ start_nginx12() {
     SUITES="$SUITES; nginx12: $(negotiated nginx12 "$NGINX_PORT")"
 }
 
-for part in "${parts[@]}"; do
+for part in "${PARTS[@]}"; do
     case $part in
     1k) bench_part 1k "1 KiB keep-alive, req/s" ;;
     100k) bench_part 100k "100 KiB keep-alive, req/s" ;;
