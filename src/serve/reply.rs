@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::thread::LocalKey;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::proto::range::{plan_ranges, RangePlan};
@@ -217,31 +218,29 @@ pub fn reason(status: u16) -> &'static str {
 thread_local! {
     /// The Date value of the current second: formatting once per second per thread keeps
     /// date formatting off the per-request path.
-    static DATE_CACHE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    static DATE_CACHE: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
     /// The last Last-Modified formatted: a hot file is asked for again and again.
     static MODIFIED_CACHE: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
 }
 
 /// `SystemTime` as an IMF-fixdate (Last-Modified), cached for the last second seen.
 pub fn http_date(t: SystemTime) -> String {
-    let secs = unix_secs(t);
-    MODIFIED_CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != secs {
-            *cache = (secs, httpdate::fmt_http_date(t));
-        }
-        cache.1.clone()
-    })
+    format_cached(&MODIFIED_CACHE, t)
 }
 
 /// The Date header value for now (RFC 9110 §6.6.1), cached per second.
 pub fn http_date_now() -> String {
-    let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    DATE_CACHE.with(|cache| {
+    format_cached(&DATE_CACHE, SystemTime::now())
+}
+
+/// `t` as an IMF-fixdate (RFC 9110 §5.6.7), formatted only when its second differs from the
+/// one `cache` holds.
+fn format_cached(cache: &'static LocalKey<RefCell<(i64, String)>>, t: SystemTime) -> String {
+    let secs = unix_secs(t);
+    cache.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.0 != secs {
-            *cache = (secs, httpdate::fmt_http_date(now));
+            *cache = (secs, httpdate::fmt_http_date(t));
         }
         cache.1.clone()
     })
