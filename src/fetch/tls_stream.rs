@@ -262,19 +262,14 @@ fn encode(
     enc: &mut rustls::unbuffered::EncodeTlsData<'_, rustls::client::ClientConnectionData>,
     outgoing: &mut Vec<u8>,
 ) -> Result<(), TlsFailure> {
-    let at = outgoing.len();
-    loop {
-        match enc.encode(&mut outgoing[at..]) {
-            Ok(n) => {
-                outgoing.truncate(at + n);
-                return Ok(());
+    append_grown(outgoing, |buf| {
+        enc.encode(buf).map_err(|e| match e {
+            EncodeError::InsufficientSize(InsufficientSizeError { required_size }) => {
+                Grow::To(required_size)
             }
-            Err(EncodeError::InsufficientSize(InsufficientSizeError { required_size })) => {
-                outgoing.resize(at + required_size, 0);
-            }
-            Err(e) => return Err(TlsFailure::Tls(rustls::Error::General(e.to_string()))),
-        }
-    }
+            e => Grow::Fail(e.to_string()),
+        })
+    })
 }
 
 /// Encrypt `data` (at most WRITE_CHUNK) into `outgoing` after what is already there.
@@ -283,17 +278,39 @@ fn encrypt(
     data: &[u8],
     outgoing: &mut Vec<u8>,
 ) -> Result<(), TlsFailure> {
+    append_grown(outgoing, |buf| {
+        traffic.encrypt(data, buf).map_err(|e| match e {
+            EncryptError::InsufficientSize(InsufficientSizeError { required_size }) => {
+                Grow::To(required_size)
+            }
+            e => Grow::Fail(e.to_string()),
+        })
+    })
+}
+
+/// Why a write into the tail of `outgoing` did not fit.
+enum Grow {
+    /// rustls needs this many bytes of room.
+    To(usize),
+    /// Any other failure.
+    Fail(String),
+}
+
+/// Append what `write` puts into the tail of `outgoing`, resizing the tail to what rustls asks
+/// for until it fits (rustls' unbuffered API reports the size it needs instead of growing).
+fn append_grown(
+    outgoing: &mut Vec<u8>,
+    mut write: impl FnMut(&mut [u8]) -> Result<usize, Grow>,
+) -> Result<(), TlsFailure> {
     let at = outgoing.len();
     loop {
-        match traffic.encrypt(data, &mut outgoing[at..]) {
+        match write(&mut outgoing[at..]) {
             Ok(n) => {
                 outgoing.truncate(at + n);
                 return Ok(());
             }
-            Err(EncryptError::InsufficientSize(InsufficientSizeError { required_size })) => {
-                outgoing.resize(at + required_size, 0);
-            }
-            Err(e) => return Err(TlsFailure::Tls(rustls::Error::General(e.to_string()))),
+            Err(Grow::To(room)) => outgoing.resize(at + room, 0),
+            Err(Grow::Fail(why)) => return Err(TlsFailure::Tls(rustls::Error::General(why))),
         }
     }
 }
