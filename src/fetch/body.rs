@@ -119,6 +119,16 @@ impl<S: Source> Incoming<S> {
         self.end - self.start
     }
 
+    /// Bytes were received but not consumed (after a body: the connection is out of step).
+    pub fn has_buffered(&self) -> bool {
+        self.buffered() > 0
+    }
+
+    /// Anything at all was received (a reused connection that got nothing may be retried).
+    pub fn received_any(&self) -> bool {
+        self.total > 0
+    }
+
     /// Read more bytes after the buffered ones, moving those to the front when the tail is full.
     fn fill(&mut self) -> Result<usize, Error> {
         if self.end == self.buf.len() {

@@ -1,6 +1,7 @@
 //! The library API: `Request` (a builder) and `Response` (status, headers, the body as
-//! `io::Read`). One connection per request (`Connection: close`); redirects only when asked.
-//! No output files, no progress: that is the CLI's business.
+//! `io::Read`). One connection per request (`Connection: close`) unless a [`Pool`] is given:
+//! then connections are kept alive and reused per origin (RFC 9112 §9.3). Redirects only when
+//! asked. No output files, no progress: that is the CLI's business.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use url::Url;
 
 use super::body::{Body, Incoming, TimedStream};
 use super::connect::{self, Family, ResolveOverride, Stream};
+use super::pool::{Origin, Pool};
 use super::redirect::{next_hop, same_origin, Hop};
 use super::request::{self, HeaderEdit};
 use super::{CONNECT_TIMED_OUT, MAX_TIME_REACHED};
@@ -43,6 +45,8 @@ pub struct Request {
     family: Family,
     max_filesize: Option<u64>,
     max_redirects: Option<u32>,
+    pool: Option<Arc<Pool>>,
+    close: bool,
 }
 
 impl Request {
@@ -64,6 +68,8 @@ impl Request {
             family: Family::Any,
             max_filesize: None,
             max_redirects: None,
+            pool: None,
+            close: false,
         }
     }
 
@@ -174,6 +180,23 @@ impl Request {
         self
     }
 
+    /// Take connections from `pool` and keep them alive for it (no `Connection: close`). The
+    /// connection goes back when the response is [`Response::release`]d after its body was
+    /// read to the end. A request on a reused connection that the server closed before
+    /// answering is sent once more on a fresh one, for idempotent methods only (RFC 9110
+    /// §9.2.2, RFC 9112 §9.3.1).
+    pub fn pool(mut self, pool: Arc<Pool>) -> Request {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// With a pool: send `Connection: close` anyway (the last request a batch has for this
+    /// origin), so the server closes at once instead of waiting on its idle timer.
+    pub fn connection_close(mut self, yes: bool) -> Request {
+        self.close = yes;
+        self
+    }
+
     /// The URL this request is for.
     pub fn url(&self) -> &Url {
         &self.url
@@ -203,6 +226,7 @@ impl Request {
                 return Ok(response);
             };
             history.push(std::mem::take(&mut response.raw_head));
+            response.discard();
             self.url = hop.url;
             self.method = hop.method;
         }
@@ -236,7 +260,7 @@ impl Request {
         Ok(Some(hop))
     }
 
-    /// One request on one connection.
+    /// One request on one connection: a pooled one when there is one, else a fresh one.
     fn send_once(&mut self, deadline: Option<Instant>, at_origin: bool) -> Result<Response, Error> {
         let url = self.url.clone();
         request::check_method(&self.method)?;
@@ -245,30 +269,77 @@ impl Request {
             "https" => true,
             other => return Err(Error::UnsupportedScheme(other.to_string())),
         };
-        let bytes = self.request_bytes(at_origin)?;
+        let origin = Origin::of(&url).ok_or_else(|| Error::BadUrl("no host in URL".into()))?;
+        let (bytes, persistent) = self.request_bytes(at_origin)?;
+        if let Some(stream) = self.pool.as_ref().and_then(|p| p.take(&origin)) {
+            match exchange(stream, &bytes, self.read_timeout, deadline) {
+                Ok((incoming, head, raw)) => {
+                    let lease = self.lease(origin, persistent, true);
+                    return self.response(incoming, head, raw, lease);
+                }
+                // The server closed the idle connection as we reused it: nothing was
+                // processed, so an idempotent request may go again (RFC 9110 §9.2.2).
+                Err((_, true)) if is_idempotent(&self.method) => {}
+                Err((e, _)) => return Err(e),
+            }
+        }
         let stream = self.connect(&url, https, deadline)?;
-        let mut timed = TimedStream::new(stream, self.read_timeout, deadline);
-        write_request(&mut timed, &bytes)?;
-        let mut incoming = Incoming::new(timed);
-        let (head, raw_head) = read_final_head(&mut incoming)?;
+        if let Some(pool) = &self.pool {
+            pool.note_opened();
+        }
+        let (incoming, head, raw) =
+            exchange(stream, &bytes, self.read_timeout, deadline).map_err(|(e, _)| e)?;
+        let lease = self.lease(origin, persistent, false);
+        self.response(incoming, head, raw, lease)
+    }
+
+    /// What the response needs to give its connection back, when there is a pool.
+    fn lease(&self, origin: Origin, persistent: bool, reused: bool) -> Lease {
+        Lease {
+            pool: self.pool.clone().filter(|_| persistent),
+            origin,
+            reused,
+        }
+    }
+
+    /// Frame the body of a response whose head has been read.
+    fn response(
+        &self,
+        incoming: Incoming<TimedStream>,
+        head: ResponseHead,
+        raw_head: Vec<u8>,
+        mut lease: Lease,
+    ) -> Result<Response, Error> {
         let kind = response_framing(&self.method, head.status, &head.headers)?;
         if let (BodyKind::Length(n), Some(limit)) = (kind, self.max_filesize) {
             if n > limit {
                 return Err(Error::FileTooLarge { limit });
             }
         }
+        // RFC 9112 §9.3: an HTTP/1.1 response persists unless it says close; HTTP/1.0 ones
+        // are not kept (their keep-alive extension is not worth the ambiguity).
+        if head.minor_version != 1 || head.headers.has_token("connection", "close") {
+            lease.pool = None;
+        }
         Ok(Response {
-            url,
+            url: self.url.clone(),
             head,
             raw_head,
             history: Vec::new(),
             body: Body::new(incoming, kind, self.max_filesize),
+            lease,
         })
     }
 
-    /// The request head; origin-bound fields are dropped away from the first origin.
-    fn request_bytes(&self, at_origin: bool) -> Result<Vec<u8>, Error> {
-        let mut edits = Vec::with_capacity(self.edits.len());
+    /// The request head; origin-bound fields are dropped away from the first origin. Also
+    /// whether the connection may persist after it (a pool, no `Connection: close`, HTTP/1.1).
+    fn request_bytes(&self, at_origin: bool) -> Result<(Vec<u8>, bool), Error> {
+        let mut edits = Vec::with_capacity(self.edits.len() + 1);
+        let keep_alive = self.pool.is_some() && !self.close && !self.http10;
+        if keep_alive {
+            // HTTP/1.1 persists by default (RFC 9112 §9.3): the default `close` goes.
+            edits.push(HeaderEdit::Remove("Connection".into()));
+        }
         for edit in &self.edits {
             let name = match edit {
                 HeaderEdit::Set(name, value) => {
@@ -285,12 +356,9 @@ impl Request {
         }
         request::check_value(&self.user_agent)?;
         let headers = request::request_headers(&self.url, &self.user_agent, &edits);
-        Ok(request::request_bytes(
-            &self.method,
-            &self.url,
-            self.http10,
-            &headers,
-        ))
+        let persistent = keep_alive && !headers.has_token("connection", "close");
+        let bytes = request::request_bytes(&self.method, &self.url, self.http10, &headers);
+        Ok((bytes, persistent))
     }
 
     /// Resolve, race the addresses, and run the TLS handshake for https.
@@ -355,6 +423,41 @@ fn which_timeout(e: Error, deadline: Option<Instant>) -> Error {
     }
 }
 
+/// Methods whose repetition has the effect of one request (RFC 9110 §9.2.2).
+pub fn is_idempotent(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+    )
+}
+
+/// A connection whose final response head has been read: the rest, the head, its raw bytes.
+type Answered = (Incoming<TimedStream>, ResponseHead, Vec<u8>);
+
+/// Write the request on `stream` and read the final response head. An error comes with
+/// whether nothing at all was received (the server closed before answering).
+fn exchange(
+    stream: Stream,
+    bytes: &[u8],
+    read_timeout: Duration,
+    deadline: Option<Instant>,
+) -> Result<Answered, (Error, bool)> {
+    let mut timed = TimedStream::new(stream, read_timeout, deadline);
+    if let Err(e) = write_request(&mut timed, bytes) {
+        let unanswered = matches!(&e, Error::Receive(_));
+        return Err((e, unanswered));
+    }
+    let mut incoming = Incoming::new(timed);
+    match read_final_head(&mut incoming) {
+        Ok((head, raw)) => Ok((incoming, head, raw)),
+        Err(e) => {
+            let unanswered =
+                !incoming.received_any() && matches!(&e, Error::EmptyReply | Error::Receive(_));
+            Err((e, unanswered))
+        }
+    }
+}
+
 /// Send the request head within the read timeout / deadline.
 fn write_request(timed: &mut TimedStream, bytes: &[u8]) -> Result<(), Error> {
     let mut timeout = timed.read_timeout;
@@ -402,6 +505,17 @@ pub struct Response {
     raw_head: Vec<u8>,
     history: Vec<Vec<u8>>,
     body: Body<TimedStream>,
+    lease: Lease,
+}
+
+/// Where a response's connection may go back to once its body has been read.
+#[derive(Debug)]
+struct Lease {
+    /// `None` when the connection may not persist (no pool, or a side said close).
+    pool: Option<Arc<Pool>>,
+    origin: Origin,
+    /// The connection came from the pool.
+    reused: bool,
 }
 
 impl Response {
@@ -477,6 +591,44 @@ impl Response {
     /// Whether the connection is TLS.
     pub fn is_tls(&self) -> bool {
         self.body.incoming.source.stream.is_tls()
+    }
+
+    /// The request went over a kept-alive connection from the pool.
+    pub fn connection_reused(&self) -> bool {
+        self.lease.reused
+    }
+
+    /// Give the connection back to the request's pool, when there is one, the body was read
+    /// to its verified end, nothing follows it, and neither side said `close`. Otherwise the
+    /// connection is closed. Returns whether it was pooled.
+    pub fn release(self) -> bool {
+        let Response { body, lease, .. } = self;
+        let Some(pool) = lease.pool else {
+            return false;
+        };
+        // Bytes after the body (or an unfinished body) leave the connection out of step.
+        if !body.is_verified() || body.incoming.has_buffered() {
+            return false;
+        }
+        pool.put(lease.origin, body.incoming.source.stream);
+        true
+    }
+
+    /// Read and drop the rest of a small body (a redirect's or an error page's), then
+    /// [`release`](Self::release). Larger bodies are not read: the connection is closed.
+    pub fn discard(mut self) -> bool {
+        if self.lease.pool.is_none() {
+            return false;
+        }
+        let mut left = limits::MAX_DRAINED_REDIRECT_BODY;
+        let mut buf = [0u8; 8192];
+        while !self.body.is_done() {
+            match self.body.read(&mut buf) {
+                Ok(n) if n > 0 && (n as u64) <= left => left -= n as u64,
+                _ => return false,
+            }
+        }
+        self.release()
     }
 
     /// Read body bytes; `Ok(0)` at the end. Errors carry the URL.

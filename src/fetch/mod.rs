@@ -2,10 +2,12 @@
 //! `Request`/`Response` are the library API; `run` is `rawhttp fetch` built on it. Parsing and
 //! framing decisions live in `proto`; nothing here serves.
 
+pub mod batch;
 pub mod body;
 mod cli;
 pub mod client;
 pub mod connect;
+pub mod pool;
 pub mod redirect;
 pub mod request;
 pub mod save;
@@ -19,6 +21,7 @@ use crate::proto::syntax::parse_decimal;
 
 pub use client::{Request, Response};
 pub use connect::{Family, ResolveOverride};
+pub use pool::{Origin, Pool};
 
 /// `Error::Timeout` texts, one per timer.
 pub(crate) const CONNECT_TIMED_OUT: &str = "connect not finished within --connect-timeout";

@@ -24,6 +24,15 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const CONNECT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 /// Redirects followed with -L unless --max-redirs says otherwise (curl's default is 50; SPEC 20).
 pub const MAX_REDIRECTS: u32 = 20;
+/// Idle kept-alive connections a fetch pool holds in all (batches over many origins): each is
+/// a socket and, over TLS, a session; more idle ones than this would rarely be reused.
+pub const POOL_MAX_IDLE: usize = 64;
+/// An idle pooled connection older than this is closed instead of reused: servers close idle
+/// keep-alive connections after 5 s (Apache) to 75 s (nginx), and a stale one costs a retry.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A redirect's own body is read and discarded up to this size so its connection can carry the
+/// next hop (RFC 9112 §9.3); a larger one is not worth reading: the connection is closed.
+pub const MAX_DRAINED_REDIRECT_BODY: u64 = 64 * 1024;
 
 // ---- server (serve) ----
 

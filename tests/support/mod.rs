@@ -7,6 +7,7 @@ pub mod own;
 pub mod pki;
 pub mod replay;
 pub mod run;
+pub mod scripted;
 
 pub use own::{
     echo_server, fault_server, targets, tls_fault_server, url_of, write_fixture_ca, HELLO,
