@@ -7,14 +7,16 @@ use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use url::Url;
 
 use super::body::BUF_SIZE;
 use super::connect::{Family, ResolveOverride};
+use super::outputs::{self, OutputSpec};
+use super::progress::Progress;
 use super::request::{parse_header_arg, HeaderEdit};
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
 use super::{FetchArgs, Request, Response};
+use crate::proto::framing::BodyKind;
 use crate::Error;
 
 /// Flags turned into values once, before any URL is fetched.
@@ -22,6 +24,8 @@ struct Options {
     args: FetchArgs,
     edits: Vec<HeaderEdit>,
     resolve: Vec<ResolveOverride>,
+    /// `-o`/`-O` in the order they pair with URLs.
+    outputs: Vec<OutputSpec>,
 }
 
 impl Options {
@@ -40,10 +44,19 @@ impl Options {
             super::request::check_value(ua)?;
         }
         Ok(Options {
+            outputs: args.ordered_outputs(),
             args,
             edits,
             resolve,
         })
+    }
+
+    /// The output of URL number `index`. `-J` without any `-O` names every URL, as it always
+    /// has; `--remote-name-all` names those without their own `-o`/`-O`.
+    fn output_for(&self, index: usize) -> OutputSpec {
+        let a = &self.args;
+        let name_all = a.remote_name_all || (a.remote_header_name && a.remote_name.is_empty());
+        outputs::output_for(&self.outputs, index, name_all)
     }
 
     /// The library request for one URL, with every flag applied.
@@ -99,6 +112,9 @@ pub fn run(args: FetchArgs) -> i32 {
             return e.exit_code();
         }
     };
+    if let Err(e) = super::interrupt::install(quiet) {
+        eprintln!("rawhttp: warning: Ctrl-C will not clean up part files: {e}");
+    }
     if opts.args.insecure && !opts.args.silent {
         eprintln!("rawhttp: warning: --insecure: server certificates are not verified");
     }
@@ -142,51 +158,102 @@ fn fetch_one(opts: &Options, index: usize, arg: &str) -> Result<(), Error> {
     if let Some(path) = &args.dump_header {
         dump_heads(path, &response).map_err(fail)?;
     }
+    let spec = opts.output_for(index);
+    let shows_head = args.include || args.head;
     if response.status() >= 400 && !args.no_fail {
+        // As curl -i / -I: the head is still shown when it goes to stdout (a file destination
+        // stays untouched: a failure never writes it).
+        if shows_head && is_stdout(&spec) {
+            write_heads(&mut Sink::open(&Destination::Stdout)?, &response).map_err(fail)?;
+        }
         return Err(fail(Error::HttpStatus(response.status())));
     }
-    let dest = destination(args, index, &url, &response).map_err(fail)?;
+    let dest = destination(args, &spec, &url, &response).map_err(fail)?;
+    if !shows_head && response.body_kind() == BodyKind::NoBody {
+        // 304, 204, HEAD: no body by definition (RFC 9110 §15.4.5, §15.3.5); an existing
+        // file keeps its bytes rather than being emptied.
+        note_kept(opts, &dest, &response, &at);
+        return Ok(());
+    }
+    prepare_dir(args, &spec, &dest).map_err(fail)?;
     let mut sink = Sink::open(&dest).map_err(fail)?;
-    if args.include || args.head {
-        for head in response.redirect_heads() {
-            sink.write_all(head).map_err(fail)?;
-        }
-        sink.write_all(response.raw_head()).map_err(fail)?;
+    if shows_head {
+        write_heads(&mut sink, &response).map_err(fail)?;
     }
-    if !args.head {
-        let progress = progress_bar(args, &sink, &response);
-        let copied = copy_body(&mut response, &mut sink, progress.as_ref());
-        if let Some(bar) = progress {
-            bar.finish_and_clear();
-        }
-        copied.map_err(fail)?;
+    if args.head {
+        return sink.commit().map_err(fail);
     }
-    sink.commit().map_err(fail)
+    let progress = Progress::start(args.silent, sink.is_file(), response.content_length());
+    let guard = matches!(spec, OutputSpec::Stdout) && std::io::stdout().is_terminal();
+    let copied = copy_body(&mut response, &mut sink, progress.as_ref(), guard);
+    let saved_as = sink.path().map(Path::to_path_buf);
+    let stats = progress.map(Progress::finish);
+    copied.map_err(fail)?;
+    sink.commit().map_err(fail)?;
+    if let (Some(stats), Some(path)) = (stats, saved_as) {
+        stats.print_summary(&path);
+    }
+    Ok(())
 }
 
-/// Where URL number `index` goes: its own `-o`, else the `-O`/`-J` name, else stdout.
+fn is_stdout(spec: &OutputSpec) -> bool {
+    match spec {
+        OutputSpec::Stdout => true,
+        OutputSpec::Path(p) => p.as_os_str() == "-",
+        OutputSpec::RemoteName => false,
+    }
+}
+
+/// The heads of the redirects followed, then the final one (`-i`, `-I`).
+fn write_heads(sink: &mut Sink, response: &Response) -> Result<(), Error> {
+    for head in response.redirect_heads() {
+        sink.write_all(head)?;
+    }
+    sink.write_all(response.raw_head())
+}
+
+/// A response without a body left the destination alone: say so when a file was kept.
+fn note_kept(opts: &Options, dest: &Destination, response: &Response, at: &str) {
+    let Destination::File { path, .. } = dest else {
+        return;
+    };
+    if opts.args.silent || !path.is_file() {
+        return;
+    }
+    let status = response.status();
+    let what = match status {
+        304 => "not modified".to_string(),
+        _ => format!("{status} {}", response.reason()),
+    };
+    eprintln!("rawhttp: {what}: {} left as it was ({at})", path.display());
+}
+
+/// Where a URL's output goes, from its paired `-o`/`-O` spec. Touches nothing on disk.
 fn destination(
     args: &FetchArgs,
-    index: usize,
+    spec: &OutputSpec,
     url: &Url,
     response: &Response,
 ) -> Result<Destination, Error> {
-    if let Some(path) = args.output.get(index) {
-        if path.as_os_str() == "-" {
-            return Ok(Destination::Stdout);
+    match spec {
+        OutputSpec::Stdout => Ok(Destination::Stdout),
+        OutputSpec::Path(path) if path.as_os_str() == "-" => Ok(Destination::Stdout),
+        OutputSpec::Path(path) => {
+            let path = match &args.output_dir {
+                Some(dir) if path.is_relative() => dir.join(path),
+                _ => path.clone(),
+            };
+            Ok(Destination::File {
+                path,
+                no_clobber: false,
+            })
         }
-        let path = match &args.output_dir {
-            Some(dir) if path.is_relative() => dir.join(path),
-            _ => path.clone(),
-        };
-        return Ok(Destination::File {
-            path,
-            no_clobber: false,
-        });
+        OutputSpec::RemoteName => Ok(remote_destination(args, url, response)),
     }
-    if !(args.remote_name || args.remote_header_name) {
-        return Ok(Destination::Stdout);
-    }
+}
+
+/// `-O` (and `-J`): the name from the URL given or the server's Content-Disposition.
+fn remote_destination(args: &FetchArgs, url: &Url, response: &Response) -> Destination {
     let from_header = args
         .remote_header_name
         .then(|| response.headers().get("content-disposition"))
@@ -199,11 +266,22 @@ fn destination(
         .output_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
-    ensure_dir(&dir)?;
-    Ok(Destination::File {
+    Destination::File {
         path: dir.join(name),
         no_clobber,
-    })
+    }
+}
+
+/// Create `--output-dir` for `-O` names, and the parents of `-o` paths with `--create-dirs`.
+fn prepare_dir(args: &FetchArgs, spec: &OutputSpec, dest: &Destination) -> Result<(), Error> {
+    let Destination::File { path, .. } = dest else {
+        return Ok(());
+    };
+    let wanted = matches!(spec, OutputSpec::RemoteName) || args.create_dirs;
+    match path.parent() {
+        Some(parent) if wanted && !parent.as_os_str().is_empty() => ensure_dir(parent),
+        _ => Ok(()),
+    }
 }
 
 /// `-D FILE`: every head received (redirects included), written in place.
@@ -230,31 +308,13 @@ fn dump_heads(path: &Path, response: &Response) -> Result<(), Error> {
     })
 }
 
-/// A progress bar on stderr, only for a terminal, a file destination and without `-s`.
-fn progress_bar(args: &FetchArgs, sink: &Sink, response: &Response) -> Option<ProgressBar> {
-    if args.silent || !sink.is_file() || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = match response.content_length() {
-        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-    };
-    let template = match response.content_length() {
-        Some(_) => "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-        None => "{spinner} {bytes} {binary_bytes_per_sec}",
-    };
-    // The templates are constants; a failure would only lose the style, not the transfer.
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    Some(bar)
-}
-
-/// Stream the body to the sink through one fixed buffer.
+/// Stream the body to the sink through one fixed buffer. With `guard` (stdout is a terminal
+/// nobody chose with `-o -`), a first block that is not text is refused, as curl does.
 fn copy_body(
     response: &mut Response,
     sink: &mut Sink,
-    progress: Option<&ProgressBar>,
+    progress: Option<&Progress>,
+    mut guard: bool,
 ) -> Result<(), Error> {
     let mut buf = vec![0u8; BUF_SIZE];
     loop {
@@ -262,10 +322,28 @@ fn copy_body(
         if n == 0 {
             return Ok(());
         }
+        if guard && looks_binary(&buf[..n]) {
+            return Err(Error::Write(std::io::Error::other(
+                "binary body not shown on a terminal; save it with -o FILE, or print it anyway \
+                 with -o -",
+            )));
+        }
+        guard = false;
         sink.write_all(&buf[..n])?;
         if let Some(bar) = progress {
             bar.inc(n as u64);
         }
+    }
+}
+
+/// A NUL byte, or bytes that are not UTF-8 (a character cut at the block's end is fine).
+fn looks_binary(block: &[u8]) -> bool {
+    if block.contains(&0) {
+        return true;
+    }
+    match std::str::from_utf8(block) {
+        Ok(_) => false,
+        Err(e) => e.error_len().is_some(),
     }
 }
 

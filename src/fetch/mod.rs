@@ -7,7 +7,10 @@ pub mod body;
 mod cli;
 pub mod client;
 pub mod connect;
+pub mod interrupt;
+pub mod outputs;
 pub mod pool;
+mod progress;
 pub mod redirect;
 pub mod request;
 pub mod save;
@@ -37,9 +40,11 @@ pub struct FetchArgs {
     /// Write the body to FILE (`-` = stdout); repeatable, one per URL in order
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Vec<PathBuf>,
-    /// Name the file after the URL's last path segment
-    #[arg(short = 'O', long = "remote-name")]
-    pub remote_name: bool,
+    /// Name the file after the URL's last path segment; pairs with URLs in order like -o
+    /// (repeatable)
+    #[arg(short = 'O', long = "remote-name", action = clap::ArgAction::Append, num_args = 0,
+          default_missing_value = "true")]
+    pub remote_name: Vec<bool>,
     /// With -O: prefer the server's Content-Disposition name; never overwrite
     #[arg(short = 'J', long = "remote-header-name")]
     pub remote_header_name: bool,
@@ -104,12 +109,51 @@ pub struct FetchArgs {
     /// Send an HTTP/1.0 request
     #[arg(long = "http1.0")]
     pub http10: bool,
+    /// Name every URL without its own -o/-O after itself, as -O does
+    #[arg(long = "remote-name-all")]
+    pub remote_name_all: bool,
+    /// Create the missing directories of -o paths
+    #[arg(long = "create-dirs")]
+    pub create_dirs: bool,
+    /// `-o`/`-O` in command-line order (filled from clap's indices by the binary; when empty the
+    /// `-o` values come first, then one `-O` per occurrence)
+    #[arg(skip)]
+    pub output_order: Option<Vec<outputs::OutputSpec>>,
     /// No progress and no error messages
     #[arg(short = 's', long = "silent")]
     pub silent: bool,
     /// Error messages even with -s
     #[arg(short = 'S', long = "show-error")]
     pub show_error: bool,
+}
+
+impl FetchArgs {
+    /// Record the order `-o` and `-O` were written in (clap's derive loses it), so each URL gets
+    /// the output written for it (curl's pairing). `matches` are the `fetch` subcommand's.
+    pub fn record_output_order(&mut self, matches: &clap::ArgMatches) {
+        let paths: Vec<(usize, PathBuf)> = match (
+            matches.indices_of("output"),
+            matches.get_many::<PathBuf>("output"),
+        ) {
+            (Some(i), Some(v)) => i.zip(v.cloned()).collect(),
+            _ => Vec::new(),
+        };
+        let names: Vec<usize> = matches
+            .indices_of("remote_name")
+            .map(|i| i.collect())
+            .unwrap_or_default();
+        self.output_order = Some(outputs::in_command_line_order(paths, names));
+    }
+
+    /// The output specs in pairing order (see [`FetchArgs::record_output_order`]).
+    pub fn ordered_outputs(&self) -> Vec<outputs::OutputSpec> {
+        if let Some(order) = &self.output_order {
+            return order.clone();
+        }
+        let paths = self.output.iter().cloned().enumerate().collect();
+        let names = (self.output.len()..self.output.len() + self.remote_name.len()).collect();
+        outputs::in_command_line_order(paths, names)
+    }
 }
 
 /// Seconds as a decimal number; 0 means no limit.

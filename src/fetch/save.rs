@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
+use super::interrupt;
 use crate::proto::syntax::percent_escape;
 use crate::Error;
 
@@ -78,13 +79,17 @@ pub fn remote_name(url: &Url) -> OsString {
 }
 
 /// `-J`: the file name a Content-Disposition value suggests, `filename*` (RFC 8187) before
-/// `filename` (RFC 6266 §4.3), sanitised. `None` when it names nothing usable.
+/// `filename` (RFC 6266 §4.3), sanitised. Leading dots are stripped: a server never gets to
+/// choose a hidden file such as `.bashrc` (RFC 6266 §4.3 asks recipients to guard against
+/// names with special meaning). `None` when it names nothing usable.
 pub fn disposition_name(value: &[u8]) -> Option<OsString> {
     let params = disposition_params(value);
     let find = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v);
     let extended = find("filename*").and_then(|v| decode_ext_value(v));
     let name = extended.or_else(|| find("filename").cloned())?;
-    sanitize(&name).map(OsString::from_vec)
+    let plain = sanitize(&name)?;
+    let visible = plain.iter().position(|&b| b != b'.' && b != b' ')?;
+    sanitize(&plain[visible..]).map(OsString::from_vec)
 }
 
 /// `type; name=value; name="quoted \" value"` -> lower-case names with unquoted values.
@@ -192,6 +197,8 @@ enum SinkKind {
         part: PathBuf,
         path: PathBuf,
         no_clobber: bool,
+        /// Registration with the signal handler (`interrupt`), which removes the part file.
+        tracked: u64,
     },
 }
 
@@ -253,14 +260,32 @@ impl Sink {
             .create_new(true)
             .open(&part)
             .map_err(|e| write_error(&part, e))?;
+        let tracked = interrupt::register(&part);
         Ok(Sink {
             kind: SinkKind::Part {
                 file: Some(file),
                 part,
                 path: path.to_path_buf(),
                 no_clobber,
+                tracked,
             },
         })
+    }
+
+    /// Keep (or not) this sink's `NAME.part` when SIGINT/SIGTERM ends the process: the hook a
+    /// resumable transfer (`-C`, `--retry`) uses. No effect on other outputs.
+    pub fn keep_part_on_interrupt(&mut self, keep: bool) {
+        if let SinkKind::Part { tracked, .. } = &self.kind {
+            interrupt::set_keep(*tracked, keep);
+        }
+    }
+
+    /// The final path of a file output (`None` for stdout).
+    pub fn path(&self) -> Option<&Path> {
+        match &self.kind {
+            SinkKind::Part { path, .. } => Some(path),
+            _ => None,
+        }
     }
 
     /// Whether the output is a file (for the progress bar).
@@ -289,11 +314,15 @@ impl Sink {
             part,
             path,
             no_clobber,
+            tracked,
         } = &mut self.kind
         else {
             return Ok(());
         };
         drop(file.take());
+        // Held across the rename: a signal handler waits, then finds nothing left to remove.
+        let mut parts = interrupt::registry();
+        interrupt::unregister_in(&mut parts, *tracked);
         let moved = if *no_clobber {
             // A hard link fails when `path` exists, so a file appearing meanwhile survives.
             fs::hard_link(&*part, &*path).and_then(|()| fs::remove_file(&*part))
@@ -304,12 +333,14 @@ impl Sink {
         if result.is_err() {
             let _ = fs::remove_file(&*part);
         }
+        drop(parts);
         // Nothing left for Drop to clean up.
         self.kind = SinkKind::Part {
             file: None,
             part: PathBuf::new(),
             path: PathBuf::new(),
             no_clobber: false,
+            tracked: 0,
         };
         result
     }
@@ -317,10 +348,18 @@ impl Sink {
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        if let SinkKind::Part { file, part, .. } = &mut self.kind {
+        if let SinkKind::Part {
+            file,
+            part,
+            tracked,
+            ..
+        } = &mut self.kind
+        {
             if let Some(f) = file.take() {
                 drop(f);
+                let mut parts = interrupt::registry();
                 let _ = fs::remove_file(&*part);
+                interrupt::unregister_in(&mut parts, *tracked);
             }
         }
     }
@@ -389,7 +428,7 @@ mod tests {
 
     #[test]
     fn content_disposition_names() {
-        let table: [(&[u8], Option<&str>); 13] = [
+        let table: [(&[u8], Option<&str>); 15] = [
             (b"attachment; filename=\"a.txt\"", Some("a.txt")),
             (b"attachment; filename=a.txt", Some("a.txt")),
             (b"attachment;filename=a.txt;size=3", Some("a.txt")),
@@ -404,7 +443,9 @@ mod tests {
                 Some("£.txt"),
             ),
             (b"attachment; filename*=koi8-r''x; filename=y", Some("y")),
-            (b"attachment; filename=\"../../.bashrc\"", Some(".bashrc")),
+            (b"attachment; filename=\"../../.bashrc\"", Some("bashrc")),
+            (b"attachment; filename=\"...\"", None),
+            (b"attachment; filename=\". .x\"", Some("x")),
             (b"attachment; filename=\"/etc/passwd\"", Some("passwd")),
             (b"attachment; filename=\"..\"", None),
             (b"inline", None),

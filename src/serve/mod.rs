@@ -129,6 +129,10 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
         std::fs::write(path, pem)
             .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
+    let _temp_ca = match (&args.write_ca, &ca_pem) {
+        (None, Some(pem)) => Some(write_temp_ca(pem)?),
+        _ => None,
+    };
     // Registered before the ready line, so a signal sent right after it is never lost.
     let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(Error::Io)?;
     let faults = args.faults.then(|| Arc::new(FaultPlan::query_only()));
@@ -155,7 +159,7 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
 /// The served folder must be a readable directory (exit 2 otherwise).
 fn build_site(args: &ServeArgs) -> Result<Site, Error> {
     let bad = |why: String| Error::Usage(format!("cannot serve {}: {why}", args.dir.display()));
-    let root = std::fs::canonicalize(&args.dir).map_err(|e| bad(e.to_string()))?;
+    let root = std::fs::canonicalize(&args.dir).map_err(|e| bad(port_hint(&args.dir, e)))?;
     if !root.is_dir() {
         return Err(bad("not a directory".into()));
     }
@@ -174,6 +178,37 @@ fn build_site(args: &ServeArgs) -> Result<Site, Error> {
         fixed_mtime: None,
         content_etag: false,
     })
+}
+
+/// `rawhttp serve 9000` names a folder that does not exist: the user meant a port.
+fn port_hint(dir: &std::path::Path, e: std::io::Error) -> String {
+    let digits = dir
+        .to_str()
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    match digits {
+        Some(port) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("{e}; did you mean -p {port}?")
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// `--self-signed` without `--write-ca`: the CA goes to a private temporary file, named on
+/// stderr, so a client can trust it while the server runs (removed when it stops).
+fn write_temp_ca(pem: &str) -> Result<tempfile::NamedTempFile, Error> {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .prefix("rawhttp-ca-")
+        .suffix(".pem")
+        .tempfile()
+        .map_err(Error::Io)?;
+    file.write_all(pem.as_bytes()).map_err(Error::Io)?;
+    eprintln!(
+        "rawhttp: serve: clients can trust this server with --cacert {} (kept while serving; \
+         --write-ca FILE keeps one)",
+        file.path().display()
+    );
+    Ok(file)
 }
 
 /// `-H 'Name: value'`: a token name and a value without control bytes (no header injection).
