@@ -95,6 +95,45 @@ TARGETS = [
     b"http://../../etc/passwd", b"//etc/passwd", b"*", b"/.git/../index.html", b"/.env",
 ]
 
+# chunked_codec: (cut lengths - 1, (piece, room) nibble pairs, body, trailer text).
+CODEC = [
+    (b"", b"", b"", b""),
+    (b"\x04", b"\x11", b"hello world", b""),
+    (b"\x00\x01", b"\x3f\xf1\x00", b"\r\n0\r\n\r\n" * 3, b"X-Sum:abc\nExpires:never"),
+    (b"\xff", b"", bytes(range(256)) * 2, b"A:b c\nB:\n"),
+    (b"\x01", b"\x21", b"abc", b"Bad Name:x\nX: padded "),
+]
+
+# headers: (op, name pick, value) triples; op % 3: push, set, remove; op >> 5: value length.
+HEADER_OPS = [
+    [(0, 0, b""), (0 | 4 << 5, 1, b"keep"), (1 | 5 << 5, 2, b"close"), (2, 0, b"")],
+    [(0 | 1 << 5, 3, b"1"), (0 | 1 << 5, 5, b"5"), (0 | 1 << 5, 4, b"2"), (1 | 1 << 5, 3, b"3")],
+    [(0 | 7 << 5, 0, b" a , B\t"), (0 | 1 << 5, 0, b","), (2, 7, b"")],
+]
+
+SYNTAX = [
+    b"", b"GET", b"!#$%&'*+-.^_`|~", b" \t a b \t", b"18446744073709551615",
+    b"18446744073709551616", b"+5", b"%41%2f%g1%4", b"%+1", b"\x00\x7f\x80\xff\t ",
+]
+
+# names: (pick, argument): 0 sanitize, 1 Content-Disposition value, 2 URL.
+NAMES = [
+    (0, b"../../etc/passwd"), (0, b"a\\b\\..\\c.txt"), (0, b" \x01 . "), (0, "caf\u00e9".encode() * 90),
+    (1, b"attachment; filename=\"a\\\"b.txt\""), (1, b"attachment; filename*=UTF-8''%e2%82%ac.txt"),
+    (1, b"attachment; filename=\"..\\..\\.bashrc\"; filename*=iso-8859-1'en'%A3.txt"),
+    (1, b"inline; filename=.hidden"), (2, b"http://h/dir/na%20me.txt?q=1"), (2, b"http://h/"),
+    (2, b"https://h/a/%2e%2e"), (2, b"data:text/plain,hi"),
+]
+
+# Minimised inputs of past crashes: each must stay fixed (run.sh replays the corpus).
+REGRESSIONS = {
+    # F1: parse_content_range overflowed computing the span length of last = u64::MAX.
+    ("range", "regress-content-range-overflow"):
+        b"\x00" + struct.pack(">H", 10000) + b"bytes 0-18446744073709551615/*",
+    ("range", "regress-content-range-end"):
+        b"\x00" + struct.pack(">H", 10000) + b"bytes 5-18446744073709551615/*",
+}
+
 
 def write(target, name, data):
     d = os.path.join(HERE, "corpus", target)
@@ -120,6 +159,17 @@ def main():
         write("range", f"seed-big-{i}", b"\x01" + struct.pack(">Q", 2**64 - 1) + r)
     for i, t in enumerate(TARGETS):
         write("files", f"seed-{i}", bytes([i % 2]) + t)
+    for i, (cuts, steps, body, trailers) in enumerate(CODEC):
+        data = bytes([len(cuts), len(steps)]) + cuts + steps + body
+        write("chunked_codec", f"seed-{i}", data + (b"\xff" + trailers if trailers else b""))
+    for i, ops in enumerate(HEADER_OPS):
+        write("headers", f"seed-{i}", b"".join(bytes([op, pick]) + v for op, pick, v in ops))
+    for i, s in enumerate(SYNTAX):
+        write("syntax", f"seed-{i}", s)
+    for i, (pick, arg) in enumerate(NAMES):
+        write("names", f"seed-{i}", bytes([pick]) + arg)
+    for (target, name), data in REGRESSIONS.items():
+        write(target, name, data)
 
 
 if __name__ == "__main__":
