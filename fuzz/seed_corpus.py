@@ -132,6 +132,8 @@ REGRESSIONS = {
         b"\x00" + struct.pack(">H", 10000) + b"bytes 0-18446744073709551615/*",
     ("range", "regress-content-range-end"):
         b"\x00" + struct.pack(">H", 10000) + b"bytes 5-18446744073709551615/*",
+    # F2: sanitize cut a long name at NAME_MAX inside blanks and kept a trailing space.
+    ("names", "regress-name-blank-at-cut"): b"\x00" + b"a" * 249 + b"  b",
 }
 
 
