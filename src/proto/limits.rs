@@ -63,6 +63,9 @@ pub const TLS_BUFFER_LIMIT: usize = 64 * 1024;
 /// After the last byte of a closing connection, unread input is discarded for at most this long
 /// before the socket closes, so the close does not become an RST that destroys the response.
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+/// Linger after a 408 for a head that did not arrive in time: the client is slow or hostile, so
+/// its unread bytes get a short grace only (the 408 is small and already in its buffer).
+pub const TIMEOUT_LINGER: Duration = Duration::from_millis(500);
 /// Largest PEM certificate or key file `serve` reads: real chains are a few KiB; the cap keeps a
 /// mistaken `--tls-cert /dev/zero` or a huge log file from being read whole.
 pub const MAX_PEM_FILE: u64 = 1024 * 1024;

@@ -239,6 +239,10 @@ impl Loop {
                 }
             }
         }
+        // The stop grace is over: what is still open is cut short (and logged as such).
+        for slot in 0..self.conns.len() {
+            self.close(slot);
+        }
         self.ctx.log.flush();
     }
 
