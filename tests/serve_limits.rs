@@ -267,3 +267,133 @@ fn a_response_cut_short_by_the_stop_grace_is_logged_with_the_bytes_sent() {
         "{line} (client received {received})"
     );
 }
+
+/// `n` connections that each got one answer and now sit idle in keep-alive.
+fn idle_connections(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .map(|_| {
+            let mut c = connect(addr);
+            c.write_all(get("/hello.txt").as_bytes()).unwrap();
+            let reply = read_reply(&mut BufReader::new(c.try_clone().unwrap()));
+            assert_eq!(reply.body, b"hello\n");
+            c
+        })
+        .collect()
+}
+
+/// A new client's request is answered within `within` (read timeout), body checked.
+fn served_within(addr: SocketAddr, within: Duration) -> Duration {
+    let t = Instant::now();
+    let mut c = connect(addr);
+    c.set_read_timeout(Some(within)).unwrap();
+    c.write_all(get("/hello.txt").as_bytes()).unwrap();
+    let reply = read_reply(&mut BufReader::new(c));
+    assert_eq!(reply.body, b"hello\n");
+    t.elapsed()
+}
+
+#[test]
+fn idle_keep_alive_connections_make_room_at_the_connection_cap_oldest_first() {
+    let s = serve(&["--max-connections", "4", "--threads", "1"]);
+    let mut held = idle_connections(s.addr, 4);
+    // The table is full of idle keep-alive connections; a new client is still served at once
+    // (before: it waited for the 60-s idle timeout).
+    served_within(s.addr, Duration::from_secs(3));
+    // The one idle the longest made room; the newest is still open and usable.
+    assert!(closes_within(&mut held[0], Duration::from_secs(3)));
+    let newest = held.last_mut().unwrap();
+    newest.write_all(get("/hello.txt").as_bytes()).unwrap();
+    let reply = read_reply(&mut BufReader::new(newest.try_clone().unwrap()));
+    assert_eq!(reply.body, b"hello\n");
+}
+
+#[test]
+fn idle_connections_of_another_loop_make_room_too() {
+    // Two loops, each with its own SO_REUSEPORT queue: whichever gets the new client, an idle
+    // connection somewhere is closed for it.
+    let s = serve(&["--max-connections", "4", "--threads", "2"]);
+    let mut held = idle_connections(s.addr, 4);
+    for _ in 0..6 {
+        let mut c = connect(s.addr);
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        c.write_all(get("/hello.txt").as_bytes()).unwrap();
+        let reply = read_reply(&mut BufReader::new(c.try_clone().unwrap()));
+        assert_eq!(reply.body, b"hello\n");
+        // Kept open and idle: the next new client needs room again.
+        held.push(c);
+    }
+}
+
+#[test]
+fn connections_mid_request_or_mid_response_are_never_closed_to_make_room() {
+    let s = serve(&["--max-connections", "2", "--threads", "1", "--faults"]);
+    // One mid-request (half a head), one mid-response (a stall fault: head sent, no body).
+    let mut mid_request = connect(s.addr);
+    mid_request
+        .write_all(b"GET /hello.txt HTTP/1.1\r\n")
+        .unwrap();
+    let mut mid_response = connect(s.addr);
+    mid_response
+        .write_all(get("/hello.txt?stall").as_bytes())
+        .unwrap();
+    let mut line = String::new();
+    let mut r = BufReader::new(mid_response.try_clone().unwrap());
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    // A third client waits: neither busy connection is sacrificed.
+    let mut third = connect(s.addr);
+    third.write_all(get("/hello.txt").as_bytes()).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let err = third.read(&mut byte).unwrap_err();
+    assert!(matches!(
+        err.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ));
+    // The half-sent request completes and is answered in full ...
+    mid_request.write_all(b"Host: t\r\n\r\n").unwrap();
+    let reply = read_reply(&mut BufReader::new(mid_request.try_clone().unwrap()));
+    assert_eq!(reply.body, b"hello\n");
+    // ... after which it is idle, and makes room for the waiting client.
+    third
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    assert_eq!(read_reply(&mut BufReader::new(third)).body, b"hello\n");
+    assert!(closes_within(&mut mid_request, Duration::from_secs(3)));
+}
+
+#[test]
+fn per_address_cap_closes_the_excess_at_accept() {
+    let s = serve(&["--max-connections-per-ip", "2", "--threads", "1"]);
+    let mut held = idle_connections(s.addr, 2);
+    // The third from the same address is closed without a reply.
+    let mut third = connect(s.addr);
+    let _ = third.write_all(get("/hello.txt").as_bytes());
+    let mut got = Vec::new();
+    third
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let result = third.read_to_end(&mut got);
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+    assert!(
+        !matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+            || e.kind() == std::io::ErrorKind::TimedOut),
+        "not closed: {result:?}"
+    );
+    // A held one still works; once one goes, a new one is admitted.
+    held[1].write_all(get("/hello.txt").as_bytes()).unwrap();
+    let reply = read_reply(&mut BufReader::new(held[1].try_clone().unwrap()));
+    assert_eq!(reply.body, b"hello\n");
+    drop(held.remove(0));
+    served_within(s.addr, Duration::from_secs(3));
+}
+
+#[test]
+fn loopback_is_exempt_from_the_default_per_address_cap() {
+    let s = serve(&["--threads", "1"]);
+    // More than the default 256 from 127.0.0.1, all held open at once and all served.
+    let held = idle_connections(s.addr, 300);
+    assert_eq!(held.len(), 300);
+}

@@ -56,6 +56,11 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const SEND_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections; accepting pauses while full.
 pub const MAX_CONNECTIONS: usize = 10_000;
+/// Default cap on open connections per client address (`--max-connections-per-ip`), so one
+/// address cannot hold the whole table; loopback is exempt unless the flag is given (tests and
+/// benchmarks connect from 127.0.0.1). nginx has no default; 256 is far above what one browser
+/// opens (6 per origin) and what a NAT of ordinary users needs from a file server.
+pub const MAX_CONNECTIONS_PER_IP: usize = 256;
 /// How long a stop waits for responses in flight (SPEC).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Plaintext that rustls may buffer per connection before we stop producing (issue 4).

@@ -233,6 +233,20 @@ impl Conn {
         self.deadline
     }
 
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Kept alive between requests with no byte of the next one: the only kind of connection
+    /// the loop may close to make room at `--max-connections` (never one mid-request or
+    /// mid-response). Among idle ones the earliest deadline is the one idle the longest.
+    pub fn is_idle(&self) -> bool {
+        self.state == State::ReadingHead
+            && self.awaiting_head
+            && self.inbuf.is_empty()
+            && !self.transport.wants_write()
+    }
+
     /// Readiness reported by the poller.
     pub fn on_ready(&mut self, readable: bool, writable: bool, ctx: &mut Ctx) -> Next {
         self.readable |= readable;
