@@ -397,3 +397,71 @@ fn loopback_is_exempt_from_the_default_per_address_cap() {
     let held = idle_connections(s.addr, 300);
     assert_eq!(held.len(), 300);
 }
+
+/// `rawhttp serve` started with RLIMIT_NOFILE set to `soft`/`hard` (as `ulimit -n` would).
+fn serve_with_nofile(soft: u64, hard: u64, args: &[&str]) -> Served {
+    use std::os::unix::process::CommandExt;
+    let mut all = vec!["--log", "off", "--threads", "1"];
+    all.extend_from_slice(args);
+    let mut cmd = rawhttp_serve(&all);
+    // SAFETY: setrlimit is async-signal-safe; the closure allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    serve_with(cmd, Stdio::piped())
+}
+
+/// The soft and hard "Max open files" of a running process.
+fn nofile_of(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let nums: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (nums[0], nums[1])
+}
+
+/// Stop the server and collect everything it wrote on stderr.
+fn stop_and_collect_stderr(mut s: Served) -> String {
+    let err = s.child.stderr.take().unwrap();
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let mut text = String::new();
+    BufReader::new(err).read_to_string(&mut text).unwrap();
+    text
+}
+
+#[test]
+fn a_low_soft_descriptor_limit_is_raised_to_the_hard_limit_quietly() {
+    let s = serve_with_nofile(64, 4096, &["--max-connections", "1000"]);
+    assert_eq!(nofile_of(s.child.id()), (4096, 4096));
+    served_within(s.addr, Duration::from_secs(5));
+    assert_eq!(stop_and_collect_stderr(s), "");
+}
+
+#[test]
+fn max_connections_beyond_the_hard_descriptor_limit_is_warned_about() {
+    let s = serve_with_nofile(64, 200, &["--max-connections", "1000"]);
+    assert_eq!(nofile_of(s.child.id()), (200, 200));
+    served_within(s.addr, Duration::from_secs(5));
+    let err = stop_and_collect_stderr(s);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("rawhttp: serve: warning: --max-connections 1000 needs"),
+        "{err}"
+    );
+    assert!(err.contains("only 200 are allowed"), "{err}");
+}

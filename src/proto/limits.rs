@@ -61,6 +61,9 @@ pub const MAX_CONNECTIONS: usize = 10_000;
 /// benchmarks connect from 127.0.0.1). nginx has no default; 256 is far above what one browser
 /// opens (6 per origin) and what a NAT of ordinary users needs from a file server.
 pub const MAX_CONNECTIONS_PER_IP: usize = 256;
+/// Descriptors kept aside from `--max-connections` when checking RLIMIT_NOFILE at start:
+/// listeners, epoll and waker descriptors, inotify, stdio, and files being sent.
+pub const FD_RESERVE: u64 = 64;
 /// How long a stop waits for responses in flight (SPEC).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Plaintext that rustls may buffer per connection before we stop producing (issue 4).

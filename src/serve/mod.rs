@@ -5,6 +5,7 @@ pub mod cache;
 pub mod conn;
 pub mod event_loop;
 pub mod faults;
+pub mod fdlimit;
 pub mod files;
 pub mod fixture;
 pub mod listing;
@@ -153,7 +154,13 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
         echo: args.echo.clone(),
         record: None,
     };
+    // Raised before the loops accept; the warning only once binding worked (so a failed start
+    // still prints its one line).
+    let fd_warning = fdlimit::raise(args.max_connections);
     let engine = Engine::bind(config, &addrs)?;
+    if let Some(warning) = fd_warning {
+        eprintln!("rawhttp: serve: warning: {warning}");
+    }
     announce(&args.dir, tls.is_some(), engine.local_addrs())?;
     let _ = signals.forever().next();
     engine.shutdown();
