@@ -465,3 +465,38 @@ fn max_connections_beyond_the_hard_descriptor_limit_is_warned_about() {
     );
     assert!(err.contains("only 200 are allowed"), "{err}");
 }
+
+#[test]
+fn plain_http_on_the_tls_port_gets_a_readable_400_then_close() {
+    let s = serve(&["--self-signed"]);
+    let mut c = connect(s.addr);
+    c.write_all(get("/hello.txt").as_bytes()).unwrap();
+    let mut all = Vec::new();
+    c.read_to_end(&mut all).unwrap();
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text:?}");
+    assert!(text.contains("plain HTTP request was sent to an HTTPS port"));
+    assert!(text.to_ascii_lowercase().contains("connection: close"));
+    // curl, told http:// for an https:// server, sees the same 400.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg(format!("http://{}/hello.txt", s.addr))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "400");
+    // And HTTPS on the same port still works.
+    let out = Command::new("curl")
+        .args(["-sk", "--max-time", "10"])
+        .arg(format!("https://{}/hello.txt", s.addr))
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"hello\n");
+}

@@ -372,6 +372,19 @@ impl Conn {
         if self.flush_tls().is_err() {
             return Step::Close;
         }
+        if self.transport.is_plain_on_tls() {
+            // Plain HTTP on the TLS port: a readable 400, then close (issue 9, as nginx).
+            self.inbuf.clear();
+            let resp = plain_http_on_tls_response();
+            self.start_exchange(
+                resp,
+                None,
+                false,
+                (Faults::default(), WireFraming::AsIs),
+                ctx,
+            );
+            return Step::Again;
+        }
         if !self.inbuf.is_empty() {
             if self.awaiting_head {
                 // First byte of a new head: the header deadline starts now.
@@ -806,6 +819,20 @@ fn is_echo(head: &RequestHead, ctx: &Ctx) -> bool {
         }
         None => false,
     }
+}
+
+/// What a plain-HTTP client on the TLS port reads: nginx's "400 The plain HTTP request was
+/// sent to HTTPS port", in text.
+fn plain_http_on_tls_response() -> Response {
+    const BODY: &[u8] = b"400 Bad Request: the plain HTTP request was sent to an HTTPS port\n";
+    let mut resp = error_response(400);
+    for (name, value) in resp.headers.iter_mut() {
+        if name.eq_ignore_ascii_case("Content-Length") {
+            *value = BODY.len().to_string();
+        }
+    }
+    resp.body = BodySource::Bytes(BODY.to_vec());
+    resp
 }
 
 /// --echo: the request's own bytes back as text/plain.
