@@ -500,3 +500,41 @@ fn plain_http_on_the_tls_port_gets_a_readable_400_then_close() {
         .unwrap();
     assert_eq!(out.stdout, b"hello\n");
 }
+
+#[test]
+fn a_stalled_log_pipe_neither_stops_serving_nor_loses_count_of_dropped_lines() {
+    let cmd = rawhttp_serve(&["--threads", "1", "--log", "common"]);
+    // stderr is a pipe nobody reads until the end.
+    let mut s = serve_with(cmd, Stdio::piped());
+    let mut c = connect(s.addr);
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    // 200 lines of about 4 KiB: far more than the pipe (64 KiB) and the backlog (256 KiB).
+    let target = format!("/hello.txt?{}", "q".repeat(4000));
+    let requests = 200;
+    for _ in 0..requests {
+        c.write_all(get(&target).as_bytes()).unwrap();
+        // Answered promptly every time (the read timeout is 10 s): the log never blocks.
+        assert_eq!(read_reply(&mut r).body, b"hello\n");
+    }
+    // Now read the log: the lines that were kept, then the count of those dropped.
+    let log = stderr_lines(s.child.stderr.take().unwrap());
+    let mut kept = 0u64;
+    let dropped: u64 = loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a line saying how many log lines were dropped");
+        if line.contains("\"GET /hello.txt?q") {
+            kept += 1;
+            continue;
+        }
+        let n = line
+            .strip_prefix("rawhttp: serve: ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+        assert!(line.ends_with("access log lines dropped: stderr was not keeping up"));
+        break n;
+    };
+    assert!(dropped > 0 && kept > 0, "kept {kept}, dropped {dropped}");
+    assert_eq!(kept + dropped, requests);
+}

@@ -64,6 +64,13 @@ pub const MAX_CONNECTIONS_PER_IP: usize = 256;
 /// Descriptors kept aside from `--max-connections` when checking RLIMIT_NOFILE at start:
 /// listeners, epoll and waker descriptors, inotify, stdio, and files being sent.
 pub const FD_RESERVE: u64 = 64;
+/// Access log bytes a loop holds while stderr does not take them (a pipe nobody reads);
+/// past it lines are dropped and counted, never waited for (a log must not stall serving).
+pub const LOG_BACKLOG: usize = 256 * 1024;
+/// How often a loop with a log backlog wakes to retry stderr.
+pub const LOG_RETRY: Duration = Duration::from_millis(50);
+/// At exit, how long the log backlog may wait for a slow stderr before it is given up.
+pub const LOG_EXIT_WAIT: Duration = Duration::from_secs(1);
 /// How long a stop waits for responses in flight (SPEC).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Plaintext that rustls may buffer per connection before we stop producing (issue 4).

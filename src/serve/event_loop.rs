@@ -279,7 +279,7 @@ impl Loop {
         for slot in 0..self.conns.len() {
             self.close(slot);
         }
-        self.ctx.log.flush();
+        self.ctx.log.flush_at_exit();
     }
 
     fn dispatch(&mut self, event: &mio::event::Event) {
@@ -326,6 +326,10 @@ impl Loop {
         }
         if let Some(stop) = self.stop_at {
             at = at.min(stop);
+        }
+        if self.ctx.log.has_backlog() {
+            // stderr did not take everything: retry soon, without a busy loop.
+            at = at.min(self.ctx.now + limits::LOG_RETRY);
         }
         at.saturating_duration_since(Instant::now())
     }
