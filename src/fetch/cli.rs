@@ -132,7 +132,19 @@ pub fn run(args: FetchArgs) -> i32 {
 }
 
 /// Parse a command-line URL; `http://` is assumed when no scheme is given (as curl does).
+/// A raw space or control byte is refused (exit 3) rather than quietly percent-encoded, as curl
+/// does: a URL pasted with a space in it is more often two arguments run together than a name.
 pub fn parse_url(arg: &str) -> Result<Url, Error> {
+    if let Some(b) = arg.bytes().find(|b| b.is_ascii_control() || *b == b' ') {
+        let what = if b == b' ' {
+            "a space"
+        } else {
+            "a control byte"
+        };
+        return Err(Error::BadUrl(format!(
+            "{what} in the URL; write it percent-encoded (%{b:02X})"
+        )));
+    }
     let full = if arg.contains("://") {
         arg.to_string()
     } else {
@@ -367,5 +379,10 @@ mod tests {
         assert_eq!(ok("http://a:99999/"), Err(3));
         assert_eq!(ok("http://[::1/"), Err(3));
         assert_eq!(ok(""), Err(3));
+        assert_eq!(ok("http://a/b c"), Err(3));
+        assert_eq!(ok(" http://a/"), Err(3));
+        assert_eq!(ok("http://a/\tx"), Err(3));
+        assert_eq!(ok("http://a/\x7f"), Err(3));
+        assert_eq!(ok("http://a/b%20c"), Ok("http://a/b%20c".into()));
     }
 }

@@ -26,10 +26,11 @@ pub use client::{Request, Response};
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
 
-/// `Error::Timeout` texts, one per timer.
-pub(crate) const CONNECT_TIMED_OUT: &str = "connect not finished within --connect-timeout";
-pub(crate) const READ_TIMED_OUT: &str = "no data within --read-timeout";
-pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within --max-time";
+/// `Error::Timeout` texts, one per timer. The library names its own settings, not CLI flags
+/// (`Request::connect_timeout`, `read_timeout`, `max_time`), so they read right from Rust too.
+pub(crate) const CONNECT_TIMED_OUT: &str = "connect not finished within the connect timeout";
+pub(crate) const READ_TIMED_OUT: &str = "no data within the read timeout";
+pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within the time limit";
 
 /// `rawhttp fetch` flags (SPEC.md, fetch table).
 #[derive(clap::Args, Debug, Clone)]
