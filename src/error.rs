@@ -50,6 +50,8 @@ pub enum ProtoError {
     BadTrailer,
     /// A Range or Content-Range header that cannot be parsed.
     BadRange,
+    /// The response starts with a TLS record: plain HTTP was sent to a TLS port.
+    TlsRecord,
 }
 
 impl fmt::Display for ProtoError {
@@ -78,6 +80,9 @@ impl fmt::Display for ProtoError {
             ProtoError::BadChunkEnd => f.write_str("chunk not terminated by CRLF"),
             ProtoError::BadTrailer => f.write_str("malformed trailer section"),
             ProtoError::BadRange => f.write_str("malformed range"),
+            ProtoError::TlsRecord => {
+                f.write_str("the server speaks TLS on this port; use an https:// URL")
+            }
         }
     }
 }

@@ -60,3 +60,17 @@ fn a_raw_space_in_a_url_is_refused_as_curl_does() {
     assert!(out.stderr.contains("%20"), "{out:?}");
     assert!(names(dir.path()).is_empty());
 }
+
+/// Plain HTTP to a TLS port, against rawhttp's own TLS server and `openssl s_server`: the
+/// answer is a TLS record (an alert), and the error says so and suggests https://.
+#[test]
+fn plain_http_to_a_tls_port_says_the_server_speaks_tls() {
+    let server = tls_fault_server();
+    let plain = url_of(&server, "hello.txt").replacen("https://", "http://", 1);
+    let dir = tempdir();
+    let out = fetch(dir.path(), &["-o", "x", &plain]);
+    assert_eq!(out.code, 8, "{out:?}");
+    assert!(out.stderr.contains("speaks TLS"), "{out:?}");
+    assert!(out.stderr.contains("https://"), "{out:?}");
+    assert!(names(dir.path()).is_empty());
+}
