@@ -104,3 +104,25 @@ fn time_cond_sends_the_files_date_and_a_304_keeps_it() {
     assert_eq!(ims, [None, Some(DAY0.into()), Some(DAY0.into()), None]);
     assert_eq!(seen[3].header("if-unmodified-since").as_deref(), Some(DAY0));
 }
+
+#[test]
+fn limit_rate_keeps_the_average_under_the_rate() {
+    const LEN: u64 = 40 * 1024;
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {LEN}\r\n\r\n");
+    let server = ReplayServer::single(Reply::pattern(head, LEN));
+    let dir = tempdir();
+    let url = server.url("/blob");
+    // 40 KiB at 20 KiB/s cannot end before 2 s (the last byte is due then); a lower bound
+    // only, so a slow machine cannot make it fail.
+    let out = fetch(dir.path(), &["--limit-rate", "20k", "-o", "blob", &url]);
+    out.assert_ok();
+    assert!(out.elapsed >= Duration::from_millis(1900), "{out:?}");
+    let body = read(dir.path(), "blob").expect("saved");
+    assert_eq!(body.len() as u64, LEN);
+    assert!(body
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == pattern_byte(i as u64)));
+    let bad = fetch(dir.path(), &["--limit-rate", "fast", &url]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+}

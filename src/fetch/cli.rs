@@ -13,6 +13,7 @@ use super::body::BUF_SIZE;
 use super::connect::{Family, ResolveOverride};
 use super::outputs::{self, OutputSpec};
 use super::progress::Progress;
+use super::ratelimit::RateLimit;
 use super::request::{parse_header_arg, HeaderEdit};
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
 use super::timecond::{parse_time_cond, remote_time, TimeCond};
@@ -214,7 +215,8 @@ fn fetch_one(opts: &Options, index: usize, arg: &str) -> Result<(), Error> {
     }
     let progress = Progress::start(args.silent, sink.is_file(), response.content_length());
     let guard = matches!(spec, OutputSpec::Stdout) && std::io::stdout().is_terminal();
-    let copied = copy_body(&mut response, &mut sink, progress.as_ref(), guard);
+    let limit = args.limit_rate.filter(|&r| r > 0).map(RateLimit::new);
+    let copied = copy_body(&mut response, &mut sink, progress.as_ref(), guard, limit);
     let saved_as = sink.path().map(Path::to_path_buf);
     let stats = progress.map(Progress::finish);
     copied.map_err(fail)?;
@@ -349,10 +351,12 @@ fn copy_body(
     sink: &mut Sink,
     progress: Option<&Progress>,
     mut guard: bool,
+    mut limit: Option<RateLimit>,
 ) -> Result<(), Error> {
     let mut buf = vec![0u8; BUF_SIZE];
+    let slice = limit.as_ref().map_or(BUF_SIZE, |l| l.slice(BUF_SIZE));
     loop {
-        let n = response.read_body(&mut buf)?;
+        let n = response.read_body(&mut buf[..slice])?;
         if n == 0 {
             return Ok(());
         }
@@ -366,6 +370,9 @@ fn copy_body(
         sink.write_all(&buf[..n])?;
         if let Some(bar) = progress {
             bar.inc(n as u64);
+        }
+        if let Some(limit) = &mut limit {
+            limit.pace(n);
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod interrupt;
 pub mod outputs;
 pub mod pool;
 mod progress;
+pub mod ratelimit;
 pub mod redirect;
 pub mod request;
 pub mod save;
@@ -129,6 +130,9 @@ pub struct FetchArgs {
         allow_hyphen_values = true
     )]
     pub time_cond: Option<String>,
+    /// Average download rate at most RATE bytes per second (suffixes k, M, G; 0 = no limit)
+    #[arg(long = "limit-rate", value_name = "RATE", value_parser = parse_size)]
+    pub limit_rate: Option<u64>,
     /// `-o`/`-O` in command-line order (filled from clap's indices by the binary; when empty the
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]
