@@ -126,3 +126,86 @@ fn limit_rate_keeps_the_average_under_the_rate() {
     let bad = fetch(dir.path(), &["--limit-rate", "fast", &url]);
     assert_eq!(bad.code, 2, "{bad:?}");
 }
+
+/// curl's `-v` lines for one transfer: its `< ` lines and its request line, `\r` dropped.
+fn curl_verbose(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "-v", "-o", "/dev/null"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stderr).replace('\r', "")
+}
+
+fn lines_with<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+#[test]
+fn verbose_shows_heads_like_curl_on_stderr_only() {
+    let server = ReplayServer::single(Reply::file("length.http"));
+    let url = server.url("/v.txt");
+    let dir = tempdir();
+    let out = fetch(dir.path(), &["-v", &url]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, b"hello, world\n", "stdout holds the body only");
+    let theirs = curl_verbose(&[&url]);
+    assert_eq!(lines_with(&out.stderr, "< "), lines_with(&theirs, "< "));
+    let ours_req = lines_with(&out.stderr, "> ");
+    let curl_req = lines_with(&theirs, "> ");
+    assert_eq!(ours_req[..2], curl_req[..2], "request line and Host");
+    assert_eq!(ours_req.last(), Some(&"> "));
+    let port = server.port();
+    assert!(
+        out.stderr.contains(&format!(
+            "* Connected to 127.0.0.1 (127.0.0.1) port {port}\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    // Without -v, none of it.
+    let quiet = fetch(dir.path(), &[&url]);
+    assert!(!quiet.stderr.contains("> "), "{quiet:?}");
+}
+
+#[test]
+fn verbose_shows_the_tls_facts_curl_shows() {
+    let server = tls_fault_server();
+    let dir = tempdir();
+    let ca = write_fixture_ca(&server, dir.path());
+    let url = url_of(&server, "hello.txt");
+    let out = fetch(dir.path(), &["-v", "--cacert", &ca, "-o", "h.txt", &url]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // rawhttp sends Connection: close on a lone request; ask curl for the same.
+    let theirs = curl_verbose(&["-H", "Connection: close", "--cacert", &ca, &url]);
+    for needle in [
+        "* SSL connection using TLSv1.3 / ",
+        "* ALPN: server accepted http/1.1\n",
+        "*  subject: ",
+        "*  expire date: ",
+        "*  issuer: ",
+    ] {
+        assert!(out.stderr.contains(needle), "{needle:?} in {}", out.stderr);
+    }
+    // The same facts as curl's, word for word: version, cipher suite, ALPN, subject, issuer.
+    for prefix in [
+        "* SSL connection",
+        "* ALPN: server",
+        "*  subject:",
+        "*  issuer:",
+    ] {
+        assert_eq!(
+            lines_with(&out.stderr, prefix),
+            lines_with(&theirs, prefix),
+            "{prefix}"
+        );
+    }
+    // The status line and the header names match curl's, in order (Date values may differ).
+    let names = |text: &str| -> Vec<String> {
+        lines_with(text, "< ")
+            .iter()
+            .map(|l| l.split(':').next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(names(&out.stderr), names(&theirs));
+}

@@ -17,6 +17,7 @@ use super::ratelimit::RateLimit;
 use super::request::{parse_header_arg, HeaderEdit};
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
 use super::timecond::{parse_time_cond, remote_time, TimeCond};
+use super::trace::{verbose_lines, Tracer};
 use super::{FetchArgs, Request, Response};
 use crate::proto::framing::BodyKind;
 use crate::Error;
@@ -115,6 +116,11 @@ impl Options {
         }
         if let Some(cond) = &self.time_cond {
             req = req.header(cond.field, &cond.date);
+        }
+        if a.verbose {
+            req = req.trace(Tracer::new(|event| {
+                let _ = std::io::stderr().write_all(verbose_lines(event).as_bytes());
+            }));
         }
         req
     }

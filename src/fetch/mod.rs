@@ -18,6 +18,7 @@ pub mod save;
 pub mod timecond;
 pub mod tls;
 mod tls_stream;
+pub mod trace;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -133,6 +134,9 @@ pub struct FetchArgs {
     /// Average download rate at most RATE bytes per second (suffixes k, M, G; 0 = no limit)
     #[arg(long = "limit-rate", value_name = "RATE", value_parser = parse_size)]
     pub limit_rate: Option<u64>,
+    /// Show connection facts, the request head (`> `) and response heads (`< `) on stderr
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
     /// `-o`/`-O` in command-line order (filled from clap's indices by the binary; when empty the
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]
