@@ -15,6 +15,7 @@ pub mod redirect;
 pub mod request;
 pub mod save;
 pub mod tls;
+pub mod tls_errors;
 mod tls_stream;
 
 use std::path::PathBuf;
