@@ -13,6 +13,7 @@ use super::body::BUF_SIZE;
 use super::connect::{Family, ResolveOverride};
 use super::outputs::{self, OutputSpec};
 use super::progress::Progress;
+use super::proxy::Proxies;
 use super::request::{parse_header_arg, HeaderEdit};
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
 use super::{FetchArgs, Request, Response};
@@ -26,6 +27,8 @@ struct Options {
     resolve: Vec<ResolveOverride>,
     /// `-o`/`-O` in the order they pair with URLs.
     outputs: Vec<OutputSpec>,
+    /// `-x`/`--noproxy` over curl's proxy variables.
+    proxies: Proxies,
 }
 
 impl Options {
@@ -43,7 +46,12 @@ impl Options {
         if let Some(ua) = &args.user_agent {
             super::request::check_value(ua)?;
         }
+        let proxies =
+            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
+                std::env::var(name).ok()
+            });
         Ok(Options {
+            proxies,
             outputs: args.ordered_outputs(),
             args,
             edits,
@@ -64,6 +72,7 @@ impl Options {
         let a = &self.args;
         let method = if a.head { "HEAD" } else { "GET" };
         let mut req = Request::new(method, url)
+            .proxies(self.proxies.clone())
             .http10(a.http10)
             .insecure(a.insecure)
             .family(match (a.ipv4, a.ipv6) {
