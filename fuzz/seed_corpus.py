@@ -125,6 +125,13 @@ NAMES = [
     (2, b"https://h/a/%2e%2e"), (2, b"data:text/plain,hi"),
 ]
 
+# proxy: port (2 bytes), no_proxy list, 0xFF, host, 0xFF, proxy spec.
+PROXIES = [
+    (80, b"example.com, .org,10.0.0.0/8,[::1]:8080", b"www.example.com", b"http://u:p@proxy:3128"),
+    (8080, b"*", b"[::1]", b"proxy"),
+    (80, b"localhost", b"127.0.0.1", b"socks5://h"),
+]
+
 # Minimised inputs of past crashes: each must stay fixed (run.sh replays the corpus).
 REGRESSIONS = {
     # F1: parse_content_range overflowed computing the span length of last = u64::MAX.
@@ -170,6 +177,8 @@ def main():
         write("syntax", f"seed-{i}", s)
     for i, (pick, arg) in enumerate(NAMES):
         write("names", f"seed-{i}", bytes([pick]) + arg)
+    for i, (port, no_proxy, host, spec) in enumerate(PROXIES):
+        write("proxy", f"seed-{i}", struct.pack(">H", port) + no_proxy + b"\xff" + host + b"\xff" + spec)
     for (target, name), data in REGRESSIONS.items():
         write(target, name, data)
 
