@@ -135,6 +135,13 @@ pub enum Error {
     AtUrl { url: String, error: Box<Error> },
     /// A redirect we will not follow: an https -> http downgrade without -k (exit 47).
     RedirectRefused(String),
+    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
+    ChecksumMismatch {
+        /// The digest asked for, lower-case hex.
+        expected: String,
+        /// The digest of the bytes received, lower-case hex.
+        got: String,
+    },
 }
 
 impl Error {
@@ -164,6 +171,7 @@ impl Error {
             Error::Bind(_) | Error::Io(_) => 1,
             Error::AtUrl { error, .. } => error.exit_code(),
             Error::RedirectRefused(_) => 47,
+            Error::ChecksumMismatch { .. } => 32,
         }
     }
 
@@ -220,6 +228,10 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "{e}"),
             Error::AtUrl { url, error } => write!(f, "{error} ({url})"),
             Error::RedirectRefused(why) => write!(f, "redirect refused: {why}"),
+            Error::ChecksumMismatch { expected, got } => write!(
+                f,
+                "checksum mismatch: expected sha256 {expected}, got {got}; not saved"
+            ),
         }
     }
 }

@@ -13,9 +13,12 @@ pub mod pool;
 mod progress;
 pub mod redirect;
 pub mod request;
+pub mod resume;
+pub mod retry;
 pub mod save;
 pub mod tls;
 mod tls_stream;
+pub mod writeout;
 
 use std::path::PathBuf;
 use std::time::Duration;
