@@ -47,6 +47,22 @@ pub struct Request {
     max_redirects: Option<u32>,
     pool: Option<Arc<Pool>>,
     close: bool,
+    /// Phase times of the request being sent (for `-w`).
+    timings: Timings,
+}
+
+/// When each phase of the last request ended, measured from its start (curl's `-w` times).
+/// A reused connection has no name lookup, connect or TLS phase: those stay zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Name resolved.
+    pub namelookup: Duration,
+    /// TCP connected.
+    pub connect: Duration,
+    /// TLS handshake done (zero for plain HTTP).
+    pub appconnect: Duration,
+    /// Final response head received.
+    pub starttransfer: Duration,
 }
 
 impl Request {
@@ -70,6 +86,7 @@ impl Request {
             max_redirects: None,
             pool: None,
             close: false,
+            timings: Timings::default(),
         }
     }
 
@@ -263,6 +280,8 @@ impl Request {
     /// One request on one connection: a pooled one when there is one, else a fresh one.
     fn send_once(&mut self, deadline: Option<Instant>, at_origin: bool) -> Result<Response, Error> {
         let url = self.url.clone();
+        let started = Instant::now();
+        self.timings = Timings::default();
         request::check_method(&self.method)?;
         let https = match url.scheme() {
             "http" => false,
@@ -274,6 +293,7 @@ impl Request {
         if let Some(stream) = self.pool.as_ref().and_then(|p| p.take(&origin)) {
             match exchange(stream, &bytes, self.read_timeout, deadline) {
                 Ok((incoming, head, raw)) => {
+                    self.timings.starttransfer = started.elapsed();
                     let lease = self.lease(origin, persistent, true);
                     return self.response(incoming, head, raw, lease);
                 }
@@ -283,12 +303,13 @@ impl Request {
                 Err((e, _)) => return Err(e),
             }
         }
-        let stream = self.connect(&url, https, deadline)?;
+        let stream = self.connect(&url, https, deadline, started)?;
         if let Some(pool) = &self.pool {
             pool.note_opened();
         }
         let (incoming, head, raw) =
             exchange(stream, &bytes, self.read_timeout, deadline).map_err(|(e, _)| e)?;
+        self.timings.starttransfer = started.elapsed();
         let lease = self.lease(origin, persistent, false);
         self.response(incoming, head, raw, lease)
     }
@@ -325,6 +346,7 @@ impl Request {
             url: self.url.clone(),
             head,
             raw_head,
+            timings: self.timings,
             history: Vec::new(),
             body: Body::new(incoming, kind, self.max_filesize),
             lease,
@@ -367,6 +389,7 @@ impl Request {
         url: &Url,
         https: bool,
         deadline: Option<Instant>,
+        started: Instant,
     ) -> Result<Stream, Error> {
         let host = url
             .host()
@@ -375,15 +398,19 @@ impl Request {
             .port_or_known_default()
             .ok_or_else(|| Error::BadUrl("no port for this scheme".into()))?;
         let addrs = connect::resolve(&host, port, &self.resolve, self.family)?;
+        self.timings.namelookup = started.elapsed();
         let connect_deadline = connect_deadline(self.connect_timeout, deadline);
         let tcp = connect::connect_any(&addrs, connect_deadline, limits::CONNECT_ATTEMPT_DELAY)
             .map_err(|e| which_timeout(e, deadline))?;
+        self.timings.connect = started.elapsed();
         if !https {
             return Ok(Stream::Plain(tcp));
         }
         let config = self.tls_client_config()?;
-        connect::handshake(tcp, &host, config, connect_deadline)
-            .map_err(|e| which_timeout(e, deadline))
+        let tls = connect::handshake(tcp, &host, config, connect_deadline)
+            .map_err(|e| which_timeout(e, deadline))?;
+        self.timings.appconnect = started.elapsed();
+        Ok(tls)
     }
 
     /// The TLS configuration, built once (roots are only loaded for https URLs).
@@ -503,6 +530,7 @@ pub struct Response {
     url: Url,
     head: ResponseHead,
     raw_head: Vec<u8>,
+    timings: Timings,
     history: Vec<Vec<u8>>,
     body: Body<TimedStream>,
     lease: Lease,
@@ -596,6 +624,16 @@ impl Response {
     /// The request went over a kept-alive connection from the pool.
     pub fn connection_reused(&self) -> bool {
         self.lease.reused
+    }
+
+    /// Phase times of the request that got this response (the last hop's, after redirects).
+    pub fn timings(&self) -> Timings {
+        self.timings
+    }
+
+    /// The server's address (`None` if the socket cannot tell).
+    pub fn remote_addr(&self) -> Option<std::net::SocketAddr> {
+        self.body.incoming.source.stream.tcp().peer_addr().ok()
     }
 
     /// Give the connection back to the request's pool, when there is one, the body was read

@@ -18,6 +18,7 @@ pub mod retry;
 pub mod save;
 pub mod tls;
 mod tls_stream;
+pub mod transfer;
 pub mod writeout;
 
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use crate::proto::syntax::parse_decimal;
 
-pub use client::{Request, Response};
+pub use client::{Request, Response, Timings};
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
 
