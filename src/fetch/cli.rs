@@ -184,7 +184,10 @@ pub fn run(args: FetchArgs) -> i32 {
             Some(name) => OutputSpec::Path(PathBuf::from(name)),
             None => OutputSpec::RemoteName,
         };
-        UrlJob::new(first_listed + i, entry.url, spec)
+        UrlJob {
+            listed: true,
+            ..UrlJob::new(first_listed + i, entry.url, spec)
+        }
     });
     let mut code = 0;
     Batch::new(parallel).run(
@@ -239,6 +242,8 @@ fn read_format(arg: &str) -> Result<String, Error> {
 struct UrlJob {
     /// Position in the batch (pairs `--expect-sha256` values).
     index: usize,
+    /// From `--input-file` (its names create their directories as `-O` names do).
+    listed: bool,
     arg: String,
     spec: OutputSpec,
     origin: Option<Origin>,
@@ -249,6 +254,7 @@ impl UrlJob {
         let origin = parse_url(&arg).ok().and_then(|u| Origin::of(&u));
         UrlJob {
             index,
+            listed: false,
             arg,
             spec,
             origin,
@@ -305,6 +311,7 @@ fn fetch_one(
     let guard = matches!(job.spec, OutputSpec::Stdout) && std::io::stdout().is_terminal();
     let mut out = CliOutput {
         opts,
+        listed: job.listed,
         to_file: !is_stdout(&job.spec),
         spec: job.spec,
         url,
@@ -319,6 +326,7 @@ fn fetch_one(
 /// The CLI's side of a transfer: `-D`, `-i`/`-I`, `--no-fail`, names, progress.
 struct CliOutput<'a> {
     opts: &'a Options,
+    listed: bool,
     spec: OutputSpec,
     url: Url,
     ctx: &'a Context<'a>,
@@ -372,7 +380,7 @@ impl Output for CliOutput<'_> {
             note_kept(self.opts, &dest, response, &at);
             return Ok(None);
         }
-        prepare_dir(args, &self.spec, &dest).map_err(fail)?;
+        prepare_dir(args, &self.spec, &dest, self.listed).map_err(fail)?;
         let mut sink = Sink::open(&dest).map_err(fail)?;
         if shows_head {
             write_heads(&mut sink, response).map_err(fail)?;
@@ -495,11 +503,17 @@ fn remote_destination(args: &FetchArgs, url: &Url, response: &Response) -> Desti
 }
 
 /// Create `--output-dir` for `-O` names, and the parents of `-o` paths with `--create-dirs`.
-fn prepare_dir(args: &FetchArgs, spec: &OutputSpec, dest: &Destination) -> Result<(), Error> {
+/// Names from `--input-file` land in `--output-dir` the way `-O` names do: created if missing.
+fn prepare_dir(
+    args: &FetchArgs,
+    spec: &OutputSpec,
+    dest: &Destination,
+    listed: bool,
+) -> Result<(), Error> {
     let Destination::File { path, .. } = dest else {
         return Ok(());
     };
-    let wanted = matches!(spec, OutputSpec::RemoteName) || args.create_dirs;
+    let wanted = matches!(spec, OutputSpec::RemoteName) || args.create_dirs || listed;
     match path.parent() {
         Some(parent) if wanted && !parent.as_os_str().is_empty() => ensure_dir(parent),
         _ => Ok(()),
