@@ -353,3 +353,37 @@ fn curl_and_rawhttp_save_the_same_batch_byte_for_byte() {
         );
     }
 }
+
+/// Run a shell command under a pseudo-terminal (script(1)); what the terminal showed.
+fn on_a_terminal(cwd: &Path, shell: &str) -> String {
+    let out = Command::new("script")
+        .args(["-qec", shell, "/dev/null"])
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn parallel_progress_shows_a_line_per_transfer_and_a_total_only_on_a_terminal() {
+    let server = fault_server();
+    let dir = tempdir();
+    let bin = env!("CARGO_BIN_EXE_rawhttp");
+    // Slow bodies (13 bytes at 13 B/s) so the board is drawn while both run.
+    let a = url_of(&server, "hello.txt?rate=13");
+    let shell = format!("{bin} fetch -Z -o a.txt '{a}' -o b.txt '{a}'");
+    let shown = on_a_terminal(dir.path(), &shell);
+    assert!(shown.contains("total: "), "no total line: {shown:?}");
+    assert!(shown.contains("hello.txt"), "no per-transfer line: {shown:?}");
+    let last = shown.trim_end().rsplit(['\n', '\r']).next().unwrap_or("");
+    let last = last.trim_start_matches("\x1b[2K");
+    assert!(
+        last.starts_with("2 transfers: 26 B in "),
+        "no summary last: {shown:?}"
+    );
+    assert_eq!(read(dir.path(), "a.txt").as_deref(), Some(HELLO));
+    assert_eq!(read(dir.path(), "b.txt").as_deref(), Some(HELLO));
+    let quiet = on_a_terminal(dir.path(), &format!("{bin} fetch -s -Z -o c.txt '{a}'"));
+    assert_eq!(quiet, "", "-s draws nothing");
+}

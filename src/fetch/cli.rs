@@ -14,7 +14,7 @@ use super::batch::{Batch, Context, Flow, Job};
 use super::connect::{Family, ResolveOverride};
 use super::input::Entries;
 use super::outputs::{self, OutputSpec};
-use super::progress::Progress;
+use super::progress::{Board, Progress};
 use super::request::{parse_header_arg, HeaderEdit};
 use super::retry::RetryPolicy;
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
@@ -177,6 +177,10 @@ pub fn run(args: FetchArgs) -> i32 {
         false => 1,
     };
     let pool = Arc::new(Pool::new(parallel));
+    let board = match parallel > 1 {
+        true => Board::start(opts.args.silent),
+        false => None,
+    };
     let argv = opts.argv_jobs();
     let first_listed = argv.len();
     let listed = input.iter_mut().flatten().enumerate().map(|(i, entry)| {
@@ -192,7 +196,7 @@ pub fn run(args: FetchArgs) -> i32 {
     let mut code = 0;
     Batch::new(parallel).run(
         argv.into_iter().chain(listed),
-        |job, ctx| fetch_one(&opts, &pool, job, ctx),
+        |job, ctx| fetch_one(&opts, &pool, board.as_ref(), job, ctx),
         |(arg, record, result), _| {
             if let Some(format) = &opts.write_out {
                 print_write_out(format, &record);
@@ -211,6 +215,9 @@ pub fn run(args: FetchArgs) -> i32 {
             }
         },
     );
+    if let Some(board) = board {
+        board.finish();
+    }
     if let Some(e) = input.and_then(|i| i.error) {
         eprintln!("rawhttp: {e}");
         code = e.exit_code();
@@ -291,6 +298,7 @@ pub fn parse_url(arg: &str) -> Result<Url, Error> {
 fn fetch_one(
     opts: &Options,
     pool: &Arc<Pool>,
+    board: Option<&Board>,
     job: UrlJob,
     ctx: &Context,
 ) -> (String, Record, Result<(), Error>) {
@@ -316,6 +324,7 @@ fn fetch_one(
         spec: job.spec,
         url,
         ctx,
+        board,
         progress: None,
         guard,
     };
@@ -330,6 +339,8 @@ struct CliOutput<'a> {
     spec: OutputSpec,
     url: Url,
     ctx: &'a Context<'a>,
+    /// `-Z` on a terminal: bars go on the shared board.
+    board: Option<&'a Board>,
     to_file: bool,
     progress: Option<Progress>,
     /// Stdout is a terminal nobody chose with `-o -`: refuse a binary first block.
@@ -391,7 +402,13 @@ impl Output for CliOutput<'_> {
 
     fn started(&mut self, response: &Response, already: u64) {
         let total = response.content_length().map(|n| n + already);
-        self.progress = Progress::start(self.opts.args.silent, self.to_file, total);
+        self.progress = match self.board {
+            Some(board) if self.to_file => {
+                Some(board.bar(&remote_name(&self.url).to_string_lossy(), total))
+            }
+            Some(_) => None,
+            None => Progress::start(self.opts.args.silent, self.to_file, total),
+        };
         if let Some(bar) = &self.progress {
             bar.inc(already);
         }
@@ -415,6 +432,9 @@ impl Output for CliOutput<'_> {
         let Some(progress) = self.progress.take() else {
             return;
         };
+        if let Some(board) = self.board {
+            return board.done(progress);
+        }
         let stats = progress.finish();
         if let Some(path) = saved {
             stats.print_summary(path);
