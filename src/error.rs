@@ -144,6 +144,13 @@ pub enum Error {
     ProxyResolve { proxy: String, why: String },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
     ProxyTunnel(String),
+    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
+    ChecksumMismatch {
+        /// The digest asked for, lower-case hex.
+        expected: String,
+        /// The digest of the bytes received, lower-case hex.
+        got: String,
+    },
 }
 
 impl Error {
@@ -175,6 +182,7 @@ impl Error {
             Error::RedirectRefused(_) => 47,
             Error::ProxyResolve { .. } => 5,
             Error::ProxyTunnel(_) => 56,
+            Error::ChecksumMismatch { .. } => 32,
         }
     }
 
@@ -235,6 +243,10 @@ impl fmt::Display for Error {
                 write!(f, "could not resolve proxy {proxy}: {why}")
             }
             Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
+            Error::ChecksumMismatch { expected, got } => write!(
+                f,
+                "checksum mismatch: expected sha256 {expected}, got {got}; not saved"
+            ),
         }
     }
 }
