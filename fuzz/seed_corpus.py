@@ -132,6 +132,26 @@ PROXIES = [
     (80, b"localhost", b"127.0.0.1", b"socks5://h"),
 ]
 
+# writeout: format, 0xFF, URL, 0xFF, error message.
+WRITEOUTS = [
+    b"%{http_code}\\n", b"%{json}", b"%{bogus}", b"%{", b"100%%\\n\\t\\\\ \\x",
+    b"%{url_effective} %{filename_effective}\xffhttp://h/\"q\\\xff\"err\\\x00\xed\xa0\x80",
+    b"%{size_download}%{time_total}%{verdict}%{sha256}%{retries}%{resumed_from}%{connection_reused}",
+]
+
+# retry_after: clock (8 bytes LE), retry number, jitter byte, then the field value.
+RETRY_AFTERS = [
+    b"120", b"Sun, 06 Nov 1994 08:49:37 GMT", b"Wed, 21 Oct 2015 07:28:00 GMT",
+    b"Sunday, 06-Nov-94 08:49:37 GMT", b"Sun Nov  6 08:49:37 1994", b"18446744073709551616",
+    b" 5 ", b"-1", b"",
+]
+
+# input_line: one --input-file line.
+INPUT_LINES = [
+    b"http://a/x out.txt", b"# comment", b"", b"  http://a\t name with space ", b"\t",
+    b"http://a/#frag", b"\xef\xbb\xbfhttp://bom/",
+]
+
 # Minimised inputs of past crashes: each must stay fixed (run.sh replays the corpus).
 REGRESSIONS = {
     # F1: parse_content_range overflowed computing the span length of last = u64::MAX.
@@ -179,6 +199,13 @@ def main():
         write("names", f"seed-{i}", bytes([pick]) + arg)
     for i, (port, no_proxy, host, spec) in enumerate(PROXIES):
         write("proxy", f"seed-{i}", struct.pack(">H", port) + no_proxy + b"\xff" + host + b"\xff" + spec)
+    for i, w in enumerate(WRITEOUTS):
+        write("writeout", f"seed-{i}", w)
+    for i, v in enumerate(RETRY_AFTERS):
+        clock = struct.pack("<Q", 1_700_000_000 + 86400 * 365 * (i % 3))
+        write("retry_after", f"seed-{i}", clock + bytes([i, 128]) + v)
+    for i, line in enumerate(INPUT_LINES):
+        write("input_line", f"seed-{i}", line)
     for (target, name), data in REGRESSIONS.items():
         write(target, name, data)
 
