@@ -229,6 +229,9 @@ fn proxy_failures_have_curls_exit_codes() {
         out.stderr.contains("could not resolve proxy [::1]:9"),
         "{out:?}"
     );
+    let out = fetch(dir.path(), &["-x"]);
+    out.assert_fails_without_url(2);
+    assert!(out.stderr.contains("'--proxy <URL>'"), "{out:?}");
     let out = fetch(dir.path(), &["-x", "http://[bad", "-o", "o", &url]);
     out.assert_fails(5, Some(&url));
     let out = fetch(dir.path(), &["-x", "socks5://127.0.0.1:9", "-o", "o", &url]);
