@@ -18,6 +18,7 @@ use super::pool::{Origin, Pool, Route};
 use super::proxy::{Proxies, Proxy};
 use super::redirect::{next_hop, same_origin, Hop};
 use super::request::{self, HeaderEdit};
+use super::trace::{TraceEvent, Tracer};
 use super::{CONNECT_TIMED_OUT, MAX_TIME_REACHED};
 use crate::proto::framing::{response_framing, BodyKind};
 use crate::proto::head::ResponseHead;
@@ -50,6 +51,7 @@ pub struct Request {
     pool: Option<Arc<Pool>>,
     close: bool,
     proxies: Proxies,
+    trace: Option<Tracer>,
 }
 
 impl Request {
@@ -74,6 +76,7 @@ impl Request {
             pool: None,
             close: false,
             proxies: Proxies::none(),
+            trace: None,
         }
     }
 
@@ -209,6 +212,40 @@ impl Request {
         self
     }
 
+    /// Report connection facts and every head sent and received to `tracer`, as they happen
+    /// (what `rawhttp fetch -v` prints; see [`super::trace::verbose_lines`]).
+    pub fn trace(mut self, tracer: Tracer) -> Request {
+        self.trace = Some(tracer);
+        self
+    }
+
+    fn emit(&self, event: &TraceEvent<'_>) {
+        if let Some(tracer) = &self.trace {
+            tracer.emit(event);
+        }
+    }
+
+    /// Report that a kept-alive connection is used again.
+    fn emit_reused(&self, url: &Url, stream: &Stream) {
+        if let (Some(tracer), Ok(addr)) = (&self.trace, stream.tcp().peer_addr()) {
+            let host = url.host_str().unwrap_or_default();
+            tracer.emit(&TraceEvent::Reused { host, addr });
+        }
+    }
+
+    /// Write the request, read the final head, and report both to the tracer.
+    fn traced_exchange(
+        &self,
+        stream: Stream,
+        bytes: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Answered, (Error, bool)> {
+        self.emit(&TraceEvent::RequestHead(bytes));
+        let answered = exchange(stream, bytes, self.read_timeout, deadline)?;
+        self.emit(&TraceEvent::ResponseHead(&answered.2));
+        Ok(answered)
+    }
+
     /// The URL this request is for.
     pub fn url(&self) -> &Url {
         &self.url
@@ -287,7 +324,8 @@ impl Request {
         let (bytes, persistent) = self.request_bytes(at_origin, forward)?;
         let route = route(origin, proxy.as_ref());
         if let Some(stream) = self.pool.as_ref().and_then(|p| p.take_route(&route)) {
-            match exchange(stream, &bytes, self.read_timeout, deadline) {
+            self.emit_reused(&url, &stream);
+            match self.traced_exchange(stream, &bytes, deadline) {
                 Ok((incoming, head, raw)) => {
                     let lease = self.lease(route, persistent, true);
                     return self.response(incoming, head, raw, lease);
@@ -302,8 +340,9 @@ impl Request {
         if let Some(pool) = &self.pool {
             pool.note_opened();
         }
-        let (incoming, head, raw) =
-            exchange(stream, &bytes, self.read_timeout, deadline).map_err(|(e, _)| e)?;
+        let (incoming, head, raw) = self
+            .traced_exchange(stream, &bytes, deadline)
+            .map_err(|(e, _)| e)?;
         let lease = self.lease(route, persistent, false);
         self.response(incoming, head, raw, lease)
     }
@@ -413,6 +452,10 @@ impl Request {
             Some(proxy) => self.dial_proxy(proxy, connect_deadline),
         }
         .map_err(|e| which_timeout(e, deadline))?;
+        if let (Some(tracer), Ok(addr)) = (&self.trace, tcp.peer_addr()) {
+            let host = url.host_str().unwrap_or_default();
+            tracer.emit(&TraceEvent::Connected { host, addr });
+        }
         if !https {
             return Ok(Stream::Plain(tcp));
         }
@@ -423,8 +466,12 @@ impl Request {
             None => tcp,
         };
         let config = self.tls_client_config()?;
-        connect::handshake(tcp, &host, config, connect_deadline)
-            .map_err(|e| which_timeout(e, deadline))
+        let stream = connect::handshake(tcp, &host, config, connect_deadline)
+            .map_err(|e| which_timeout(e, deadline))?;
+        if let Some(facts) = self.trace.as_ref().and_then(|_| stream.tls_facts()) {
+            self.emit(&TraceEvent::Tls(&facts));
+        }
+        Ok(stream)
     }
 
     /// A TCP connection to `host:port` (`--resolve` and the family applied).
