@@ -30,10 +30,10 @@ struct Options {
     resolve: Vec<ResolveOverride>,
     /// `-o`/`-O` in the order they pair with URLs.
     outputs: Vec<OutputSpec>,
-    /// `-x`/`--noproxy` over curl's proxy variables.
-    proxies: Proxies,
     /// `-z`: the conditional field every request carries.
     time_cond: Option<TimeCond>,
+    /// `-x`/`--noproxy` over curl's proxy variables.
+    proxies: Proxies,
 }
 
 impl Options {
@@ -51,10 +51,6 @@ impl Options {
         if let Some(ua) = &args.user_agent {
             super::request::check_value(ua)?;
         }
-        let proxies =
-            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
-                std::env::var(name).ok()
-            });
         let time_cond = args.time_cond.as_deref().and_then(|value| {
             let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
             if cond.is_none() && !args.silent {
@@ -65,9 +61,13 @@ impl Options {
             }
             cond
         });
+        let proxies =
+            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
+                std::env::var(name).ok()
+            });
         Ok(Options {
-            proxies,
             time_cond,
+            proxies,
             outputs: args.ordered_outputs(),
             args,
             edits,

@@ -50,8 +50,8 @@ pub struct Request {
     max_redirects: Option<u32>,
     pool: Option<Arc<Pool>>,
     close: bool,
-    proxies: Proxies,
     trace: Option<Tracer>,
+    proxies: Proxies,
 }
 
 impl Request {
@@ -75,8 +75,8 @@ impl Request {
             max_redirects: None,
             pool: None,
             close: false,
-            proxies: Proxies::none(),
             trace: None,
+            proxies: Proxies::none(),
         }
     }
 
@@ -204,14 +204,6 @@ impl Request {
         self
     }
 
-    /// Send through these proxies (none by default; `rawhttp fetch` reads curl's variables
-    /// with [`Proxies::from_settings`]). Plain HTTP goes to the proxy with absolute-form
-    /// targets; HTTPS through a `CONNECT` tunnel, TLS end to end with the origin.
-    pub fn proxies(mut self, proxies: Proxies) -> Request {
-        self.proxies = proxies;
-        self
-    }
-
     /// Report connection facts and every head sent and received to `tracer`, as they happen
     /// (what `rawhttp fetch -v` prints; see [`super::trace::verbose_lines`]).
     pub fn trace(mut self, tracer: Tracer) -> Request {
@@ -244,6 +236,14 @@ impl Request {
         let answered = exchange(stream, bytes, self.read_timeout, deadline)?;
         self.emit(&TraceEvent::ResponseHead(&answered.2));
         Ok(answered)
+    }
+
+    /// Send through these proxies (none by default; `rawhttp fetch` reads curl's variables
+    /// with [`Proxies::from_settings`]). Plain HTTP goes to the proxy with absolute-form
+    /// targets; HTTPS through a `CONNECT` tunnel, TLS end to end with the origin.
+    pub fn proxies(mut self, proxies: Proxies) -> Request {
+        self.proxies = proxies;
+        self
     }
 
     /// The URL this request is for.
