@@ -375,7 +375,10 @@ fn parallel_progress_shows_a_line_per_transfer_and_a_total_only_on_a_terminal() 
     let shell = format!("{bin} fetch -Z -o a.txt '{a}' -o b.txt '{a}'");
     let shown = on_a_terminal(dir.path(), &shell);
     assert!(shown.contains("total: "), "no total line: {shown:?}");
-    assert!(shown.contains("hello.txt"), "no per-transfer line: {shown:?}");
+    assert!(
+        shown.contains("hello.txt"),
+        "no per-transfer line: {shown:?}"
+    );
     let last = shown.trim_end().rsplit(['\n', '\r']).next().unwrap_or("");
     let last = last.trim_start_matches("\x1b[2K");
     assert!(

@@ -19,7 +19,7 @@ use super::request::{parse_header_arg, HeaderEdit};
 use super::retry::RetryPolicy;
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
 use super::transfer::{transfer, Output, TransferOptions};
-use super::writeout::{self, Piece, Record};
+use super::writeout::{self, Piece, Record, Var};
 use super::{FetchArgs, Origin, Pool, Request, Response};
 use crate::proto::framing::BodyKind;
 use crate::Error;
@@ -66,6 +66,11 @@ impl Options {
             resume: args.continue_at,
             no_restart: args.no_restart,
             expect_sha256: None,
+            // Only when something prints the digest: hashing a large body costs CPU.
+            hash: write_out.as_ref().is_some_and(|w| {
+                w.iter()
+                    .any(|p| matches!(p, Piece::Var(Var::Json | Var::Sha256)))
+            }),
         };
         Ok(Options {
             outputs: args.ordered_outputs(),
