@@ -1,7 +1,7 @@
 //! `rawhttp fetch`: flags -> `Request` per URL -> head/body to their destinations, one stderr
 //! line per failure. All HTTP work is the library's (`client`); this is only the glue.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{IsTerminal, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
@@ -15,9 +15,13 @@ use super::connect::{Family, ResolveOverride};
 use super::input::Entries;
 use super::outputs::{self, OutputSpec};
 use super::progress::{Board, Progress};
+use super::proxy::Proxies;
+use super::ratelimit::RateLimit;
 use super::request::{parse_header_arg, HeaderEdit};
 use super::retry::RetryPolicy;
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
+use super::timecond::{parse_time_cond, remote_time, TimeCond};
+use super::trace::{verbose_lines, Tracer};
 use super::transfer::{transfer, Output, TransferOptions};
 use super::writeout::{self, Piece, Record, Var};
 use super::{FetchArgs, Origin, Pool, Request, Response};
@@ -35,6 +39,10 @@ struct Options {
     write_out: Option<Vec<Piece>>,
     /// Retry, resume and checksum settings shared by every transfer.
     transfer: TransferOptions,
+    /// `-z`: the conditional field every request carries.
+    time_cond: Option<TimeCond>,
+    /// `-x`/`--noproxy` over curl's proxy variables.
+    proxies: Proxies,
 }
 
 impl Options {
@@ -72,7 +80,23 @@ impl Options {
                     .any(|p| matches!(p, Piece::Var(Var::Json | Var::Sha256)))
             }),
         };
+        let time_cond = args.time_cond.as_deref().and_then(|value| {
+            let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
+            if cond.is_none() && !args.silent {
+                eprintln!(
+                    "rawhttp: warning: --time-cond {value:?} is neither a file nor a date; \
+                     fetching unconditionally"
+                );
+            }
+            cond
+        });
+        let proxies =
+            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
+                std::env::var(name).ok()
+            });
         Ok(Options {
+            time_cond,
+            proxies,
             outputs: args.ordered_outputs(),
             args,
             edits,
@@ -107,6 +131,7 @@ impl Options {
         let a = &self.args;
         let method = if a.head { "HEAD" } else { "GET" };
         let mut req = Request::new(method, url)
+            .proxies(self.proxies.clone())
             .http10(a.http10)
             .insecure(a.insecure)
             .family(match (a.ipv4, a.ipv6) {
@@ -140,6 +165,14 @@ impl Options {
         }
         if a.location {
             req = req.follow_redirects(a.max_redirs);
+        }
+        if let Some(cond) = &self.time_cond {
+            req = req.header(cond.field, &cond.date);
+        }
+        if a.verbose {
+            req = req.trace(Tracer::new(|event| {
+                let _ = std::io::stderr().write_all(verbose_lines(event).as_bytes());
+            }));
         }
         req
     }
@@ -281,7 +314,19 @@ impl Job for UrlJob {
 }
 
 /// Parse a command-line URL; `http://` is assumed when no scheme is given (as curl does).
+/// A raw space or control byte is refused (exit 3) rather than quietly percent-encoded, as curl
+/// does: a URL pasted with a space in it is more often two arguments run together than a name.
 pub fn parse_url(arg: &str) -> Result<Url, Error> {
+    if let Some(b) = arg.bytes().find(|b| b.is_ascii_control() || *b == b' ') {
+        let what = if b == b' ' {
+            "a space"
+        } else {
+            "a control byte"
+        };
+        return Err(Error::BadUrl(format!(
+            "{what} in the URL; write it percent-encoded (%{b:02X})"
+        )));
+    }
     let full = if arg.contains("://") {
         arg.to_string()
     } else {
@@ -332,6 +377,7 @@ fn fetch_one(
         board,
         progress: None,
         guard,
+        limit: opts.args.limit_rate.filter(|&r| r > 0).map(RateLimit::new),
     };
     let (record, result) = transfer(&request, &transfer_opts, &mut out);
     (job.arg, record, result)
@@ -350,6 +396,8 @@ struct CliOutput<'a> {
     progress: Option<Progress>,
     /// Stdout is a terminal nobody chose with `-o -`: refuse a binary first block.
     guard: bool,
+    /// `--limit-rate`.
+    limit: Option<RateLimit>,
 }
 
 impl Output for CliOutput<'_> {
@@ -429,6 +477,22 @@ impl Output for CliOutput<'_> {
         self.guard = false;
         if let Some(bar) = &self.progress {
             bar.inc(block.len() as u64);
+        }
+        if let Some(limit) = &mut self.limit {
+            limit.pace(block.len());
+        }
+        Ok(())
+    }
+
+    fn read_size(&self, buf: usize) -> usize {
+        self.limit.as_ref().map_or(buf, |l| l.slice(buf))
+    }
+
+    fn before_commit(&mut self, response: &Response, sink: &mut Sink) -> Result<(), Error> {
+        if self.opts.args.remote_time {
+            if let Some(time) = remote_time(response.headers().get("last-modified")) {
+                sink.set_modified(time)?;
+            }
         }
         Ok(())
     }
@@ -600,5 +664,10 @@ mod tests {
         assert_eq!(ok("http://a:99999/"), Err(3));
         assert_eq!(ok("http://[::1/"), Err(3));
         assert_eq!(ok(""), Err(3));
+        assert_eq!(ok("http://a/b c"), Err(3));
+        assert_eq!(ok(" http://a/"), Err(3));
+        assert_eq!(ok("http://a/\tx"), Err(3));
+        assert_eq!(ok("http://a/\x7f"), Err(3));
+        assert_eq!(ok("http://a/b%20c"), Ok("http://a/b%20c".into()));
     }
 }

@@ -61,6 +61,16 @@ pub trait Output {
         Ok(())
     }
 
+    /// How much of a `buf`-byte buffer one read may fill (a rate limit reads in slices).
+    fn read_size(&self, buf: usize) -> usize {
+        buf
+    }
+
+    /// The body is complete and about to be renamed into place (e.g. to set its mtime).
+    fn before_commit(&mut self, _response: &Response, _sink: &mut Sink) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// The transfer attempt ended; `saved` is the file now in place, on success.
     fn finished(&mut self, _saved: Option<&Path>) {}
 
@@ -294,8 +304,19 @@ fn stream_body(
     out: &mut dyn Output,
     record: &mut Record,
 ) -> Result<Option<PathBuf>, Error> {
-    with_buffer(|buf| copy_into(response, &mut sink, &mut hasher, out, record, buf))?;
+    with_buffer(|buf| {
+        let slice = out.read_size(buf.len()).clamp(1, buf.len());
+        copy_into(
+            response,
+            &mut sink,
+            &mut hasher,
+            out,
+            record,
+            &mut buf[..slice],
+        )
+    })?;
     record.size_download = response.body_received();
+    out.before_commit(response, &mut sink)?;
     let verified = response.is_verified() || response.body_kind() == BodyKind::NoBody;
     seal(sink, hasher, opts, record, verified)
 }
