@@ -152,6 +152,23 @@ INPUT_LINES = [
     b"http://a/#frag", b"\xef\xbb\xbfhttp://bom/",
 ]
 
+# preconditions: method, mtime (4 bytes), length (2 bytes), ETag pick, then `\n`-separated
+# fields whose first byte picks the name (0 If-Match, 1 If-Unmodified-Since, 2 If-None-Match,
+# 3 If-Modified-Since, 4 Range, 5 If-Range, 6 X-Other).
+PRECONDITIONS = [
+    (0, [(0, b'"abc"')]), (1, [(2, b'W/"abc", "z"')]), (0, [(2, b"*"), (4, b"bytes=0-1")]),
+    (0, [(3, b"Sun, 06 Nov 1994 08:49:37 GMT")]),
+    (0, [(1, b"Sun, 06 Nov 1994 08:49:37 GMT"), (1, b"x")]),
+    (0, [(4, b"bytes=0-0,5-"), (5, b'"abc"')]),
+    (0, [(4, b"bytes=0-0"), (5, b"Sun, 06 Nov 1994 08:49:37 GMT")]), (3, [(2, b'"abc"')]),
+]
+
+
+def precondition(method, fields):
+    head = bytes([method]) + struct.pack(">I", 784111777) + struct.pack(">H", 100) + b"\x00"
+    return head + b"\n".join(bytes([n]) + v for n, v in fields)
+
+
 # Minimised inputs of past crashes: each must stay fixed (run.sh replays the corpus).
 REGRESSIONS = {
     # F1: parse_content_range overflowed computing the span length of last = u64::MAX.
@@ -161,6 +178,8 @@ REGRESSIONS = {
         b"\x00" + struct.pack(">H", 10000) + b"bytes 5-18446744073709551615/*",
     # F2: sanitize cut a long name at NAME_MAX inside blanks and kept a trailing space.
     ("names", "regress-name-blank-at-cut"): b"\x00" + b"a" * 249 + b"  b",
+    # F3: only the first If-Match line was read; a later line naming our tag still gave 412.
+    ("preconditions", "regress-if-match-lines"): precondition(0, [(0, b'"x"'), (0, b'"abc"')]),
 }
 
 
@@ -206,6 +225,8 @@ def main():
         write("retry_after", f"seed-{i}", clock + bytes([i, 128]) + v)
     for i, line in enumerate(INPUT_LINES):
         write("input_line", f"seed-{i}", line)
+    for i, (method, fields) in enumerate(PRECONDITIONS):
+        write("preconditions", f"seed-{i}", precondition(method, fields))
     for (target, name), data in REGRESSIONS.items():
         write(target, name, data)
 
