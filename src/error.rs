@@ -140,6 +140,9 @@ pub enum Error {
     AtUrl { url: String, error: Box<Error> },
     /// A redirect we will not follow: an https -> http downgrade without -k (exit 47).
     RedirectRefused(String),
+    /// A compressed body (Content-Encoding) that does not decode (exit 61, as curl), or whose
+    /// compressed stream ends early (`truncated`: exit 18, as any cut-off body).
+    Decoding { why: String, truncated: bool },
 }
 
 impl Error {
@@ -169,6 +172,10 @@ impl Error {
             Error::Bind(_) | Error::Io(_) => 1,
             Error::AtUrl { error, .. } => error.exit_code(),
             Error::RedirectRefused(_) => 47,
+            Error::Decoding {
+                truncated: true, ..
+            } => 18,
+            Error::Decoding { .. } => 61,
         }
     }
 
@@ -225,6 +232,11 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "{e}"),
             Error::AtUrl { url, error } => write!(f, "{error} ({url})"),
             Error::RedirectRefused(why) => write!(f, "redirect refused: {why}"),
+            Error::Decoding {
+                why,
+                truncated: true,
+            } => write!(f, "transfer cut short: compressed body ends early: {why}"),
+            Error::Decoding { why, .. } => write!(f, "cannot decode the body: {why}"),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! line per failure. All HTTP work is the library's (`client`); this is only the glue.
 
 use std::fs::{self, File};
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use url::Url;
 
 use super::body::BUF_SIZE;
 use super::connect::{Family, ResolveOverride};
+use super::decode::{decoded, parse_codings, Coding, ACCEPT_ENCODING};
 use super::outputs::{self, OutputSpec};
 use super::progress::Progress;
 use super::ratelimit::RateLimit;
@@ -113,6 +114,14 @@ impl Options {
         }
         if a.location {
             req = req.follow_redirects(a.max_redirs);
+        }
+        let asks_encoding = self.edits.iter().any(|e| match e {
+            HeaderEdit::Set(name, _) | HeaderEdit::Remove(name) => {
+                name.eq_ignore_ascii_case("accept-encoding")
+            }
+        });
+        if a.compressed && !asks_encoding {
+            req = req.header("Accept-Encoding", ACCEPT_ENCODING);
         }
         if let Some(cond) = &self.time_cond {
             req = req.header(cond.field, &cond.date);
@@ -219,10 +228,17 @@ fn fetch_one(opts: &Options, index: usize, arg: &str) -> Result<(), Error> {
     if args.head {
         return sink.commit().map_err(fail);
     }
-    let progress = Progress::start(args.silent, sink.is_file(), response.content_length());
+    let codings = codings_to_undo(args, &response).map_err(fail)?;
+    // A decoded body has no known length: the bar becomes a spinner.
+    let total = response.content_length().filter(|_| codings.is_empty());
+    let progress = Progress::start(args.silent, sink.is_file(), total);
     let guard = matches!(spec, OutputSpec::Stdout) && std::io::stdout().is_terminal();
     let limit = args.limit_rate.filter(|&r| r > 0).map(RateLimit::new);
-    let copied = copy_body(&mut response, &mut sink, progress.as_ref(), guard, limit);
+    let copied = match codings.is_empty() {
+        true => copy_body(&mut response, &mut sink, progress.as_ref(), guard, limit),
+        false => decoded(&mut response, &codings, args.max_filesize)
+            .and_then(|mut body| copy_body(&mut body, &mut sink, progress.as_ref(), guard, limit)),
+    };
     let saved_as = sink.path().map(Path::to_path_buf);
     let stats = progress.map(Progress::finish);
     copied.map_err(fail)?;
@@ -326,6 +342,18 @@ fn prepare_dir(args: &FetchArgs, spec: &OutputSpec, dest: &Destination) -> Resul
     }
 }
 
+/// With `--compressed`, the codings the server applied (RFC 9110 §8.4), to undo while saving;
+/// none otherwise (the saved bytes are the served bytes).
+fn codings_to_undo(args: &FetchArgs, response: &Response) -> Result<Vec<Coding>, Error> {
+    match response.headers().get("content-encoding") {
+        Some(value) if args.compressed => parse_codings(value).map_err(|why| Error::Decoding {
+            why,
+            truncated: false,
+        }),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// `-D FILE`: every head received (redirects included), written in place.
 fn dump_heads(path: &Path, response: &Response) -> Result<(), Error> {
     let write = |out: &mut dyn Write| -> std::io::Result<()> {
@@ -353,7 +381,7 @@ fn dump_heads(path: &Path, response: &Response) -> Result<(), Error> {
 /// Stream the body to the sink through one fixed buffer. With `guard` (stdout is a terminal
 /// nobody chose with `-o -`), a first block that is not text is refused, as curl does.
 fn copy_body(
-    response: &mut Response,
+    body: &mut dyn Read,
     sink: &mut Sink,
     progress: Option<&Progress>,
     mut guard: bool,
@@ -362,7 +390,11 @@ fn copy_body(
     let mut buf = vec![0u8; BUF_SIZE];
     let slice = limit.as_ref().map_or(BUF_SIZE, |l| l.slice(BUF_SIZE));
     loop {
-        let n = response.read_body(&mut buf[..slice])?;
+        let n = match body.read(&mut buf[..slice]) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // The crate's own error comes back out of the io::Error (see Error's From).
+            read => read.map_err(Error::from)?,
+        };
         if n == 0 {
             return Ok(());
         }

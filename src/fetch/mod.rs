@@ -7,6 +7,7 @@ pub mod body;
 mod cli;
 pub mod client;
 pub mod connect;
+pub mod decode;
 pub mod interrupt;
 pub mod outputs;
 pub mod pool;
@@ -137,6 +138,9 @@ pub struct FetchArgs {
     /// Show connection facts, the request head (`> `) and response heads (`< `) on stderr
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+    /// Ask for a compressed body (gzip, deflate, br, zstd) and save it decoded
+    #[arg(long = "compressed")]
+    pub compressed: bool,
     /// `-o`/`-O` in command-line order (filled from clap's indices by the binary; when empty the
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]
