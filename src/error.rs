@@ -1,5 +1,5 @@
 //! The crate's errors: `ProtoError` for the sans-IO core (small, `Copy`, comparable in tests) and
-//! `Error` for everything a user can hit, each mapping to one exit code (SPEC.md's table).
+//! `Error` for everything a user can hit, each mapping to one exit code (the README's table).
 
 use std::fmt;
 use std::io;
@@ -146,7 +146,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code for this error (SPEC.md; curl's numbers).
+    /// The process exit code for this error (the README's table; curl's numbers).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,

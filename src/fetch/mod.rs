@@ -36,7 +36,7 @@ pub(crate) const CONNECT_TIMED_OUT: &str = "connect not finished within the conn
 pub(crate) const READ_TIMED_OUT: &str = "no data within the read timeout";
 pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within the time limit";
 
-/// `rawhttp fetch` flags (SPEC.md, fetch table).
+/// `rawhttp fetch` flags (README, fetch table).
 #[derive(clap::Args, Debug, Clone)]
 pub struct FetchArgs {
     /// URLs to fetch (http:// is assumed when the scheme is missing)
