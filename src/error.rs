@@ -143,6 +143,10 @@ pub enum Error {
     /// A compressed body (Content-Encoding) that does not decode (exit 61, as curl), or whose
     /// compressed stream ends early (`truncated`: exit 18, as any cut-off body).
     Decoding { why: String, truncated: bool },
+    /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
+    ProxyResolve { proxy: String, why: String },
+    /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
+    ProxyTunnel(String),
 }
 
 impl Error {
@@ -176,6 +180,8 @@ impl Error {
                 truncated: true, ..
             } => 18,
             Error::Decoding { .. } => 61,
+            Error::ProxyResolve { .. } => 5,
+            Error::ProxyTunnel(_) => 56,
         }
     }
 
@@ -237,6 +243,10 @@ impl fmt::Display for Error {
                 truncated: true,
             } => write!(f, "transfer cut short: compressed body ends early: {why}"),
             Error::Decoding { why, .. } => write!(f, "cannot decode the body: {why}"),
+            Error::ProxyResolve { proxy, why } => {
+                write!(f, "could not resolve proxy {proxy}: {why}")
+            }
+            Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
         }
     }
 }

@@ -14,6 +14,7 @@ use super::connect::{Family, ResolveOverride};
 use super::decode::{decoded, parse_codings, Coding, ACCEPT_ENCODING};
 use super::outputs::{self, OutputSpec};
 use super::progress::Progress;
+use super::proxy::Proxies;
 use super::ratelimit::RateLimit;
 use super::request::{parse_header_arg, HeaderEdit};
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
@@ -32,6 +33,8 @@ struct Options {
     outputs: Vec<OutputSpec>,
     /// `-z`: the conditional field every request carries.
     time_cond: Option<TimeCond>,
+    /// `-x`/`--noproxy` over curl's proxy variables.
+    proxies: Proxies,
 }
 
 impl Options {
@@ -59,8 +62,13 @@ impl Options {
             }
             cond
         });
+        let proxies =
+            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
+                std::env::var(name).ok()
+            });
         Ok(Options {
             time_cond,
+            proxies,
             outputs: args.ordered_outputs(),
             args,
             edits,
@@ -81,6 +89,7 @@ impl Options {
         let a = &self.args;
         let method = if a.head { "HEAD" } else { "GET" };
         let mut req = Request::new(method, url)
+            .proxies(self.proxies.clone())
             .http10(a.http10)
             .insecure(a.insecure)
             .family(match (a.ipv4, a.ipv6) {

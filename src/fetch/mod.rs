@@ -12,12 +12,14 @@ pub mod interrupt;
 pub mod outputs;
 pub mod pool;
 mod progress;
+pub mod proxy;
 pub mod ratelimit;
 pub mod redirect;
 pub mod request;
 pub mod save;
 pub mod timecond;
 pub mod tls;
+pub mod tls_errors;
 mod tls_stream;
 pub mod trace;
 
@@ -102,6 +104,14 @@ pub struct FetchArgs {
     /// Do not verify server certificates
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
+    /// Use this HTTP proxy for every URL ([http://][user:pass@]host[:port], port 1080 by
+    /// default); '' disables proxies, also those from http_proxy/https_proxy
+    #[arg(short = 'x', long = "proxy", value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Hosts that bypass the proxy, comma-separated (domains with their subdomains, IPs,
+    /// CIDR blocks, host:port); '*' for all. Overrides no_proxy
+    #[arg(long = "noproxy", value_name = "LIST")]
+    pub noproxy: Option<String>,
     /// Use ADDR for HOST:PORT (repeatable)
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
