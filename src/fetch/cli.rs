@@ -124,6 +124,12 @@ impl Options {
         if a.location {
             req = req.follow_redirects(a.max_redirs);
         }
+        self.with_habits(req)
+    }
+
+    /// `--compressed` (unless `-H` says its own Accept-Encoding), `-z`, and `-v`.
+    fn with_habits(&self, mut req: Request) -> Request {
+        let a = &self.args;
         let asks_encoding = self.edits.iter().any(|e| match e {
             HeaderEdit::Set(name, _) | HeaderEdit::Remove(name) => {
                 name.eq_ignore_ascii_case("accept-encoding")
