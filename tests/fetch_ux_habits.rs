@@ -353,3 +353,28 @@ fn compressed_bodies_keep_truncation_and_size_limits() {
         &["--compressed", "-H", "Accept-Encoding: compress"],
     );
 }
+
+#[test]
+fn verbose_shows_every_hop_of_a_redirect_chain() {
+    let server = ReplayServer::start(
+        vec![
+            (
+                "/from",
+                Reply::bytes("HTTP/1.1 302 Found\r\nLocation: /to\r\nContent-Length: 0\r\n\r\n"),
+            ),
+            ("/to", Reply::file("length.http")),
+        ],
+        None,
+    );
+    let dir = tempdir();
+    let out = fetch(dir.path(), &["-v", "-L", "-o", "x", &server.url("/from")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let requests = lines_with(&out.stderr, "> GET ");
+    assert_eq!(requests, ["> GET /from HTTP/1.1", "> GET /to HTTP/1.1"]);
+    let statuses = lines_with(&out.stderr, "< HTTP/");
+    assert_eq!(statuses, ["< HTTP/1.1 302 Found", "< HTTP/1.1 200 OK"]);
+    assert_eq!(
+        read(dir.path(), "x").as_deref(),
+        Some(&b"hello, world\n"[..])
+    );
+}
