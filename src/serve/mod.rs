@@ -9,6 +9,7 @@ pub mod files;
 pub mod fixture;
 pub mod listing;
 pub mod log;
+pub mod page;
 pub mod record;
 pub mod reply;
 pub mod respond;

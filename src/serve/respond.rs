@@ -13,7 +13,8 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use super::files::{resolve_target, url_path, SafePath};
-use super::listing::{self, Entry};
+use super::listing::{self, Entry, Kind};
+use super::page;
 use super::reply::{self, Decision, MethodKind, Validators, ALLOW};
 use crate::proto::range::{ByteSpan, RangePlan};
 use crate::proto::request::RequestHead;
@@ -108,6 +109,7 @@ pub fn respond(site: &Site, req: &RequestHead) -> Response {
             Err(refusal) => error_response(refusal.status()),
         },
     };
+    dress_error(&mut response, req.headers.get("accept"));
     add_site_headers(site, &mut response);
     if method == MethodKind::Head {
         // RFC 9110 §9.3.2: the same head as GET (Content-Length included), no body.
@@ -127,6 +129,28 @@ pub fn error_response(status: u16) -> Response {
         .with("Content-Type", "text/plain; charset=utf-8")
         .with("Content-Length", body.len().to_string())
         .body(BodySource::Bytes(body))
+}
+
+/// An error answer (4xx/5xx) as a small HTML page for a browser (its Accept names
+/// `text/html`), keeping its other fields (Allow, Content-Range); everyone else keeps the
+/// plain text. Only our own error bodies are replaced; neither names a filesystem path.
+fn dress_error(response: &mut Response, accept: Option<&[u8]>) {
+    if response.status < 400 || !listing::accepts_html(accept) {
+        return;
+    }
+    let plain = format!("{} {}\n", response.status, reply::reason(response.status));
+    if !matches!(&response.body, BodySource::Bytes(b) if b == plain.as_bytes()) {
+        return;
+    }
+    let body = page::error_html(response.status);
+    response.headers.retain(|(n, _)| {
+        !(n.eq_ignore_ascii_case("content-type") || n.eq_ignore_ascii_case("content-length"))
+    });
+    let dressed = std::mem::replace(response, Response::new(0));
+    *response = with_page_policy(dressed)
+        .with("Content-Type", HTML)
+        .with("Content-Length", body.len().to_string())
+        .body(BodySource::Bytes(body));
 }
 
 impl Response {
@@ -300,26 +324,58 @@ fn listing_response(
     path: &SafePath,
     entries: Vec<Entry>,
 ) -> Response {
-    let entries = listing::prepare(entries, site.hidden);
-    let (body, content_type) = match listing::prefers_json(req.headers.get("accept")) {
+    let order = listing::parse_order(path.query);
+    let entries = listing::prepare_by(entries, site.hidden, order);
+    let (body, content_type) = match wants_json_listing(req, path) {
         true => (listing::render_json(&entries), "application/json"),
         false => {
-            let display = match path.rel.is_empty() {
-                true => "/".to_string(),
-                false => format!("/{}/", path.rel),
+            let display = display_path(path);
+            let page = listing::Page {
+                display_path: &display,
+                order,
+                capped: None,
             };
-            (
-                listing::render_html(&display, &entries),
-                "text/html; charset=utf-8",
-            )
+            (listing::render_page(&page, &entries), HTML)
         }
     };
-    Response::new(200)
-        .with("Content-Type", content_type)
+    listing_head(content_type)
         .with("Content-Length", body.len().to_string())
-        .with("Vary", "Accept")
-        .with("Cache-Control", "no-cache")
         .body(BodySource::Bytes(body))
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+/// JSON when Accept prefers it or the query says `format=json` (the page's own link).
+fn wants_json_listing(req: &RequestHead, path: &SafePath) -> bool {
+    listing::prefers_json(req.headers.get("accept")) || listing::wants_json_query(path.query)
+}
+
+/// The decoded path people see: `/` or `/a/b/`.
+fn display_path(path: &SafePath) -> String {
+    match path.rel.is_empty() {
+        true => "/".to_string(),
+        false => format!("/{}/", path.rel),
+    }
+}
+
+/// A listing's 200 head without its framing: it varies with Accept, is never stale, and an
+/// HTML one may load nothing but its own stylesheet.
+fn listing_head(content_type: &str) -> Response {
+    let response = Response::new(200)
+        .with("Content-Type", content_type)
+        .with("Vary", "Accept")
+        .with("Cache-Control", "no-cache");
+    match content_type == HTML {
+        true => with_page_policy(response),
+        false => response,
+    }
+}
+
+/// Our pages' CSP, and no MIME sniffing (a listing is never reinterpreted as something else).
+fn with_page_policy(response: Response) -> Response {
+    response
+        .with("Content-Security-Policy", page::content_security_policy())
+        .with("X-Content-Type-Options", "nosniff")
 }
 
 /// The directory's entries, read through the already-opened (and already checked) directory
@@ -336,11 +392,12 @@ fn read_entries(site: &Site, rel: &str, dir: &File) -> io::Result<Vec<Entry>> {
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        let Some(meta) = entry_metadata(site, rel, &name, &entry) else {
+        let Some((kind, meta)) = entry_metadata(site, rel, &name, &entry) else {
             continue;
         };
         entries.push(Entry {
             name,
+            kind,
             is_dir: meta.is_dir(),
             size: if meta.is_dir() { 0 } else { meta.len() },
             modified: meta.modified().ok(),
@@ -357,16 +414,18 @@ fn entry_metadata(
     rel: &str,
     name: &str,
     entry: &std::fs::DirEntry,
-) -> Option<std::fs::Metadata> {
+) -> Option<(Kind, std::fs::Metadata)> {
     let own = entry.metadata().ok()?; // lstat: no symlink followed
     if !own.file_type().is_symlink() {
-        return Some(own);
+        let kind = if own.is_dir() { Kind::Dir } else { Kind::File };
+        return Some((kind, own));
     }
     let path = match rel.is_empty() {
         true => name.to_string(),
         false => format!("{rel}/{name}"),
     };
-    open_beneath(site, &path).ok()?.metadata().ok()
+    let meta = open_beneath(site, &path).ok()?.metadata().ok()?;
+    Some((Kind::Symlink, meta))
 }
 
 /// Validators, preconditions and ranges for one regular file.
@@ -779,6 +838,54 @@ mod tests {
         let r = respond(&site, &request("DELETE", "/hello.txt", &[]));
         assert_eq!((r.status, r.header("allow")), (405, Some(ALLOW)));
         assert_eq!(respond(&site, &request("GET", "*", &[])).status, 400);
+    }
+
+    #[test]
+    fn errors_are_pages_for_browsers_and_text_for_tools() {
+        let (_t, site) = fixture();
+        let browser = [("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], u16);
+        let cases: &[Case] = &[
+            ("GET", "/missing.txt", &[], 404),
+            ("DELETE", "/hello.txt", &[], 405),
+            ("GET", "/%00", &[], 400),
+            ("GET", "/hello.txt", &[("Range", "bytes=99-")], 416),
+        ];
+        for (method, target, extra, status) in cases {
+            let plain = respond(&site, &request(method, target, extra));
+            assert_eq!(plain.status, *status, "{target}");
+            assert_eq!(
+                plain.header("content-type"),
+                Some("text/plain; charset=utf-8")
+            );
+            let mut fields = extra.to_vec();
+            fields.extend_from_slice(&browser);
+            let r = respond(&site, &request(method, target, &fields));
+            assert_eq!(r.status, *status);
+            assert_eq!(r.header("content-type"), Some(HTML));
+            assert!(r.header("content-security-policy").is_some());
+            // Fields that belong to the status stay.
+            assert_eq!(r.header("allow"), plain.header("allow"));
+            assert_eq!(r.header("content-range"), plain.header("content-range"));
+            let declared: usize = r.header("content-length").unwrap().parse().unwrap();
+            let body = String::from_utf8(body_of(r)).unwrap();
+            assert_eq!(body.len(), declared);
+            assert!(body.contains(&format!("<h1>{status} ")), "{body}");
+            let root = site.root.to_string_lossy();
+            assert!(
+                !body.contains(root.as_ref()) && !body.contains("missing"),
+                "{body}"
+            );
+        }
+        // A 200 is never dressed; HEAD keeps the page's length and no body.
+        let (s, r) = get(&site, "/hello.txt", &browser);
+        assert_eq!(
+            (s, r.header("content-type")),
+            (200, Some("text/plain; charset=utf-8"))
+        );
+        let r = respond(&site, &request("HEAD", "/nope", &browser));
+        assert_eq!(r.header("content-type"), Some(HTML));
+        assert!(r.body.is_empty());
     }
 
     #[test]
