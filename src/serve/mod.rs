@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod conn;
+pub mod dirstream;
 pub mod event_loop;
 pub mod faults;
 pub mod files;

@@ -12,10 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
+use super::dirstream::{DirReader, Format, ListingBody};
+use super::faults::WireFraming;
 use super::files::{resolve_target, url_path, SafePath};
 use super::listing::{self, Entry, Kind};
 use super::page;
 use super::reply::{self, Decision, MethodKind, Validators, ALLOW};
+use crate::proto::limits;
 use crate::proto::range::{ByteSpan, RangePlan};
 use crate::proto::request::RequestHead;
 
@@ -59,12 +62,34 @@ pub enum BodySource {
     Bytes(Vec<u8>),
     /// `len` bytes of `file` from `offset`: sent with sendfile(2) on plain connections.
     File { file: File, offset: u64, len: u64 },
+    /// A directory listing produced as the socket drains (length unknown: chunked, or
+    /// close-delimited for HTTP/1.0).
+    Listing(Box<ListingBody>),
     /// multipart/byteranges: each part is a part head then a span of `file`; `tail` closes it.
     Multipart {
         file: File,
         parts: Vec<Part>,
         tail: Vec<u8>,
     },
+}
+
+/// How a body of unknown length (a streamed listing) is framed when the faults left it as is:
+/// chunked for HTTP/1.1 (RFC 9112 §7.1), else until close (HTTP/1.0 has no chunked coding,
+/// RFC 9112 §6.3 rule 8).
+pub fn unknown_length_framing(
+    response: &mut Response,
+    framing: WireFraming,
+    minor_version: u8,
+) -> WireFraming {
+    if framing != WireFraming::AsIs || !matches!(response.body, BodySource::Listing(_)) {
+        return framing;
+    }
+    if minor_version == 0 {
+        return WireFraming::UntilClose;
+    }
+    let field = ("Transfer-Encoding".to_string(), "chunked".to_string());
+    response.headers.push(field);
+    WireFraming::Chunked
 }
 
 /// One part of a multipart/byteranges body.
@@ -76,10 +101,10 @@ pub struct Part {
 }
 
 impl BodySource {
-    /// Total body bytes this source will produce.
+    /// Total body bytes this source will produce (0 for a listing, whose length is unknown).
     pub fn len(&self) -> u64 {
         match self {
-            BodySource::None => 0,
+            BodySource::None | BodySource::Listing(_) => 0,
             BodySource::Bytes(b) => b.len() as u64,
             BodySource::File { len, .. } => *len,
             BodySource::Multipart { parts, tail, .. } => {
@@ -312,10 +337,41 @@ fn serve_dir(
     if !site.listing {
         return error_response(404);
     }
-    match read_entries(site, &path.rel, dir) {
-        Ok(entries) => listing_response(site, req, path, entries),
-        Err(e) => error_response(io_status(&e)),
+    let mut reader = match DirReader::open(site, &path.rel, dir) {
+        Ok(reader) => reader,
+        Err(e) => return error_response(io_status(&e)),
+    };
+    let mut entries = Vec::new();
+    reader.read_into(&mut entries, limits::LISTING_INLINE_ENTRIES);
+    match reader.is_exhausted() {
+        true => listing_response(site, req, path, entries),
+        false => streamed_listing(req, path, reader, entries),
     }
+}
+
+/// A listing too big to build at once: the body renders as the socket drains (issue 13).
+fn streamed_listing(
+    req: &RequestHead,
+    path: &SafePath,
+    reader: DirReader,
+    entries: Vec<Entry>,
+) -> Response {
+    let order = listing::parse_order(path.query);
+    let (format, content_type) = match wants_json_listing(req, path) {
+        true => (Format::Json { order }, "application/json"),
+        false => {
+            let display_path = display_path(path);
+            (
+                Format::Html {
+                    display_path,
+                    order,
+                },
+                HTML,
+            )
+        }
+    };
+    let body = ListingBody::new(reader, entries, format);
+    listing_head(content_type).body(BodySource::Listing(Box::new(body)))
 }
 
 fn listing_response(
@@ -378,38 +434,10 @@ fn with_page_policy(response: Response) -> Response {
         .with("X-Content-Type-Options", "nosniff")
 }
 
-/// The directory's entries, read through the already-opened (and already checked) directory
-/// via /proc/self/fd, so a path swapped since cannot redirect the read; entries whose names
-/// are not UTF-8 are skipped (no target could name them).
-fn read_entries(site: &Site, rel: &str, dir: &File) -> io::Result<Vec<Entry>> {
-    let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
-    let read = match std::fs::read_dir(&via_fd) {
-        Ok(read) => read,
-        Err(_) => std::fs::read_dir(site.root.join(rel))?,
-    };
-    let mut entries = Vec::new();
-    for entry in read.flatten() {
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        let Some((kind, meta)) = entry_metadata(site, rel, &name, &entry) else {
-            continue;
-        };
-        entries.push(Entry {
-            name,
-            kind,
-            is_dir: meta.is_dir(),
-            size: if meta.is_dir() { 0 } else { meta.len() },
-            modified: meta.modified().ok(),
-        });
-    }
-    Ok(entries)
-}
-
 /// An entry's metadata as a request for it would see it: a symlink is resolved the way
 /// `open_beneath` resolves it, and one that leaves the root (or dangles) is not listed, so a
 /// listing never reveals the size, date or type of anything outside the root.
-fn entry_metadata(
+pub(super) fn entry_metadata(
     site: &Site,
     rel: &str,
     name: &str,
@@ -781,6 +809,11 @@ mod tests {
         match response.body {
             BodySource::None => Vec::new(),
             BodySource::Bytes(b) => b,
+            BodySource::Listing(mut body) => {
+                let mut out = Vec::new();
+                while !body.fill(&mut out) {}
+                out
+            }
             BodySource::File { file, offset, len } => {
                 let mut buf = vec![0; len as usize];
                 file.read_exact_at(&mut buf, offset).unwrap();
