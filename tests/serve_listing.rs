@@ -65,7 +65,7 @@ fn listing_is_a_sorted_table_and_tab_names_link_to_their_files() {
 #[test]
 fn huge_directories_stream_to_curl_and_to_http10_until_close() {
     let dir = tempfile::tempdir().unwrap();
-    let n = 3000; // past LISTING_INLINE_ENTRIES (1024): streamed
+    let n = 3000; // past LISTING_INLINE_ENTRIES (256): streamed
     fill(dir.path(), n);
     let s = Serve::dir(dir.path(), &["--threads", "1"]);
 

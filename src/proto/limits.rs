@@ -74,7 +74,7 @@ pub const TLS_SESSION_CACHE: usize = 4096;
 
 /// Entries a listing reads before answering with one in-memory, Content-Length body; a bigger
 /// directory streams chunked as the socket drains.
-pub const LISTING_INLINE_ENTRIES: usize = 1024;
+pub const LISTING_INLINE_ENTRIES: usize = 256;
 /// Entries a listing holds to sort (about 100 bytes each, so about 1 MiB per connection at
 /// most). A bigger directory's page shows this many, sorted, and says so; its JSON listing
 /// streams every entry, the rest in directory order.

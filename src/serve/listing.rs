@@ -38,7 +38,7 @@ pub struct Entry {
 }
 
 /// The column a listing is sorted by (`?sort=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SortKey {
     /// Natural, case-insensitive name order (`file2` before `file10`).
     #[default]
@@ -50,7 +50,7 @@ pub enum SortKey {
 }
 
 /// How a listing is ordered: a key and a direction; directories always come first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Order {
     /// The column.
     pub key: SortKey,

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use super::dirstream::{DirReader, Format, ListingBody};
+use super::dirstream::{self, DirKey, DirReader, Format, ListingBody};
 use super::faults::WireFraming;
 use super::files::{resolve_target, url_path, SafePath};
 use super::listing::{self, Entry, Kind};
@@ -337,41 +337,62 @@ fn serve_dir(
     if !site.listing {
         return error_response(404);
     }
+    let format = listing_format(req, path);
+    let key = DirKey::of(site, dir, listing::parse_order(path.query));
+    if let Some(snapshot) = key.and_then(dirstream::cached_snapshot) {
+        return shared_listing(site, path, dir, snapshot, format);
+    }
     let mut reader = match DirReader::open(site, &path.rel, dir) {
         Ok(reader) => reader,
         Err(e) => return error_response(io_status(&e)),
     };
     let mut entries = Vec::new();
     reader.read_into(&mut entries, limits::LISTING_INLINE_ENTRIES);
-    match reader.is_exhausted() {
-        true => listing_response(site, req, path, entries),
-        false => streamed_listing(req, path, reader, entries),
+    if reader.is_exhausted() {
+        return listing_response(site, req, path, entries);
+    }
+    // Too big to build at once: the body renders as the socket drains (issue 13).
+    let content_type = format_type(&format);
+    let body = ListingBody::new(reader, entries, format, key);
+    listing_head(content_type).body(BodySource::Listing(Box::new(body)))
+}
+
+/// A big directory another connection of this thread has just sorted: render its snapshot;
+/// JSON of a directory past the sort cap streams in directory order instead.
+fn shared_listing(
+    site: &Site,
+    path: &SafePath,
+    dir: &File,
+    snapshot: std::sync::Arc<dirstream::Snapshot>,
+    format: Format,
+) -> Response {
+    let content_type = format_type(&format);
+    let body = match (&format, snapshot.is_capped()) {
+        (Format::Json { .. }, true) => match DirReader::open(site, &path.rel, dir) {
+            Ok(reader) => ListingBody::streaming(reader, format),
+            Err(e) => return error_response(io_status(&e)),
+        },
+        _ => ListingBody::from_snapshot(snapshot, format),
+    };
+    listing_head(content_type).body(BodySource::Listing(Box::new(body)))
+}
+
+fn listing_format(req: &RequestHead, path: &SafePath) -> Format {
+    let order = listing::parse_order(path.query);
+    match wants_json_listing(req, path) {
+        true => Format::Json { order },
+        false => Format::Html {
+            display_path: display_path(path),
+            order,
+        },
     }
 }
 
-/// A listing too big to build at once: the body renders as the socket drains (issue 13).
-fn streamed_listing(
-    req: &RequestHead,
-    path: &SafePath,
-    reader: DirReader,
-    entries: Vec<Entry>,
-) -> Response {
-    let order = listing::parse_order(path.query);
-    let (format, content_type) = match wants_json_listing(req, path) {
-        true => (Format::Json { order }, "application/json"),
-        false => {
-            let display_path = display_path(path);
-            (
-                Format::Html {
-                    display_path,
-                    order,
-                },
-                HTML,
-            )
-        }
-    };
-    let body = ListingBody::new(reader, entries, format);
-    listing_head(content_type).body(BodySource::Listing(Box::new(body)))
+fn format_type(format: &Format) -> &'static str {
+    match format {
+        Format::Json { .. } => "application/json",
+        Format::Html { .. } => HTML,
+    }
 }
 
 fn listing_response(
