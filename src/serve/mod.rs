@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod conn;
+pub mod dirstream;
 pub mod event_loop;
 pub mod faults;
 pub mod fdlimit;
@@ -10,6 +11,7 @@ pub mod files;
 pub mod fixture;
 pub mod listing;
 pub mod log;
+pub mod page;
 pub mod record;
 pub mod reply;
 pub mod respond;
