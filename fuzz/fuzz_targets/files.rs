@@ -2,7 +2,8 @@
 //!
 //! Input: byte 0's low bit is `hidden` (`--hidden`), the rest is the target (any bytes, made
 //! UTF-8 lossily, since the server hands resolve_target a `&str`).
-//! Checks on an accepted path: no empty, `.` or `..` segment, no NUL, control byte or `\`, no
+//! Checks on an accepted path: no empty, `.` or `..` segment, no NUL, control byte (but HTAB,
+//! which a name may hold) or `\`, no
 //! leading or trailing `/`; as a `Path` it has only normal components, so joined to a root it
 //! stays beneath it; without `hidden` no segment starts with `.`; the root is always dir-form;
 //! the query is the target's text after the first `?`; and the canonical URL of the result
@@ -18,7 +19,8 @@ use std::path::{Component, Path};
 fn check_safe(path: &SafePath<'_>, target: &str, hidden: bool) {
     let rel = &path.rel;
     assert!(
-        !rel.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\'),
+        !rel.bytes()
+            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == b'\\'),
         "{rel:?}"
     );
     assert!(!rel.starts_with('/') && !rel.ends_with('/'), "{rel:?}");
@@ -50,26 +52,31 @@ fn check_safe(path: &SafePath<'_>, target: &str, hidden: bool) {
 }
 
 /// Percent-decode one raw segment the slow way; `None` for anything the server must refuse
-/// as malformed: a bad escape, or a decoded `/`, backslash, control byte or DEL, or a raw `#`.
+/// as malformed: a bad escape, a decoded `/`, a backslash, DEL or control byte (raw or
+/// escaped; only an escaped HTAB, `%09`, is a legal name byte), or a raw `#`.
 fn reference_segment(raw: &str) -> Option<Vec<u8>> {
     let bytes = raw.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let b = if bytes[i] == b'%' {
+        let (b, escaped) = if bytes[i] == b'%' {
             let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
             if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
                 return None;
             }
             i += 3;
-            u8::from_str_radix(hex, 16).ok().filter(|&d| d != b'/')?
+            (
+                u8::from_str_radix(hex, 16).ok().filter(|&d| d != b'/')?,
+                true,
+            )
         } else if bytes[i] == b'#' {
             return None;
         } else {
             i += 1;
-            bytes[i - 1]
+            (bytes[i - 1], false)
         };
-        if b < 0x20 || b == 0x7f || b == b'\\' {
+        let tab_ok = escaped && b == b'\t';
+        if (b < 0x20 && !tab_ok) || b == 0x7f || b == b'\\' {
             return None;
         }
         out.push(b);
