@@ -31,11 +31,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use super::badssl::{self, TlsFault, TlsVersion};
 use super::event_loop::{Engine, EngineConfig};
 use super::faults::{FaultPlan, FaultRule, Faults};
 use super::record::{self, RecordedRequest, RequestLog};
 use super::respond::Site;
-use super::tls;
 use super::LogFormat;
 use crate::error::Error;
 use crate::proto::limits;
@@ -53,6 +53,8 @@ pub const FIXED_MTIME_SECS: u64 = 1_000_000_000;
 pub struct Server {
     root: Root,
     tls: bool,
+    tls_fault: Option<TlsFault>,
+    tls_version: Option<TlsVersion>,
     plan: FaultPlan,
     echo: Option<String>,
     reproducible: bool,
@@ -105,6 +107,8 @@ impl Server {
         Server {
             root,
             tls: false,
+            tls_fault: None,
+            tls_version: None,
             plan: FaultPlan::default(),
             echo: None,
             reproducible: false,
@@ -128,6 +132,133 @@ impl Server {
     /// Serve HTTPS with a fresh CA and a leaf for localhost, 127.0.0.1 and ::1.
     pub fn self_signed_tls(mut self) -> Server {
         self.tls = true;
+        self
+    }
+
+    /// Serve HTTPS with a certificate that expired (valid 2000-01-01 to 2001-01-01), signed by
+    /// the CA [`ServerHandle::client_tls_config`] trusts: a verifying client must refuse it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().file("a", "a").tls_expired().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url().join("a")?)
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_expired(self) -> Server {
+        self.tls_fault(TlsFault::Expired)
+    }
+
+    /// Serve HTTPS with a certificate valid only from the year 4000 (see [`Server::tls_expired`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().tls_not_yet_valid().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_not_yet_valid(self) -> Server {
+        self.tls_fault(TlsFault::NotYetValid)
+    }
+
+    /// Serve HTTPS with a certificate for `wrong.host.invalid` only (see [`Server::tls_expired`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().tls_wrong_host().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_wrong_host(self) -> Server {
+        self.tls_fault(TlsFault::WrongHost)
+    }
+
+    /// Serve HTTPS with a certificate signed by a CA that [`ServerHandle::client_tls_config`]
+    /// and [`ServerHandle::ca_pem`] do not hold.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().tls_untrusted().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_untrusted(self) -> Server {
+        self.tls_fault(TlsFault::Untrusted)
+    }
+
+    /// Serve HTTPS with a self-signed `CA:TRUE` end-entity certificate, which is also what
+    /// [`ServerHandle::ca_pem`] returns. rustls (so rawhttp) refuses a CA used as a leaf;
+    /// OpenSSL clients (curl, Python) accept it because it is byte-identical to a trust anchor.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().tls_self_signed_leaf().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_self_signed_leaf(self) -> Server {
+        self.tls_fault(TlsFault::SelfSignedLeaf)
+    }
+
+    /// Serve HTTPS with `fault` (any [`TlsFault`], the CLI's `--tls-fault`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::badssl::TlsFault;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .tls_fault(TlsFault::HandshakeAlert)
+    ///     .start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(35));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_fault(mut self, fault: TlsFault) -> Server {
+        self.tls = true;
+        self.tls_fault = Some(fault);
+        self
+    }
+
+    /// Serve HTTPS offering only `version` (TLS 1.2 or 1.3); implies [`Server::self_signed_tls`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::badssl::TlsVersion;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .file("a", "a")
+    ///     .tls_version(TlsVersion::Tls12)
+    ///     .start()?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("a")?)
+    ///     .tls_config(server.client_tls_config())
+    ///     .send()?;
+    /// assert_eq!(response.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_version(mut self, version: TlsVersion) -> Server {
+        self.tls = true;
+        self.tls_version = Some(version);
         self
     }
 
@@ -178,7 +309,7 @@ impl Server {
         self.check_rules()?;
         let (root, temp) = self.prepare_root()?;
         let trust = match self.tls {
-            true => Some(Trust::self_signed()?),
+            true => Some(Trust::self_signed(self.tls_fault, self.tls_version)?),
             false => None,
         };
         let log = RequestLog::default();
@@ -306,8 +437,8 @@ struct Trust {
 }
 
 impl Trust {
-    fn self_signed() -> Result<Trust, Error> {
-        let made = tls::self_signed()?;
+    fn self_signed(fault: Option<TlsFault>, version: Option<TlsVersion>) -> Result<Trust, Error> {
+        let made = badssl::self_signed(fault, version)?;
         let mut roots = rustls::RootCertStore::empty();
         roots
             .add(made.ca_der)

@@ -1,6 +1,7 @@
 //! The responder: `rawhttp serve` and the fixture library. Event loops in `event_loop`/`conn`,
 //! decisions in `files`/`reply` (pure), filesystem access in `respond`.
 
+pub mod badssl;
 pub mod cache;
 pub mod conn;
 pub mod event_loop;
@@ -67,6 +68,12 @@ pub struct ServeArgs {
     /// Write the PEM certificate clients should trust (with --self-signed)
     #[arg(long, requires = "self_signed")]
     pub write_ca: Option<PathBuf>,
+    /// With --self-signed: a certificate or TLS fault (a local badssl)
+    #[arg(long, value_enum, requires = "self_signed")]
+    pub tls_fault: Option<badssl::TlsFault>,
+    /// Offer only this TLS version (default: 1.2 and 1.3)
+    #[arg(long, value_enum)]
+    pub tls_version: Option<badssl::TlsVersion>,
     /// Event-loop threads (default: one per core)
     #[arg(long)]
     pub threads: Option<usize>,
@@ -228,10 +235,16 @@ type TlsSetup = (Option<Arc<rustls::ServerConfig>>, Option<String>);
 
 fn build_tls(args: &ServeArgs) -> Result<TlsSetup, Error> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        return Ok((Some(tls::load_server_config(cert, key)?), None));
+        let versions = args
+            .tls_version
+            .map_or(tls::TLS_VERSIONS, badssl::TlsVersion::versions);
+        return Ok((
+            Some(tls::load_server_config_for(cert, key, versions)?),
+            None,
+        ));
     }
     if args.self_signed {
-        let s = tls::self_signed()?;
+        let s = badssl::self_signed(args.tls_fault, args.tls_version)?;
         return Ok((Some(s.config), Some(s.ca_pem)));
     }
     Ok((None, None))
