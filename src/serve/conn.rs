@@ -481,7 +481,10 @@ impl Conn {
         faults.adjust_request(&mut head);
         let mut resp = match raw {
             Some(bytes) => echo_response(bytes),
-            None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
+            None => match super::routes::answer(&ctx.cfg.site, &head) {
+                Some(canned) => canned,
+                None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
+            },
         };
         let framing = faults.adjust_response(&mut resp, head.minor_version);
         let info = (head.method, head.target, head.minor_version);

@@ -36,6 +36,7 @@ use super::event_loop::{Engine, EngineConfig};
 use super::faults::{FaultPlan, FaultRule, Faults};
 use super::record::{self, RecordedRequest, RequestLog};
 use super::respond::Site;
+use super::routes::{self, Reply, Route};
 use super::LogFormat;
 use crate::error::Error;
 use crate::proto::limits;
@@ -55,6 +56,7 @@ pub struct Server {
     tls: bool,
     tls_fault: Option<TlsFault>,
     tls_version: Option<TlsVersion>,
+    routes: Vec<Route>,
     plan: FaultPlan,
     echo: Option<String>,
     reproducible: bool,
@@ -109,6 +111,7 @@ impl Server {
             tls: false,
             tls_fault: None,
             tls_version: None,
+            routes: Vec::new(),
             plan: FaultPlan::default(),
             echo: None,
             reproducible: false,
@@ -262,6 +265,49 @@ impl Server {
         self
     }
 
+    /// Answer `method` requests for `path` with `reply` (a `GET` route answers HEAD too);
+    /// requests no route matches fall through to the files. The first matching route wins.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::routes::Reply;
+    /// use std::io::Read;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .route("GET", "/api/x", Reply::status(201).header("X-Made", "yes").body("made\n"))
+    ///     .start()?;
+    /// let mut response = rawhttp::fetch::Request::get(server.url().join("api/x")?).send()?;
+    /// assert_eq!(response.status(), 201);
+    /// assert_eq!(response.headers().get_str("X-Made"), Some("yes"));
+    /// let mut body = String::new();
+    /// response.read_to_string(&mut body)?;
+    /// assert_eq!(body, "made\n");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn route(self, method: &str, path: &str, reply: Reply) -> Server {
+        self.add_route(Route::new(method, path, reply))
+    }
+
+    /// Add a route that may also match on query parameters and request headers.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::routes::{Reply, Route};
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .add_route(Route::new("GET", "/s", Reply::status(200).body("two")).query("page=2"))
+    ///     .start()?;
+    /// let hit = rawhttp::fetch::Request::get(server.url().join("s?page=2")?).send()?;
+    /// assert_eq!(hit.status(), 200);
+    /// let miss = rawhttp::fetch::Request::get(server.url().join("s?page=3")?).send()?;
+    /// assert_eq!(miss.status(), 404); // falls through to the files: there is none
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_route(mut self, route: Route) -> Server {
+        self.routes.push(route);
+        self
+    }
+
     /// Apply `faults` to every request.
     pub fn faults(self, faults: Faults) -> Server {
         self.rule(None, None, faults)
@@ -320,6 +366,7 @@ impl Server {
     }
 
     fn check_rules(&self) -> Result<(), Error> {
+        routes::check_all(&self.routes)?;
         if self.file_on_dir {
             return Err(Error::Usage(
                 "Server::file needs Server::in_memory(), not Server::new(dir)".into(),
@@ -362,6 +409,7 @@ impl Server {
                 .reproducible
                 .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(FIXED_MTIME_SECS)),
             content_etag: self.reproducible,
+            routes: self.routes.clone(),
             ..Site::default()
         };
         let faults_on = self.plan.from_query || !self.plan.rules.is_empty();

@@ -13,6 +13,7 @@ pub mod log;
 pub mod record;
 pub mod reply;
 pub mod respond;
+pub mod routes;
 pub mod tls;
 pub mod transport;
 
@@ -110,6 +111,9 @@ pub struct ServeArgs {
     /// Answer requests under PATH with the exact bytes received
     #[arg(long, value_name = "PATH")]
     pub echo: Option<String>,
+    /// Canned replies from a JSON array of {method, path, status, headers, body}
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
 }
 
 /// Run `rawhttp serve` until SIGINT/SIGTERM; returns the exit code (0, 1 or 2 per SPEC).
@@ -184,6 +188,10 @@ fn build_site(args: &ServeArgs) -> Result<Site, Error> {
         extra_headers,
         fixed_mtime: None,
         content_etag: false,
+        routes: match &args.routes {
+            Some(path) => routes::load(path)?,
+            None => Vec::new(),
+        },
     })
 }
 

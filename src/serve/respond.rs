@@ -37,6 +37,8 @@ pub struct Site {
     pub fixed_mtime: Option<SystemTime>,
     /// Library fixtures: ETag from a hash of the content instead of size and mtime.
     pub content_etag: bool,
+    /// Canned replies (`--routes`, `Server::route`), tried before the files.
+    pub routes: Vec<super::routes::Route>,
 }
 
 /// A response ready to be sent: status, header fields, and where the body bytes come from.
@@ -207,7 +209,7 @@ fn status_digits(status: u16) -> [u8; 3] {
 
 /// `--cors` and `-H` extras. An extra replaces a default of the same name (e.g. `Server`),
 /// except framing fields, which only the responder may set (a wrong one would desync the peer).
-fn add_site_headers(site: &Site, response: &mut Response) {
+pub(crate) fn add_site_headers(site: &Site, response: &mut Response) {
     if site.cors {
         response
             .headers
