@@ -473,7 +473,9 @@ impl Conn {
             Some(n) if n > 0 && n < CONTINUE.len() => &CONTINUE[n..],
             _ => &[],
         };
-        record(&head, body_len, self.id, ctx);
+        if let Some(log) = ctx.cfg.record.as_ref() {
+            log.push(recorded(&head, body_len, self));
+        }
         let faults = match ctx.cfg.faults.as_deref() {
             Some(plan) => faults_for(plan, &head),
             None => Faults::default(),
@@ -793,23 +795,23 @@ fn faults_for(plan: &FaultPlan, head: &RequestHead) -> Faults {
     plan.next_faults(path, query)
 }
 
-fn record(head: &RequestHead, body_len: u64, connection_id: u64, ctx: &Ctx) {
-    let Some(log) = ctx.cfg.record.as_ref() else {
-        return;
-    };
+/// The request as the fixture log keeps it.
+fn recorded(head: &RequestHead, body_len: u64, conn: &Conn) -> RecordedRequest {
     let headers = head
         .headers
         .iter()
         .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
         .collect();
-    let entry = RecordedRequest {
+    RecordedRequest {
         method: head.method.clone(),
         target: head.target.clone(),
         headers,
         body_len,
-        connection_id,
-    };
-    super::record::push(log, entry);
+        connection_id: conn.id,
+        version: format!("HTTP/1.{}", head.minor_version),
+        peer: conn.peer,
+        tls: conn.transport.tls_details(),
+    }
 }
 
 /// Turn a response into bytes to write and body segments; `framing` (from the faults) says

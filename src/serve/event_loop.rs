@@ -139,7 +139,15 @@ fn bind_all(
     let mut local = Vec::with_capacity(addrs.len());
     let mut per_thread: Vec<Listeners> = (0..threads).map(|_| Vec::new()).collect();
     for &addr in addrs {
-        let first = listen(addr, false)?;
+        // Port 0 on several addresses: one shared port when it is free on each, so
+        // `localhost:PORT` reaches the server over IPv4 and IPv6 alike.
+        let shared = local
+            .first()
+            .map(|l: &SocketAddr| SocketAddr::new(addr.ip(), l.port()));
+        let first = match shared.filter(|_| addr.port() == 0) {
+            Some(same) => listen(same, false).or_else(|_| listen(addr, false))?,
+            None => listen(addr, false)?,
+        };
         let real = first
             .local_addr()
             .map_err(|e| Error::Bind(format!("{addr}: {e}")))?;

@@ -57,6 +57,9 @@ pub struct Server {
     tls_fault: Option<TlsFault>,
     tls_version: Option<TlsVersion>,
     routes: Vec<Route>,
+    log_cap: usize,
+    /// Addresses to listen on; empty = loopback port 0.
+    binds: Vec<String>,
     plan: FaultPlan,
     echo: Option<String>,
     reproducible: bool,
@@ -112,6 +115,8 @@ impl Server {
             tls_fault: None,
             tls_version: None,
             routes: Vec::new(),
+            log_cap: record::DEFAULT_LOG_CAP,
+            binds: Vec::new(),
             plan: FaultPlan::default(),
             echo: None,
             reproducible: false,
@@ -308,6 +313,44 @@ impl Server {
         self
     }
 
+    /// Keep at most `cap` requests for [`ServerHandle::requests`] (default
+    /// [`DEFAULT_LOG_CAP`](record::DEFAULT_LOG_CAP)); older ones are dropped, counted by
+    /// [`ServerHandle::dropped_requests`] and noted once on stderr.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().request_log_cap(1).start()?;
+    /// for _ in 0..3 {
+    ///     rawhttp::fetch::Request::get(server.url()).send()?;
+    /// }
+    /// assert_eq!(server.requests().len(), 1);
+    /// assert_eq!(server.dropped_requests(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn request_log_cap(mut self, cap: usize) -> Server {
+        self.log_cap = cap;
+        self
+    }
+
+    /// Listen on `addr` (`"[::1]:0"`, `"127.0.0.1:8080"`) instead of `127.0.0.1:0`; call it
+    /// again for several addresses. Port 0 picks a free port, shared by all the port-0
+    /// addresses when possible. [`ServerHandle::url`] names the first; `urls` lists all. A bad
+    /// address is a usage error at `start`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # if std::net::TcpListener::bind("[::1]:0").is_err() { return Ok(()); } // no IPv6 here
+    /// let server = rawhttp::serve::Server::in_memory().bind("[::1]:0").start()?;
+    /// assert!(server.url().as_str().starts_with("http://[::1]:"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn bind(mut self, addr: &str) -> Server {
+        self.binds.push(addr.to_string());
+        self
+    }
+
     /// Apply `faults` to every request.
     pub fn faults(self, faults: Faults) -> Server {
         self.rule(None, None, faults)
@@ -358,11 +401,30 @@ impl Server {
             true => Some(Trust::self_signed(self.tls_fault, self.tls_version)?),
             false => None,
         };
-        let log = RequestLog::default();
+        let log = RequestLog::with_cap(self.log_cap);
         let config = self.engine_config(root, trust.as_ref(), &log);
         let root = config.site.root.clone();
-        let engine = bind_loopback(config)?;
+        let engine = match self.bind_addrs()? {
+            Some(addrs) => Engine::bind(config, &addrs)?,
+            None => bind_loopback(config)?,
+        };
         ServerHandle::new(engine, root, trust, log, temp)
+    }
+
+    /// The [`Server::bind`] addresses, parsed; `None` when none was given.
+    fn bind_addrs(&self) -> Result<Option<Vec<SocketAddr>>, Error> {
+        if self.binds.is_empty() {
+            return Ok(None);
+        }
+        let parse = |b: &String| {
+            b.parse::<SocketAddr>()
+                .map_err(|_| Error::Usage(format!("bad bind address {b:?}: expected IP:PORT")))
+        };
+        self.binds
+            .iter()
+            .map(parse)
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 
     fn check_rules(&self) -> Result<(), Error> {
@@ -463,6 +525,12 @@ fn write_file(root: &Path, path: &str, content: &[u8]) -> Result<(), Error> {
     std::fs::write(&target, content).map_err(failed)
 }
 
+/// `http://IP:PORT/` or `https://…`, IPv6 in brackets.
+fn base_url(addr: SocketAddr, tls: bool) -> url::Url {
+    // Invariant: a scheme, an IP literal and a port always make a valid URL.
+    url::Url::parse(&super::base_url(addr, tls)).expect("socket address URL parses")
+}
+
 /// Bind IPv4 loopback, falling back to IPv6 loopback (hosts without 127.0.0.1 exist in CI).
 fn bind_loopback(config: EngineConfig) -> Result<Engine, Error> {
     let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
@@ -507,6 +575,8 @@ pub struct ServerHandle {
     engine: Mutex<Option<Engine>>,
     addr: SocketAddr,
     url: url::Url,
+    /// Every address listened on, the first being `addr`.
+    addrs: Vec<SocketAddr>,
     root: PathBuf,
     trust: Option<Trust>,
     client: Arc<rustls::ClientConfig>,
@@ -528,9 +598,8 @@ impl ServerHandle {
             engine.wait();
             return Err(Error::Bind("the engine listens on no address".into()));
         };
-        let scheme = if trust.is_some() { "https" } else { "http" };
-        // Invariant: a scheme, an IP literal and a port always make a valid URL.
-        let url = url::Url::parse(&format!("{scheme}://{addr}/")).expect("loopback URL parses");
+        let addrs = engine.local_addrs().to_vec();
+        let url = base_url(addr, trust.is_some());
         let client = match &trust {
             Some(t) => t.client.clone(),
             None => client_config(rustls::RootCertStore::empty()),
@@ -539,6 +608,7 @@ impl ServerHandle {
             engine: Mutex::new(Some(engine)),
             addr,
             url,
+            addrs,
             root,
             trust,
             client,
@@ -556,9 +626,32 @@ impl ServerHandle {
         self.url.clone()
     }
 
-    /// The address listened on.
+    /// The address listened on (the first, with several [`Server::bind`] addresses).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Every address listened on, in [`Server::bind`] order.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .bind("127.0.0.1:0")
+    ///     .bind("127.0.0.2:0")
+    ///     .start()?;
+    /// assert_eq!(server.addrs().len(), 2);
+    /// assert_eq!(server.urls()[1].host_str(), Some("127.0.0.2"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The base URL of every address listened on (the first is [`ServerHandle::url`]).
+    pub fn urls(&self) -> Vec<url::Url> {
+        let tls = self.trust.is_some();
+        self.addrs.iter().map(|a| base_url(*a, tls)).collect()
     }
 
     /// The folder served (canonical): the given one, or the temporary folder holding in-memory
@@ -578,9 +671,49 @@ impl ServerHandle {
         self.trust.as_ref().map_or("", |t| t.ca_pem.as_str())
     }
 
-    /// Every request seen so far, in arrival order.
+    /// Every request seen so far (the last [`Server::request_log_cap`] of them), in arrival
+    /// order, with method, target, headers, HTTP version, peer address and TLS details.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        record::snapshot(&self.log)
+        self.log.snapshot()
+    }
+
+    /// How many of the oldest requests were dropped from the log to respect its cap.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// assert_eq!(server.dropped_requests(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn dropped_requests(&self) -> u64 {
+        self.log.dropped()
+    }
+
+    /// Block until `n` requests have arrived in all (since start) or `timeout` passed, then
+    /// return the log: a test that drives a client on another thread or process needs no sleep.
+    /// Errors: `Error::Timeout` when fewer arrived in time.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let server = rawhttp::serve::Server::in_memory().file("a", "a").start()?;
+    /// let url = server.url().join("a")?;
+    /// let client = std::thread::spawn(move || rawhttp::fetch::Request::get(url).send().map(|_| ()));
+    /// let seen = server.wait_for_requests(1, Duration::from_secs(10))?;
+    /// assert_eq!(seen[0].path(), "/a");
+    /// client.join().expect("client thread")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait_for_requests(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<RecordedRequest>, Error> {
+        self.log
+            .wait_for(n, timeout)
+            .ok_or(Error::Timeout("waiting for requests at the fixture"))
     }
 
     /// Stop accepting, finish responses in flight (up to `SHUTDOWN_GRACE`), join the loop

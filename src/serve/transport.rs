@@ -85,6 +85,28 @@ impl Transport {
         }
     }
 
+    /// What the handshake agreed on (SNI, ALPN, version), for the fixture's request log;
+    /// `None` for plain connections.
+    pub fn tls_details(&self) -> Option<super::record::TlsDetails> {
+        let Transport::Tls(t) = self else {
+            return None;
+        };
+        let version = match t.tls.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
+            Some(other) => format!("{other:?}"),
+            None => String::new(),
+        };
+        Some(super::record::TlsDetails {
+            sni: t.tls.server_name().map(str::to_string),
+            alpn: t
+                .tls
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            version,
+        })
+    }
+
     /// Ciphertext is queued and waits for the socket to become writable.
     pub fn wants_write(&self) -> bool {
         match self {
