@@ -10,6 +10,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
+use super::faults::{FaultPlan, FaultRule, Faults};
 use super::tls::{
     generation_failed, leaf_params, make_ca, make_ca_named, server_config_with, SelfSigned,
 };
@@ -60,6 +61,24 @@ impl TlsFault {
             TlsFault::HandshakeAlert | TlsFault::HandshakeStall | TlsFault::NoCloseNotify
         )
     }
+}
+
+/// Add what the TLS-level faults need from the connections to `plan`: the handshake stall,
+/// or a rule cutting every body without close_notify. True when `plan` changed.
+pub(crate) fn add_to_plan(fault: Option<TlsFault>, plan: &mut FaultPlan) -> bool {
+    match fault {
+        Some(TlsFault::HandshakeStall) => plan.handshake_stall = true,
+        Some(TlsFault::NoCloseNotify) => plan.rules.push(FaultRule {
+            path: None,
+            nth: None,
+            faults: Faults {
+                no_close_notify: true,
+                ..Faults::default()
+            },
+        }),
+        _ => return false,
+    }
+    true
 }
 
 /// The TLS protocol version a fixture offers (`serve --tls-version 1.2`); by default both.

@@ -222,6 +222,13 @@ impl Conn {
         conn
     }
 
+    /// TLS fault `handshake-stall`: read and discard whatever arrives, answer nothing, until
+    /// the client gives up (or the send-stall deadline).
+    pub fn stall(&mut self, ctx: &mut Ctx) {
+        self.state = State::Stalled;
+        self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
+    }
+
     pub fn transport_mut(&mut self) -> &mut Transport {
         &mut self.transport
     }
@@ -488,6 +495,7 @@ impl Conn {
                 None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
             },
         };
+        let faults = faults.cut_mid_body(&resp);
         let framing = faults.adjust_response(&mut resp, head.minor_version);
         let info = (head.method, head.target, head.minor_version);
         self.start_exchange(resp, Some(info), keep_alive, (faults, framing), ctx);
@@ -661,7 +669,7 @@ impl Conn {
             return Step::Close;
         }
         if ex.close || ctx.stopping {
-            self.start_close(ctx);
+            self.start_close(!ex.faults.no_close_notify, ctx);
             return Step::Again;
         }
         self.state = State::ReadingHead;
@@ -675,8 +683,11 @@ impl Conn {
         Step::Again
     }
 
-    fn start_close(&mut self, ctx: &mut Ctx) {
-        self.transport.start_close();
+    /// Drain and close; `notify`: say close_notify first over TLS (not under that fault).
+    fn start_close(&mut self, notify: bool, ctx: &mut Ctx) {
+        if notify {
+            self.transport.start_close();
+        }
         self.inbuf.clear();
         self.state = State::Draining;
         self.set_deadline(ctx.now + limits::LINGER_TIMEOUT, ctx);

@@ -344,7 +344,11 @@ impl Loop {
     fn add(&mut self, sock: mio::net::TcpStream, peer: SocketAddr) {
         // Small heads and bodies go out at once, not after Nagle's delay.
         let _ = sock.set_nodelay(true);
-        let transport = match Transport::new(sock, self.ctx.cfg.tls.as_ref()) {
+        let faults = self.ctx.cfg.faults.as_deref();
+        let stall = faults.is_some_and(|f| f.handshake_stall);
+        // A stalled handshake is a plain socket that never answers: no TLS session at all.
+        let tls = self.ctx.cfg.tls.as_ref().filter(|_| !stall);
+        let transport = match Transport::new(sock, tls) {
             Ok(t) => t,
             Err(_) => {
                 self.shared.open.fetch_sub(1, Ordering::SeqCst);
@@ -353,6 +357,9 @@ impl Loop {
         };
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let mut conn = Conn::new(transport, id, peer, &mut self.ctx);
+        if stall {
+            conn.stall(&mut self.ctx);
+        }
         let slot = self.free.pop().unwrap_or(self.conns.len());
         // Both directions once, edge-triggered: no epoll_ctl per state change; the state
         // decides what readiness is used for (the conn tracks unconsumed edges).

@@ -474,7 +474,9 @@ impl Server {
             routes: self.routes.clone(),
             ..Site::default()
         };
-        let faults_on = self.plan.from_query || !self.plan.rules.is_empty();
+        let mut plan = self.plan.clone();
+        let tls_level = badssl::add_to_plan(self.tls_fault, &mut plan);
+        let faults_on = plan.from_query || !plan.rules.is_empty() || tls_level;
         EngineConfig {
             site: Arc::new(site),
             tls: trust.map(|t| t.server.clone()),
@@ -487,7 +489,7 @@ impl Server {
             } else {
                 LogFormat::Off
             },
-            faults: faults_on.then(|| Arc::new(self.plan.clone())),
+            faults: faults_on.then(|| Arc::new(plan)),
             echo: self.echo.clone(),
             record: Some(log.clone()),
         }

@@ -146,7 +146,12 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
     };
     // Registered before the ready line, so a signal sent right after it is never lost.
     let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(Error::Io)?;
-    let faults = args.faults.then(|| Arc::new(FaultPlan::query_only()));
+    let mut plan = match args.faults {
+        true => FaultPlan::query_only(),
+        false => FaultPlan::default(),
+    };
+    let tls_level = badssl::add_to_plan(args.tls_fault, &mut plan);
+    let faults = (args.faults || tls_level).then(|| Arc::new(plan));
     let config = EngineConfig {
         site: Arc::new(site),
         tls: tls.clone(),
