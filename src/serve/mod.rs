@@ -4,6 +4,7 @@
 pub mod badssl;
 pub mod cache;
 pub mod conn;
+mod etag_cache;
 pub mod event_loop;
 pub mod faults;
 pub mod files;

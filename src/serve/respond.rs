@@ -415,9 +415,8 @@ fn file_validators(site: &Site, file: &File, meta: &std::fs::Metadata) -> Valida
         .or_else(|| meta.modified().ok())
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let etag = match site.content_etag {
-        true => {
-            content_etag(file, len).unwrap_or_else(|_| reply::etag_from_metadata(len, modified))
-        }
+        true => super::etag_cache::cached(meta, || content_etag(file, len))
+            .unwrap_or_else(|_| reply::etag_from_metadata(len, modified)),
         false => reply::etag_from_metadata(len, modified),
     };
     Validators {
