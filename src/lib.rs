@@ -9,6 +9,8 @@
 //! Deliberately left out: HTTP/2 and HTTP/3, proxies, cookies, authentication schemes,
 //! compression, request bodies beyond what fixtures need, CGI or any dynamic content.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod fetch;
 pub mod proto;

@@ -38,12 +38,15 @@ const COPY_CHUNK: u64 = 64 * 1024;
 /// Per-loop state every connection of that loop uses: configuration, the clock read once per
 /// wake-up, the nearest deadline, buffers shared instead of held per connection, the log.
 pub struct Ctx {
+    /// The engine's configuration.
     pub cfg: EngineConfig,
+    /// The clock, read once per wake-up.
     pub now: Instant,
     /// Earliest deadline any connection set since the loop last swept; the poll timeout.
     pub next_deadline: Instant,
     /// True once a stop was requested: no new keep-alive.
     pub stopping: bool,
+    /// Access-log lines waiting to be written.
     pub log: LogBuf,
     /// Scratch for file bytes on their way into rustls.
     pub scratch: Vec<u8>,
@@ -54,6 +57,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A loop's context at `now`.
     pub fn new(cfg: EngineConfig, now: Instant) -> Self {
         let log = LogBuf::new(cfg.log);
         Ctx {
@@ -84,7 +88,9 @@ impl Ctx {
 /// What the loop should do with a connection after it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
+    /// Keep it registered.
     Keep,
+    /// Close and forget it.
     Close,
 }
 
@@ -229,10 +235,12 @@ impl Conn {
         self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
     }
 
+    /// The byte stream, for (de)registering its socket.
     pub fn transport_mut(&mut self) -> &mut Transport {
         &mut self.transport
     }
 
+    /// When `on_deadline` is due (its meaning depends on the state).
     pub fn deadline(&self) -> Instant {
         self.deadline
     }

@@ -25,14 +25,19 @@ use crate::proto::limits;
 /// Everything an engine needs; built by `serve::run` (CLI) or `fixture::Server` (library).
 #[derive(Clone)]
 pub struct EngineConfig {
+    /// What is served and how.
     pub site: Arc<Site>,
     /// Serve HTTPS with this configuration (ALPN http/1.1 already set).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Event-loop threads (>= 1).
     pub threads: usize,
+    /// Open connections allowed at once (`--max-connections`).
     pub max_connections: usize,
+    /// Time a client has to send a whole head (`--header-timeout`).
     pub header_timeout: Duration,
+    /// How long an idle kept-alive connection stays (`--idle-timeout`).
     pub idle_timeout: Duration,
+    /// Access log format (`--log`).
     pub log: LogFormat,
     /// Fault injection, when enabled (`--faults` or library rules).
     pub faults: Option<Arc<FaultPlan>>,

@@ -77,15 +77,20 @@ impl Faults {
 /// the `nth` such request (1-based; every one when `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
+    /// The request path it applies to (`None`: every path).
     pub path: Option<String>,
+    /// Only the n-th such request, 1-based (`None`: every one).
     pub nth: Option<u64>,
+    /// What to do wrong.
     pub faults: Faults,
 }
 
 /// Where a server's faults come from: query parameters (the CLI's `--faults`) and/or rules.
 #[derive(Debug, Default)]
 pub struct FaultPlan {
+    /// Honour fault query parameters (`--faults`).
     pub from_query: bool,
+    /// Library rules, all applying ones combined.
     pub rules: Vec<FaultRule>,
     /// Requests seen so far per rule path (`None` = all requests); only paths of rules with an
     /// `nth` are counted, so the map is bounded by the rules.

@@ -392,8 +392,9 @@ impl Server {
         self
     }
 
-    /// Bind 127.0.0.1:0 (or [::1]:0 when IPv4 loopback is unavailable) and serve on a thread of
-    /// its own. Errors: `Usage` for a bad folder, file path or rule; `Bind`; `Io`.
+    /// Bind `127.0.0.1:0` (or `[::1]:0` when IPv4 loopback is unavailable; or the
+    /// [`Server::bind`] addresses) and serve on a thread of its own. Errors: `Usage` for a bad
+    /// folder, file path, rule, route or address; `Bind`; `Io`.
     pub fn start(self) -> Result<ServerHandle, Error> {
         self.check_rules()?;
         let (root, temp) = self.prepare_root()?;

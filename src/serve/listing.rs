@@ -8,9 +8,13 @@ use super::files::encode_segment;
 /// One directory entry as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// The file name.
     pub name: String,
+    /// A directory (listed with a trailing slash).
     pub is_dir: bool,
+    /// Size in bytes.
     pub size: u64,
+    /// Modification time, when the filesystem gives one.
     pub modified: Option<SystemTime>,
 }
 

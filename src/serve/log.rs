@@ -10,12 +10,15 @@ use super::LogFormat;
 
 /// What one response line says.
 pub struct Entry<'a> {
+    /// The client.
     pub peer: SocketAddr,
     /// `None` when the request could not be parsed.
     pub request: Option<(&'a str, &'a str, u8)>,
+    /// The status sent.
     pub status: u16,
     /// Body bytes sent (CLF `%b`).
     pub bytes: u64,
+    /// Time from the request to the last byte, in microseconds.
     pub micros: u64,
 }
 
@@ -29,6 +32,7 @@ pub struct LogBuf {
 }
 
 impl LogBuf {
+    /// An empty buffer writing `format`.
     pub fn new(format: LogFormat) -> Self {
         LogBuf {
             format,
@@ -39,6 +43,7 @@ impl LogBuf {
         }
     }
 
+    /// Whether lines are written at all.
     pub fn is_on(&self) -> bool {
         self.format != LogFormat::Off
     }

@@ -13,8 +13,11 @@ use crate::proto::Headers;
 /// The methods this server implements (RFC 9110 §9.1: method names are case-sensitive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodKind {
+    /// GET.
     Get,
+    /// HEAD: GET's head without the body.
     Head,
+    /// OPTIONS: 204 with `Allow`.
     Options,
     /// Anything else: 405 with `Allow`.
     Other,

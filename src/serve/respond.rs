@@ -46,8 +46,11 @@ pub struct Site {
 /// `Connection: close` when it decides to close.
 #[derive(Debug)]
 pub struct Response {
+    /// The status code.
     pub status: u16,
+    /// Header fields, in order.
     pub headers: Vec<(String, String)>,
+    /// Where the body comes from.
     pub body: BodySource,
 }
 
@@ -59,11 +62,21 @@ pub enum BodySource {
     /// Bytes built in memory (listings, error pages, small files if cached).
     Bytes(Vec<u8>),
     /// `len` bytes of `file` from `offset`: sent with sendfile(2) on plain connections.
-    File { file: File, offset: u64, len: u64 },
+    File {
+        /// The open file.
+        file: File,
+        /// Where the bytes start.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
     /// multipart/byteranges: each part is a part head then a span of `file`; `tail` closes it.
     Multipart {
+        /// The open file the parts come from.
         file: File,
+        /// Each range's part head and span.
         parts: Vec<Part>,
+        /// The closing boundary.
         tail: Vec<u8>,
     },
 }
@@ -71,8 +84,11 @@ pub enum BodySource {
 /// One part of a multipart/byteranges body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
+    /// The part's boundary and header fields.
     pub head: Vec<u8>,
+    /// Where the span starts in the file.
     pub offset: u64,
+    /// Span length in bytes.
     pub len: u64,
 }
 
@@ -93,6 +109,7 @@ impl BodySource {
         }
     }
 
+    /// No body bytes at all.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -33,6 +33,7 @@ pub enum ReadStatus {
 
 /// A connection's byte stream.
 pub enum Transport {
+    /// Plain TCP.
     Plain(TcpStream),
     /// Boxed: a rustls connection is large, and most connections are plain.
     Tls(Box<TlsStream>),
@@ -59,6 +60,7 @@ impl Transport {
         }
     }
 
+    /// The TCP socket underneath.
     pub fn socket(&self) -> &TcpStream {
         match self {
             Transport::Plain(s) => s,
@@ -66,6 +68,7 @@ impl Transport {
         }
     }
 
+    /// The TCP socket underneath, for (de)registration.
     pub fn socket_mut(&mut self) -> &mut TcpStream {
         match self {
             Transport::Plain(s) => s,
@@ -73,6 +76,7 @@ impl Transport {
         }
     }
 
+    /// Whether this is a TLS connection.
     pub fn is_tls(&self) -> bool {
         matches!(self, Transport::Tls(_))
     }
