@@ -160,7 +160,12 @@ pub enum Error {
     /// A redirect we will not follow: an https -> http downgrade without -k (exit 47).
     RedirectRefused(String),
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
-    ProxyResolve { proxy: String, why: String },
+    ProxyResolve {
+        /// The proxy's host name.
+        proxy: String,
+        /// The resolver's reason.
+        why: String,
+    },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
     ProxyTunnel(String),
     /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
