@@ -55,6 +55,10 @@ pub enum TlsFault {
 impl TlsFault {
     /// Whether the fault is in the certificate (the client must refuse it) rather than in the
     /// handshake or the close.
+    ///
+    /// ```
+    /// assert!(rawhttp::serve::badssl::TlsFault::Untrusted.is_certificate_fault());
+    /// ```
     pub fn is_certificate_fault(self) -> bool {
         !matches!(
             self,
@@ -127,6 +131,14 @@ impl std::str::FromStr for TlsVersion {
 
 /// A fresh CA and a leaf for localhost, 127.0.0.1 and ::1, spoiled by `fault`, offering only
 /// `version` when given. `ca_pem` is what a client should trust.
+///
+/// ```
+/// use rawhttp::serve::badssl::{self_signed, TlsFault, TlsVersion};
+/// let made = self_signed(Some(TlsFault::WrongHost), Some(TlsVersion::Tls13))?;
+/// assert!(made.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+/// assert_eq!(made.config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+/// # Ok::<(), rawhttp::Error>(())
+/// ```
 pub fn self_signed(
     fault: Option<TlsFault>,
     version: Option<TlsVersion>,

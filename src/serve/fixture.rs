@@ -43,13 +43,40 @@ use crate::proto::limits;
 use crate::tls::client_config;
 
 /// Set to `1` to keep fixtures alive after their test and print their URLs (see module docs).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!(rawhttp::serve::fixture::KEEP_ENV, "RAWHTTP_FIXTURE_KEEP");
+/// # Ok(())
+/// # }
+/// ```
 pub const KEEP_ENV: &str = "RAWHTTP_FIXTURE_KEEP";
 
 /// The modification time every file reports with [`Server::reproducible_validators`]:
 /// 2001-09-09T01:46:40Z (10^9 seconds), fixed so Last-Modified is the same on every run.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = rawhttp::serve::Server::in_memory().file("a", "a").reproducible_validators().start()?;
+/// let response = rawhttp::fetch::Request::head(server.url().join("a")?).send()?;
+/// let modified = response.headers().get_str("Last-Modified").ok_or("no Last-Modified")?;
+/// let secs = rawhttp::serve::fixture::FIXED_MTIME_SECS;
+/// let fixed = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+/// assert_eq!(httpdate::parse_http_date(modified)?, fixed);
+/// # Ok(())
+/// # }
+/// ```
 pub const FIXED_MTIME_SECS: u64 = 1_000_000_000;
 
 /// Builder for a fixture server. Nothing runs until [`Server::start`].
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = rawhttp::serve::Server::new("fixtures/www").start()?;
+/// assert!(server.url().as_str().starts_with("http://127.0.0.1:"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Server {
     root: Root,
@@ -79,6 +106,15 @@ enum Root {
 impl Server {
     /// Serve the folder `dir` (relative paths are relative to the current directory, which is
     /// the package root under `cargo test`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::new("fixtures/www").start()?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("hello.txt")?).send()?;
+    /// assert_eq!(response.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(dir: impl Into<PathBuf>) -> Server {
         Server::with_root(Root::Dir(dir.into()))
     }
@@ -126,6 +162,14 @@ impl Server {
 
     /// Add a file at `path` (`a/b.txt` or `/a/b.txt`) to an in-memory server; a later call with
     /// the same path replaces the content. On a [`Server::new`] server, `start` refuses it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().file("/data/x.json", "{}").start()?;
+    /// assert!(server.root().join("data/x.json").is_file());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn file(mut self, path: &str, content: impl Into<Vec<u8>>) -> Server {
         match &mut self.root {
             Root::Memory(files) => {
@@ -138,6 +182,18 @@ impl Server {
     }
 
     /// Serve HTTPS with a fresh CA and a leaf for localhost, 127.0.0.1 and ::1.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().file("a", "a").self_signed_tls().start()?;
+    /// assert_eq!(server.url().scheme(), "https");
+    /// let response = rawhttp::fetch::Request::get(server.url().join("a")?)
+    ///     .tls_config(server.client_tls_config())
+    ///     .send()?;
+    /// assert_eq!(response.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn self_signed_tls(mut self) -> Server {
         self.tls = true;
         self
@@ -352,17 +408,59 @@ impl Server {
     }
 
     /// Apply `faults` to every request.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::faults::Faults;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .file("a", "0123456789")
+    ///     .faults(Faults { status: Some(503), ..Faults::default() })
+    ///     .start()?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("a")?).send()?;
+    /// assert_eq!(response.status(), 503);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn faults(self, faults: Faults) -> Server {
         self.rule(None, None, faults)
     }
 
     /// Apply `faults` to every request whose path (before `?`, as sent) is `path`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::faults::Faults;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .file("a", "a")
+    ///     .file("b", "b")
+    ///     .fault_for_path("/b", Faults { status: Some(500), ..Faults::default() })
+    ///     .start()?;
+    /// let a = rawhttp::fetch::Request::get(server.url().join("a")?).send()?;
+    /// let b = rawhttp::fetch::Request::get(server.url().join("b")?).send()?;
+    /// assert_eq!((a.status(), b.status()), (200, 500));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fault_for_path(self, path: &str, faults: Faults) -> Server {
         self.rule(Some(path), None, faults)
     }
 
     /// Apply `faults` to the `n`-th request (1-based) to `path` only: e.g. fail the first
     /// attempt and let a retry succeed.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::faults::Faults;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .file("a", "a")
+    ///     .fault_for_nth("/a", 1, Faults { status: Some(503), ..Faults::default() })
+    ///     .start()?;
+    /// let first = rawhttp::fetch::Request::get(server.url().join("a")?).send()?;
+    /// let second = rawhttp::fetch::Request::get(server.url().join("a")?).send()?;
+    /// assert_eq!((first.status(), second.status()), (503, 200));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fault_for_nth(self, path: &str, n: u64, faults: Faults) -> Server {
         self.rule(Some(path), Some(n), faults)
     }
@@ -374,12 +472,33 @@ impl Server {
     }
 
     /// Honour fault query parameters (`?delay=200&truncate=10`), as `serve --faults` does.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().file("a", "a").query_faults().start()?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("a?status=418")?).send()?;
+    /// assert_eq!(response.status(), 418);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn query_faults(mut self) -> Server {
         self.plan.from_query = true;
         self
     }
 
     /// Answer requests under `path` with the exact bytes received (head and body), text/plain.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::io::Read;
+    /// let server = rawhttp::serve::Server::in_memory().echo("/echo").start()?;
+    /// let mut response = rawhttp::fetch::Request::get(server.url().join("echo/x")?).send()?;
+    /// let mut body = String::new();
+    /// response.read_to_string(&mut body)?;
+    /// assert!(body.starts_with("GET /echo/x HTTP/1.1\r\n"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn echo(mut self, path: &str) -> Server {
         self.echo = Some(path.to_string());
         self
@@ -387,6 +506,19 @@ impl Server {
 
     /// A fixed modification time and a content-hash ETag, so validators are the same on every
     /// run and across servers serving the same bytes.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let etag = |s: &rawhttp::serve::ServerHandle| -> Result<Option<String>, rawhttp::Error> {
+    ///     let r = rawhttp::fetch::Request::head(s.url().join("a").expect("url")).send()?;
+    ///     Ok(r.headers().get_str("ETag").map(str::to_string))
+    /// };
+    /// let one = rawhttp::serve::Server::in_memory().file("a", "same").reproducible_validators().start()?;
+    /// let two = rawhttp::serve::Server::in_memory().file("a", "same").reproducible_validators().start()?;
+    /// assert_eq!(etag(&one)?, etag(&two)?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reproducible_validators(mut self) -> Server {
         self.reproducible = true;
         self
@@ -395,6 +527,15 @@ impl Server {
     /// Bind `127.0.0.1:0` (or `[::1]:0` when IPv4 loopback is unavailable; or the
     /// [`Server::bind`] addresses) and serve on a thread of its own. Errors: `Usage` for a bad
     /// folder, file path, rule, route or address; `Bind`; `Io`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// assert!(server.addr().ip().is_loopback());
+    /// assert_ne!(server.addr().port(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn start(self) -> Result<ServerHandle, Error> {
         self.check_rules()?;
         let (root, temp) = self.prepare_root()?;
@@ -575,6 +716,16 @@ impl Trust {
 /// threads or async tasks of a test. The server runs on its own thread, so it needs no runtime;
 /// stopping blocks until responses in flight are done (idle keep-alive connections are simply
 /// closed), at most `SHUTDOWN_GRACE`, which an async test may prefer to do off its executor.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = rawhttp::serve::Server::in_memory().start()?;
+/// let shared = std::sync::Arc::new(server);
+/// let for_thread = shared.clone();
+/// std::thread::spawn(move || for_thread.url()).join().expect("thread");
+/// # Ok(())
+/// # }
+/// ```
 pub struct ServerHandle {
     engine: Mutex<Option<Engine>>,
     addr: SocketAddr,
@@ -626,11 +777,28 @@ impl ServerHandle {
     }
 
     /// The base URL, `http://127.0.0.1:PORT/` (`https://` with TLS; `[::1]` after a fallback).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// assert_eq!(server.url().port(), Some(server.addr().port()));
+    /// assert_eq!(server.url().path(), "/");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn url(&self) -> url::Url {
         self.url.clone()
     }
 
     /// The address listened on (the first, with several [`Server::bind`] addresses).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// std::net::TcpStream::connect(server.addr())?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -653,6 +821,14 @@ impl ServerHandle {
     }
 
     /// The base URL of every address listened on (the first is [`ServerHandle::url`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// assert_eq!(server.urls(), vec![server.url()]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn urls(&self) -> Vec<url::Url> {
         let tls = self.trust.is_some();
         self.addrs.iter().map(|a| base_url(*a, tls)).collect()
@@ -660,23 +836,63 @@ impl ServerHandle {
 
     /// The folder served (canonical): the given one, or the temporary folder holding in-memory
     /// files, which is removed at shutdown. Files added here while running are served too.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// std::fs::write(server.root().join("late.txt"), "added while running")?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("late.txt")?).send()?;
+    /// assert_eq!(response.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn root(&self) -> &Path {
         &self.root
     }
 
     /// A client configuration that trusts only this server's CA (ALPN http/1.1). For a plain
     /// HTTP fixture it trusts nothing at all.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().self_signed_tls().start()?;
+    /// let config = server.client_tls_config();
+    /// assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn client_tls_config(&self) -> Arc<rustls::ClientConfig> {
         self.client.clone()
     }
 
     /// PEM of this server's CA (empty for a plain HTTP fixture).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().self_signed_tls().start()?;
+    /// assert!(server.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+    /// let dir = std::env::temp_dir().join(format!("ca-{}.pem", server.addr().port()));
+    /// std::fs::write(&dir, server.ca_pem())?; // for curl --cacert
+    /// # std::fs::remove_file(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ca_pem(&self) -> &str {
         self.trust.as_ref().map_or("", |t| t.ca_pem.as_str())
     }
 
     /// Every request seen so far (the last [`Server::request_log_cap`] of them), in arrival
     /// order, with method, target, headers, HTTP version, peer address and TLS details.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// rawhttp::fetch::Request::get(server.url().join("x?y=1")?).send()?;
+    /// let seen = server.requests();
+    /// assert_eq!((seen[0].method.as_str(), seen[0].target.as_str()), ("GET", "/x?y=1"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.log.snapshot()
     }
@@ -723,6 +939,17 @@ impl ServerHandle {
     /// Stop accepting, finish responses in flight (up to `SHUTDOWN_GRACE`), join the loop
     /// thread and remove in-memory files. Idempotent; also done on drop. With
     /// `RAWHTTP_FIXTURE_KEEP=1` it never returns: the fixture keeps serving for inspection.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// let addr = server.addr();
+    /// server.shutdown();
+    /// server.shutdown(); // idempotent
+    /// assert!(std::net::TcpStream::connect(addr).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn shutdown(&self) {
         if keep_requested() {
             eprintln!(

@@ -100,9 +100,21 @@ impl RecordedRequest {
 
 /// Entries kept by default before the oldest are dropped (`Server::request_log_cap`): enough
 /// for any functional test, bounded for a fixture hammered by a load test.
+///
+/// ```
+/// assert_eq!(rawhttp::serve::record::DEFAULT_LOG_CAP, 10_000);
+/// ```
 pub const DEFAULT_LOG_CAP: usize = 10_000;
 
-/// The shared, bounded request log: the event loops push, tests read and wait.
+/// The shared, bounded request log: the event loops push, tests read and wait (through
+/// [`ServerHandle::requests`](super::ServerHandle::requests) and
+/// [`ServerHandle::wait_for_requests`](super::ServerHandle::wait_for_requests)).
+///
+/// ```
+/// let log = rawhttp::serve::record::RequestLog::default();
+/// let engine_side = log.clone(); // clones share the same entries
+/// # let _ = engine_side;
+/// ```
 #[derive(Debug, Clone)]
 pub struct RequestLog {
     inner: Arc<(Mutex<LogState>, Condvar)>,
