@@ -161,9 +161,9 @@ pub enum Error {
     RedirectRefused(String),
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
     ProxyResolve {
-        /// The proxy's host name.
+        /// The proxy as given or as `host:port`.
         proxy: String,
-        /// The resolver's reason.
+        /// What the resolver or the URL parser said.
         why: String,
     },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
