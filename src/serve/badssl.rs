@@ -40,8 +40,9 @@ pub enum TlsFault {
     /// The leaf is signed by a second CA the client does not trust.
     Untrusted,
     /// The leaf is self-signed and marked `CA:TRUE`; the "CA" written for clients is that very
-    /// certificate. OpenSSL clients (curl, Python) accept a certificate byte-identical to a
-    /// trust anchor; webpki (rustls) refuses a CA used as an end entity.
+    /// certificate. OpenSSL clients (curl, Python) and `rawhttp fetch --cacert` accept a
+    /// certificate byte-identical to a trusted one; webpki with it as a root (rustls, the
+    /// fixture's client configuration) refuses a CA used as an end entity.
     SelfSignedLeaf,
     /// The server answers the ClientHello with a fatal alert (`access_denied`).
     HandshakeAlert,

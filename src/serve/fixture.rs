@@ -266,8 +266,9 @@ impl Server {
     }
 
     /// Serve HTTPS with a self-signed `CA:TRUE` end-entity certificate, which is also what
-    /// [`ServerHandle::ca_pem`] returns. rustls (so rawhttp) refuses a CA used as a leaf;
-    /// OpenSSL clients (curl, Python) accept it because it is byte-identical to a trust anchor.
+    /// [`ServerHandle::ca_pem`] returns. [`ServerHandle::client_tls_config`] (webpki, the CA as
+    /// a root) refuses a CA used as a leaf; OpenSSL clients (curl, Python) and `rawhttp fetch
+    /// --cacert` accept it because it is byte-identical to a certificate they trust.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
