@@ -132,7 +132,7 @@ fn a_self_signed_ca_leaf_is_accepted_through_cacert_and_refused_by_webpki_roots(
     let got = rawhttp::fetch::Request::get(server.url())
         .tls_config(server.client_tls_config())
         .send();
-    let err = got.err().expect("webpki roots refuse a CA as end entity");
+    let err = got.expect_err("webpki roots refuse a CA as end entity");
     assert_eq!(err.exit_code(), 60, "{err}");
 }
 
