@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
+use super::args::ClientOptions;
 use super::body::BUF_SIZE;
-use super::connect::{Family, ResolveOverride};
 use super::outputs::{self, OutputSpec};
 use super::progress::Progress;
-use super::request::{parse_header_arg, HeaderEdit};
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
 use super::{FetchArgs, Request, Response};
 use crate::proto::framing::BodyKind;
@@ -22,32 +21,17 @@ use crate::Error;
 /// Flags turned into values once, before any URL is fetched.
 struct Options {
     args: FetchArgs,
-    edits: Vec<HeaderEdit>,
-    resolve: Vec<ResolveOverride>,
+    client: ClientOptions,
     /// `-o`/`-O` in the order they pair with URLs.
     outputs: Vec<OutputSpec>,
 }
 
 impl Options {
     fn new(args: FetchArgs) -> Result<Options, Error> {
-        let edits = args
-            .headers
-            .iter()
-            .map(|h| parse_header_arg(h))
-            .collect::<Result<Vec<_>, _>>()?;
-        let resolve = args
-            .resolve
-            .iter()
-            .map(|r| ResolveOverride::parse(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(ua) = &args.user_agent {
-            super::request::check_value(ua)?;
-        }
         Ok(Options {
+            client: args.client.parse()?,
             outputs: args.ordered_outputs(),
             args,
-            edits,
-            resolve,
         })
     }
 
@@ -63,35 +47,7 @@ impl Options {
     fn request(&self, url: Url) -> Request {
         let a = &self.args;
         let method = if a.head { "HEAD" } else { "GET" };
-        let mut req = Request::new(method, url)
-            .http10(a.http10)
-            .insecure(a.insecure)
-            .family(match (a.ipv4, a.ipv6) {
-                (true, _) => Family::V4,
-                (_, true) => Family::V6,
-                _ => Family::Any,
-            });
-        for edit in &self.edits {
-            req = req.header_edit(edit.clone());
-        }
-        for pin in &self.resolve {
-            req = req.resolve(pin.clone());
-        }
-        if let Some(ua) = &a.user_agent {
-            req = req.user_agent(ua);
-        }
-        if let Some(path) = &a.cacert {
-            req = req.cacert(path.clone());
-        }
-        if let Some(d) = a.connect_timeout {
-            req = req.connect_timeout(d);
-        }
-        if let Some(d) = a.read_timeout {
-            req = req.read_timeout(d);
-        }
-        if let Some(d) = a.max_time {
-            req = req.max_time(d);
-        }
+        let mut req = self.client.request(method, url).http10(a.http10);
         if let Some(n) = a.max_filesize {
             req = req.max_filesize(n);
         }
@@ -104,7 +60,7 @@ impl Options {
 
 /// Run every URL in order; carry on after a failure and return the last failure's code.
 pub fn run(args: FetchArgs) -> i32 {
-    let quiet = args.silent && !args.show_error;
+    let quiet = !args.client.shows_errors();
     let opts = match Options::new(args) {
         Ok(o) => o,
         Err(e) => {
@@ -115,7 +71,7 @@ pub fn run(args: FetchArgs) -> i32 {
     if let Err(e) = super::interrupt::install(quiet) {
         eprintln!("rawhttp: warning: Ctrl-C will not clean up part files: {e}");
     }
-    if opts.args.insecure && !opts.args.silent {
+    if opts.args.client.insecure && !opts.args.client.silent {
         eprintln!("rawhttp: warning: --insecure: server certificates are not verified");
     }
     let mut code = 0;
@@ -183,7 +139,11 @@ fn fetch_one(opts: &Options, index: usize, arg: &str) -> Result<(), Error> {
     if args.head {
         return sink.commit().map_err(fail);
     }
-    let progress = Progress::start(args.silent, sink.is_file(), response.content_length());
+    let progress = Progress::start(
+        args.client.silent,
+        sink.is_file(),
+        response.content_length(),
+    );
     let guard = matches!(spec, OutputSpec::Stdout) && std::io::stdout().is_terminal();
     let copied = copy_body(&mut response, &mut sink, progress.as_ref(), guard);
     let saved_as = sink.path().map(Path::to_path_buf);
@@ -217,7 +177,7 @@ fn note_kept(opts: &Options, dest: &Destination, response: &Response, at: &str) 
     let Destination::File { path, .. } = dest else {
         return;
     };
-    if opts.args.silent || !path.is_file() {
+    if opts.args.client.silent || !path.is_file() {
         return;
     }
     let status = response.status();

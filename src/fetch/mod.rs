@@ -2,6 +2,7 @@
 //! `Request`/`Response` are the library API; `run` is `rawhttp fetch` built on it. Parsing and
 //! framing decisions live in `proto`; nothing here serves.
 
+pub mod args;
 pub mod batch;
 pub mod body;
 mod cli;
@@ -60,13 +61,6 @@ pub struct FetchArgs {
     /// Send HEAD and print the response head
     #[arg(short = 'I', long = "head")]
     pub head: bool,
-    /// Add or replace a request header 'Name: value'; 'Name:' removes a default, 'Name;' sends
-    /// it empty (repeatable)
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    pub headers: Vec<String>,
-    /// User-Agent (default rawhttp/<version>)
-    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
-    pub user_agent: Option<String>,
     /// Follow redirects
     #[arg(short = 'L', long = "location")]
     pub location: bool,
@@ -79,33 +73,12 @@ pub struct FetchArgs {
     /// Save the body of an HTTP error response and exit 0
     #[arg(long = "no-fail", overrides_with = "fail")]
     pub no_fail: bool,
-    /// Seconds for connecting, TLS included (0 = no limit)
-    #[arg(long = "connect-timeout", value_name = "SECS", value_parser = parse_secs)]
-    pub connect_timeout: Option<Duration>,
-    /// Seconds without data before giving up (0 = no limit)
-    #[arg(long = "read-timeout", value_name = "SECS", value_parser = parse_secs)]
-    pub read_timeout: Option<Duration>,
-    /// Seconds for the whole transfer (0 = no limit)
-    #[arg(short = 'm', long = "max-time", value_name = "SECS", value_parser = parse_secs)]
-    pub max_time: Option<Duration>,
     /// Refuse bodies larger than BYTES (suffixes k, M, G)
     #[arg(long = "max-filesize", value_name = "BYTES", value_parser = parse_size)]
     pub max_filesize: Option<u64>,
-    /// Extra PEM trust anchors
-    #[arg(long = "cacert", value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Do not verify server certificates
-    #[arg(short = 'k', long = "insecure")]
-    pub insecure: bool,
-    /// Use ADDR for HOST:PORT (repeatable)
-    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
-    pub resolve: Vec<String>,
-    /// IPv4 addresses only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    pub ipv4: bool,
-    /// IPv6 addresses only
-    #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
+    /// Connection flags shared with `save`
+    #[command(flatten)]
+    pub client: args::ClientArgs,
     /// Send an HTTP/1.0 request
     #[arg(long = "http1.0")]
     pub http10: bool,
@@ -119,12 +92,6 @@ pub struct FetchArgs {
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]
     pub output_order: Option<Vec<outputs::OutputSpec>>,
-    /// No progress and no error messages
-    #[arg(short = 's', long = "silent")]
-    pub silent: bool,
-    /// Error messages even with -s
-    #[arg(short = 'S', long = "show-error")]
-    pub show_error: bool,
 }
 
 impl FetchArgs {
