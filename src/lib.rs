@@ -12,6 +12,7 @@
 pub mod error;
 pub mod fetch;
 pub mod proto;
+pub mod save;
 pub mod serve;
 mod tls;
 
