@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use crate::proto::syntax::parse_decimal;
 
+pub use cli::parse_url;
 pub use client::{Request, Response};
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
@@ -124,7 +125,7 @@ impl FetchArgs {
 }
 
 /// Seconds as a decimal number; 0 means no limit.
-fn parse_secs(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_secs(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .trim()
         .parse()
