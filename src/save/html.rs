@@ -80,7 +80,7 @@ fn on_element(el: &mut Element<'_, '_>, doc: &mut Doc<'_>) {
     let tag = el.tag_name();
     if tag == "base" {
         // HTML §4.2.3: the first base element with an href sets the document base URL.
-        if let Some(href) = el.get_attribute("href").filter(|_| !doc.base_seen) {
+        if let Some(href) = attribute(el, "href").filter(|_| !doc.base_seen) {
             if let Ok(base) = doc.base.join(href.trim()) {
                 doc.base = base;
                 doc.base_seen = true;
@@ -92,12 +92,26 @@ fn on_element(el: &mut Element<'_, '_>, doc: &mut Doc<'_>) {
     for &(name, holds) in link_attributes(&tag, el) {
         rewrite_attribute(el, name, holds, doc);
     }
-    if let Some(style) = el.get_attribute("style") {
+    if let Some(style) = attribute(el, "style") {
         let new = rewrite_css(&style, &doc.base, doc.linker);
         if new != style {
-            let _ = el.set_attribute("style", &new);
+            set_attribute(el, "style", &new);
         }
     }
+}
+
+/// An attribute's value with character references decoded (HTML §13.2.5.72): lol_html hands
+/// out the source text, where `&amp;` is still five bytes.
+fn attribute(el: &Element<'_, '_>, name: &str) -> Option<String> {
+    let raw = el.get_attribute(name)?;
+    Some(html_escape::decode_html_entities(&raw).into_owned())
+}
+
+/// Set an attribute to `value`, escaped for a double-quoted attribute (`&` and `"`).
+fn set_attribute(el: &mut Element<'_, '_>, name: &str, value: &str) {
+    let escaped = html_escape::encode_double_quoted_attribute(value);
+    // The names are ours, always valid.
+    let _ = el.set_attribute(name, &escaped);
 }
 
 /// The URL-carrying attributes of an element (HTML's requisites as wget `-p` knows them).
@@ -118,8 +132,7 @@ fn link_attributes(tag: &str, el: &Element<'_, '_>) -> &'static [(&'static str, 
 }
 
 fn is_image_input(el: &Element<'_, '_>) -> bool {
-    el.get_attribute("type")
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("image"))
+    attribute(el, "type").is_some_and(|t| t.trim().eq_ignore_ascii_case("image"))
 }
 
 /// `rel` names a resource the page needs to render (HTML §4.6.7).
@@ -131,13 +144,13 @@ fn is_requisite_link(el: &Element<'_, '_>) -> bool {
         "modulepreload",
         "apple-touch-icon",
     ];
-    let rel = el.get_attribute("rel").unwrap_or_default();
+    let rel = attribute(el, "rel").unwrap_or_default();
     rel.split_ascii_whitespace()
         .any(|r| NEEDED.iter().any(|n| r.eq_ignore_ascii_case(n)))
 }
 
 fn rewrite_attribute(el: &mut Element<'_, '_>, name: &str, holds: Holds, doc: &mut Doc<'_>) {
-    let Some(value) = el.get_attribute(name) else {
+    let Some(value) = attribute(el, name) else {
         return;
     };
     let new = match holds {
@@ -145,8 +158,7 @@ fn rewrite_attribute(el: &mut Element<'_, '_>, name: &str, holds: Holds, doc: &m
         Holds::Srcset => Some(rewrite_srcset(&value, &doc.base, doc.linker)),
     };
     if let Some(new) = new.filter(|n| *n != value) {
-        // The name is one of ours, always valid.
-        let _ = el.set_attribute(name, &new);
+        set_attribute(el, name, &new);
     }
 }
 
@@ -236,6 +248,29 @@ mod tests {
             r##"<head><title>t</title></head><img src="L:/other/x.png" alt="&amp;"><a href="javascript:alert(1)">j</a><a href="#top">t</a><img src="data:image/png,AA"><style>a{b:url("L:/other/y.png")}</style>"##
         );
         assert_eq!(links.len(), 2);
+    }
+
+    #[test]
+    fn attribute_entities_are_decoded_and_rewrites_escaped() {
+        let html = r#"<a href="q?a=1&amp;b=2">x</a><p style="background:url(&quot;p&#46;png&quot;)"></p><img src='x.png' title="&">"#;
+        let url = Url::parse("http://h/").expect("valid");
+        struct Amp(Vec<String>);
+        impl Linker for Amp {
+            fn link(&mut self, url: Url, _kind: LinkKind) -> Option<String> {
+                self.0.push(url.to_string());
+                Some(format!("{}&\"", url.path()))
+            }
+        }
+        let mut amp = Amp(Vec::new());
+        let out = rewrite_html(html.as_bytes(), &url, &mut amp).expect("rewrites");
+        assert_eq!(
+            amp.0,
+            ["http://h/q?a=1&b=2", "http://h/p.png", "http://h/x.png"]
+        );
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            r#"<a href="/q&amp;&quot;">x</a><p style="background:url(&quot;/p.png&amp;\&quot;&quot;)"></p><img src="/x.png&amp;&quot;" title="&">"#
+        );
     }
 
     #[test]

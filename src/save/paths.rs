@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use url::Url;
 
+use super::state::DocKind;
 use crate::fetch::save::percent_decode;
 
 /// Where save keeps its own state inside DIR; a site path that would land there is renamed.
@@ -17,9 +18,11 @@ pub const OTHER_HOSTS: &str = "_hosts";
 const MAX_COMPONENT: usize = 240;
 
 /// The local path (relative to DIR) for `url`. `start` is the start URL: its origin's files
-/// sit at the top of DIR; other origins go under `_hosts/HOST_PORT/`. `is_html` adds wget
-/// `-E`'s `index.html` / `.html`. The query becomes part of the name after `@`.
-pub fn local_path(url: &Url, start: &Url, is_html: bool) -> PathBuf {
+/// sit at the top of DIR; other origins go under `_hosts/HOST_PORT/`. The query becomes part
+/// of the name after `@`. As wget `-E`, HTML gets `index.html` / `.html` and CSS `.css` when
+/// the name lacks it: a browser reading from disk knows a file's type only by its extension,
+/// and ignores a style sheet named `style.css@v=2`.
+pub fn local_path(url: &Url, start: &Url, kind: DocKind) -> PathBuf {
     let mut parts: Vec<String> = Vec::new();
     if url.origin() != start.origin() {
         parts.push(OTHER_HOSTS.to_string());
@@ -46,8 +49,10 @@ pub fn local_path(url: &Url, start: &Url, is_html: bool) -> PathBuf {
     }
     if name.is_empty() {
         name.push_str("index.html");
-    } else if is_html && !has_html_extension(&name) {
+    } else if kind == DocKind::Html && !has_extension(&name, &[".html", ".htm"]) {
         name.push_str(".html");
+    } else if kind == DocKind::Css && !has_extension(&name, &[".css"]) {
+        name.push_str(".css");
     }
     parts.push(cap_length(name));
     if parts.first().is_some_and(|p| p == STATE_DIR) {
@@ -95,9 +100,9 @@ fn clean_query(query: &str) -> String {
         .collect()
 }
 
-fn has_html_extension(name: &str) -> bool {
+fn has_extension(name: &str, extensions: &[&str]) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.ends_with(".html") || lower.ends_with(".htm")
+    extensions.iter().any(|e| lower.ends_with(e))
 }
 
 /// Cut to `MAX_COMPONENT` bytes at a character boundary.
@@ -163,9 +168,14 @@ mod tests {
     use std::path::Path;
 
     fn map(url: &str, html: bool) -> String {
+        let kind = if html { DocKind::Html } else { DocKind::Other };
+        map_kind(url, kind)
+    }
+
+    fn map_kind(url: &str, kind: DocKind) -> String {
         let start = Url::parse("http://site.test/").expect("valid");
         let url = Url::parse(url).expect("valid");
-        local_path(&url, &start, html)
+        local_path(&url, &start, kind)
             .to_string_lossy()
             .into_owned()
     }
@@ -206,6 +216,18 @@ mod tests {
         for (url, html, want) in table {
             assert_eq!(map(url, html), want, "{url}");
         }
+        assert_eq!(
+            map_kind("http://site.test/s.css?v=2", DocKind::Css),
+            "s.css@v=2.css"
+        );
+        assert_eq!(
+            map_kind("http://site.test/a/S.CSS", DocKind::Css),
+            "a/S.CSS"
+        );
+        assert_eq!(
+            map_kind("http://site.test/style", DocKind::Css),
+            "style.css"
+        );
     }
 
     #[test]

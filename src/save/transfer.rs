@@ -166,7 +166,7 @@ fn save_body(job: &SaveJob, shared: &Shared, mut response: Response) -> Result<D
     if response.content_length().is_some_and(|n| n > MAX_DOCUMENT) {
         kind = DocKind::Other;
     }
-    let path = local_path(&job.url, &shared.start, kind == DocKind::Html);
+    let path = local_path(&job.url, &shared.start, kind);
     let entry = Entry {
         etag: response.headers().get_str("etag").map(str::to_string),
         last_modified: response
