@@ -56,6 +56,21 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const SEND_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections; accepting pauses while full.
 pub const MAX_CONNECTIONS: usize = 10_000;
+/// Default cap on open connections per client address (`--max-connections-per-ip`), so one
+/// address cannot hold the whole table; loopback is exempt unless the flag is given (tests and
+/// benchmarks connect from 127.0.0.1). nginx has no default; 256 is far above what one browser
+/// opens (6 per origin) and what a NAT of ordinary users needs from a file server.
+pub const MAX_CONNECTIONS_PER_IP: usize = 256;
+/// Descriptors kept aside from `--max-connections` when checking RLIMIT_NOFILE at start:
+/// listeners, epoll and waker descriptors, inotify, stdio, and files being sent.
+pub const FD_RESERVE: u64 = 64;
+/// Access log bytes a loop holds while stderr does not take them (a pipe nobody reads);
+/// past it lines are dropped and counted, never waited for (a log must not stall serving).
+pub const LOG_BACKLOG: usize = 256 * 1024;
+/// How often a loop with a log backlog wakes to retry stderr.
+pub const LOG_RETRY: Duration = Duration::from_millis(50);
+/// At exit, how long the log backlog may wait for a slow stderr before it is given up.
+pub const LOG_EXIT_WAIT: Duration = Duration::from_secs(1);
 /// How long a stop waits for responses in flight (SPEC).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Plaintext that rustls may buffer per connection before we stop producing (issue 4).
@@ -63,6 +78,9 @@ pub const TLS_BUFFER_LIMIT: usize = 64 * 1024;
 /// After the last byte of a closing connection, unread input is discarded for at most this long
 /// before the socket closes, so the close does not become an RST that destroys the response.
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+/// Linger after a 408 for a head that did not arrive in time: the client is slow or hostile, so
+/// its unread bytes get a short grace only (the 408 is small and already in its buffer).
+pub const TIMEOUT_LINGER: Duration = Duration::from_millis(500);
 /// Largest PEM certificate or key file `serve` reads: real chains are a few KiB; the cap keeps a
 /// mistaken `--tls-cert /dev/zero` or a huge log file from being read whole.
 pub const MAX_PEM_FILE: u64 = 1024 * 1024;

@@ -124,10 +124,27 @@ fn parse_request_line(line: &[u8]) -> Result<(String, String, u8), ProtoError> {
         return Err(ProtoError::BadRequestLine);
     }
     let target = std::str::from_utf8(target).map_err(|_| ProtoError::BadRequestLine)?;
+    if has_userinfo(target) {
+        return Err(ProtoError::BadRequestLine);
+    }
     let minor = parse_version(version)?;
     // The method is tchar, hence ASCII: this conversion cannot fail.
     let method = String::from_utf8_lossy(method).into_owned();
     Ok((method, target.to_string(), minor))
+}
+
+/// An absolute-form (`http://u:p@host/`) or authority-form (`u@host:443`) target with userinfo:
+/// RFC 9110 §4.2.4 says a recipient SHOULD treat it as an error (it is how phishing links hide
+/// the real host), so it is refused with 400 rather than served as if it were absent.
+fn has_userinfo(target: &str) -> bool {
+    if target.starts_with('/') || target == "*" {
+        return false;
+    }
+    let after_scheme = target.split_once("://").map_or(target, |(_, rest)| rest);
+    let authority_end = after_scheme
+        .find(['/', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    after_scheme[..authority_end].contains('@')
 }
 
 /// `HTTP/1.0` -> 0, `HTTP/1.1` -> 1; another well-formed version (`HTTP/2.0`, `HTTP/1.2`,
@@ -352,6 +369,14 @@ mod tests {
                 1,
             ),
             (b"\r\nGET / HTTP/1.1\r\nHost: \r\n\r\n", "GET", "/", 1),
+            // `@` after the authority is only path or query data.
+            (
+                b"GET http://a/b@c?d@e HTTP/1.1\r\nHost: a\r\n\r\n",
+                "GET",
+                "http://a/b@c?d@e",
+                1,
+            ),
+            (b"GET /u@x HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "/u@x", 1),
             (
                 b"\r\n\r\nPOST /%41 HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
                 "POST",
@@ -441,6 +466,10 @@ mod tests {
             (b"GET /a HTTP/0.9\r\n", UnsupportedVersion),
             (b"GET /a HTTP/2\r\n", UnsupportedVersion),
             (b"GET /a HTTP/3\r\n", UnsupportedVersion),
+            (b"GET http://u:p@x/index.txt HTTP/1.1\r\n", BadRequestLine),
+            (b"GET http://u@x HTTP/1.1\r\n", BadRequestLine),
+            (b"GET HTTPS://@x/ HTTP/1.1\r\n", BadRequestLine),
+            (b"CONNECT u@x:443 HTTP/1.1\r\n", BadRequestLine),
         ];
         for (input, want) in table {
             assert_eq!(err(input), *want, "{:?}", String::from_utf8_lossy(input));

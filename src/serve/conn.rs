@@ -198,6 +198,8 @@ pub struct Conn {
     awaiting_head: bool,
     /// The write side was shut (Draining).
     shut: bool,
+    /// Draining lingers `TIMEOUT_LINGER` instead of `LINGER_TIMEOUT` (after a 408).
+    short_linger: bool,
     deadline: Instant,
 }
 
@@ -216,6 +218,7 @@ impl Conn {
             writable: true,
             awaiting_head: false,
             shut: false,
+            short_linger: false,
             deadline: ctx.now,
         };
         conn.set_deadline(ctx.now + ctx.cfg.header_timeout, ctx);
@@ -228,6 +231,20 @@ impl Conn {
 
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Kept alive between requests with no byte of the next one: the only kind of connection
+    /// the loop may close to make room at `--max-connections` (never one mid-request or
+    /// mid-response). Among idle ones the earliest deadline is the one idle the longest.
+    pub fn is_idle(&self) -> bool {
+        self.state == State::ReadingHead
+            && self.awaiting_head
+            && self.inbuf.is_empty()
+            && !self.transport.wants_write()
     }
 
     /// Readiness reported by the poller.
@@ -256,8 +273,19 @@ impl Conn {
                 self.log_abandoned(ctx);
                 Next::Close
             }
+            State::ReadingHead if !self.inbuf.is_empty() => self.time_out_head(ctx),
             _ => Next::Close,
         }
+    }
+
+    /// The header deadline passed with part of a head received: answer 408 (RFC 9110 §15.5.9)
+    /// so the client knows why, then close. A client that sent nothing gets no reply (there is
+    /// no request to answer, and a keep-alive client may be about to reuse the connection).
+    fn time_out_head(&mut self, ctx: &mut Ctx) -> Next {
+        self.reject(408, None, ctx);
+        // A client this slow gets a short linger: it is not worth holding the slot for.
+        self.short_linger = true;
+        self.drive(ctx)
     }
 
     /// A stop was requested: close what is idle, let responses in flight finish, no keep-alive.
@@ -279,6 +307,8 @@ impl Conn {
 
     /// The connection is going away: hand back its buffer and log a response cut short.
     pub fn release(&mut self, ctx: &mut Ctx) {
+        // Cut short (stop grace over, write error): logged with the bytes that did leave.
+        self.log_abandoned(ctx);
         let buf = std::mem::take(&mut self.inbuf);
         ctx.give_buf(buf);
     }
@@ -341,6 +371,19 @@ impl Conn {
     fn step_head(&mut self, ctx: &mut Ctx) -> Step {
         if self.flush_tls().is_err() {
             return Step::Close;
+        }
+        if self.transport.is_plain_on_tls() {
+            // Plain HTTP on the TLS port: a readable 400, then close (issue 9, as nginx).
+            self.inbuf.clear();
+            let resp = plain_http_on_tls_response();
+            self.start_exchange(
+                resp,
+                None,
+                false,
+                (Faults::default(), WireFraming::AsIs),
+                ctx,
+            );
+            return Step::Again;
         }
         if !self.inbuf.is_empty() {
             if self.awaiting_head {
@@ -483,6 +526,8 @@ impl Conn {
             Some(bytes) => echo_response(bytes),
             None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
         };
+        // Judged before faults rewrite the status (`?status=400` is not a confused client).
+        let keep_alive = keep_alive && !signals_confusion(resp.status, &head.method);
         let framing = faults.adjust_response(&mut resp, head.minor_version);
         let info = (head.method, head.target, head.minor_version);
         self.start_exchange(resp, Some(info), keep_alive, (faults, framing), ctx);
@@ -674,7 +719,11 @@ impl Conn {
         self.transport.start_close();
         self.inbuf.clear();
         self.state = State::Draining;
-        self.set_deadline(ctx.now + limits::LINGER_TIMEOUT, ctx);
+        let linger = match self.short_linger {
+            true => limits::TIMEOUT_LINGER,
+            false => limits::LINGER_TIMEOUT,
+        };
+        self.set_deadline(ctx.now + linger, ctx);
     }
 
     fn step_drain(&mut self, ctx: &mut Ctx) -> Step {
@@ -739,6 +788,13 @@ fn push_log(log: &mut LogBuf, peer: SocketAddr, ex: &Exchange, now: Instant) {
     });
 }
 
+/// A reply that says the client is confused about what it talks to (a bad target, a proxy
+/// request via CONNECT): what it sends next cannot be trusted either, so close after it, as
+/// nginx does (issue 13).
+fn signals_confusion(status: u16, method: &str) -> bool {
+    status == 400 || (status == 405 && method == "CONNECT")
+}
+
 /// RFC 9112 §9.3: HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only when the client
 /// asked for keep-alive.
 fn wants_keep_alive(head: &RequestHead) -> bool {
@@ -763,6 +819,20 @@ fn is_echo(head: &RequestHead, ctx: &Ctx) -> bool {
         }
         None => false,
     }
+}
+
+/// What a plain-HTTP client on the TLS port reads: nginx's "400 The plain HTTP request was
+/// sent to HTTPS port", in text.
+fn plain_http_on_tls_response() -> Response {
+    const BODY: &[u8] = b"400 Bad Request: the plain HTTP request was sent to an HTTPS port\n";
+    let mut resp = error_response(400);
+    for (name, value) in resp.headers.iter_mut() {
+        if name.eq_ignore_ascii_case("Content-Length") {
+            *value = BODY.len().to_string();
+        }
+    }
+    resp.body = BodySource::Bytes(BODY.to_vec());
+    resp
 }
 
 /// --echo: the request's own bytes back as text/plain.

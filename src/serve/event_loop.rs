@@ -2,10 +2,12 @@
 //! Each loop owns its connections and its own listener per address (SO_REUSEPORT spreads new
 //! connections across loops); what a connection does with readiness is `conn`'s business.
 
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -31,6 +33,8 @@ pub struct EngineConfig {
     /// Event-loop threads (>= 1).
     pub threads: usize,
     pub max_connections: usize,
+    /// Open connections one client address may hold (`--max-connections-per-ip`).
+    pub per_ip: PerIpCap,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
     pub log: LogFormat,
@@ -40,6 +44,32 @@ pub struct EngineConfig {
     pub echo: Option<String>,
     /// Record every request here (fixture library).
     pub record: Option<RequestLog>,
+}
+
+/// The per-client-address connection cap (issue 13): one address cannot hold the whole table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerIpCap {
+    /// Most open connections per address; 0 = no cap.
+    pub max: usize,
+    /// Whether loopback addresses are capped too (only when the flag was given explicitly, so
+    /// tests and benchmarks, which all come from 127.0.0.1, are unaffected by the default).
+    pub loopback: bool,
+}
+
+impl Default for PerIpCap {
+    fn default() -> Self {
+        PerIpCap {
+            max: limits::MAX_CONNECTIONS_PER_IP,
+            loopback: false,
+        }
+    }
+}
+
+impl PerIpCap {
+    /// Whether connections from `ip` are counted against the cap.
+    fn applies_to(&self, ip: IpAddr) -> bool {
+        self.max > 0 && (self.loopback || !ip.to_canonical().is_loopback())
+    }
 }
 
 /// Pending connections the kernel queues per listener before we accept them.
@@ -59,6 +89,10 @@ struct Shared {
     wakers: Vec<Waker>,
     open: AtomicUsize,
     next_id: AtomicU64,
+    /// A full loop with a connection waiting asks the others to close one idle connection.
+    evict_wanted: AtomicBool,
+    /// Open connections per client address, for those `PerIpCap` applies to.
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
 
 /// Running event loops. Dropping without `shutdown` leaves the threads running.
@@ -86,6 +120,8 @@ impl Engine {
             wakers,
             open: AtomicUsize::new(0),
             next_id: AtomicU64::new(0),
+            evict_wanted: AtomicBool::new(false),
+            per_ip: Mutex::new(HashMap::new()),
         });
         let mut handles = Vec::with_capacity(threads);
         for (i, (poll, listeners)) in polls.into_iter().enumerate() {
@@ -239,7 +275,11 @@ impl Loop {
                 }
             }
         }
-        self.ctx.log.flush();
+        // The stop grace is over: what is still open is cut short (and logged as such).
+        for slot in 0..self.conns.len() {
+            self.close(slot);
+        }
+        self.ctx.log.flush_at_exit();
     }
 
     fn dispatch(&mut self, event: &mio::event::Event) {
@@ -270,6 +310,7 @@ impl Loop {
         if now >= self.ctx.next_deadline {
             self.sweep();
         }
+        self.give_room();
         if self.accept_retry.is_some_and(|at| now >= at) && self.stop_at.is_none() {
             self.accept_retry = None;
             for i in 0..self.listeners.len() {
@@ -286,6 +327,10 @@ impl Loop {
         if let Some(stop) = self.stop_at {
             at = at.min(stop);
         }
+        if self.ctx.log.has_backlog() {
+            // stderr did not take everything: retry soon, without a busy loop.
+            at = at.min(self.ctx.now + limits::LOG_RETRY);
+        }
         at.saturating_duration_since(Instant::now())
     }
 
@@ -293,15 +338,23 @@ impl Loop {
         self.conns.len() - self.free.len()
     }
 
-    /// Accept until WouldBlock, the connection cap, or a descriptor shortage.
+    /// Accept until WouldBlock, the connection cap, or a descriptor shortage. At the cap an
+    /// idle keep-alive connection (oldest first) is closed to admit a new one, as nginx does:
+    /// otherwise clients that send one request and sit idle lock everyone else out.
     fn accept(&mut self, index: usize) {
         loop {
             if self.stop_at.is_some() {
                 return;
             }
-            if self.shared.open.fetch_add(1, Ordering::SeqCst) >= self.ctx.cfg.max_connections {
-                // Full: leave new connections in the kernel's queue; retry when one closes.
+            let full =
+                self.shared.open.fetch_add(1, Ordering::SeqCst) >= self.ctx.cfg.max_connections;
+            if full && self.oldest_idle().is_none() {
+                // Full and nothing of ours to give up: leave new connections in the kernel's
+                // queue, ask the other loops for room if one is waiting, retry when one closes.
                 self.shared.open.fetch_sub(1, Ordering::SeqCst);
+                if self.has_pending(index) {
+                    self.ask_for_room();
+                }
                 self.pause_accept();
                 return;
             }
@@ -310,7 +363,12 @@ impl Loop {
                 return;
             };
             match listener.accept() {
-                Ok((sock, peer)) => self.add(sock, peer),
+                Ok((sock, peer)) => {
+                    if full {
+                        self.evict_oldest_idle();
+                    }
+                    self.add(sock, peer)
+                }
                 Err(e) => {
                     self.shared.open.fetch_sub(1, Ordering::SeqCst);
                     match e.raw_os_error() {
@@ -327,21 +385,87 @@ impl Loop {
         }
     }
 
+    /// This loop's idle keep-alive connection with the earliest deadline (idle the longest).
+    fn oldest_idle(&self) -> Option<usize> {
+        self.conns
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, c)| c.as_ref().filter(|c| c.is_idle()).map(|c| (slot, c)))
+            .min_by_key(|(_, c)| c.deadline())
+            .map(|(slot, _)| slot)
+    }
+
+    /// Close the oldest idle connection, if any; true when one was closed.
+    fn evict_oldest_idle(&mut self) -> bool {
+        match self.oldest_idle() {
+            Some(slot) => {
+                self.close(slot);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a connection waits in this listener's queue (poll(2) with a zero timeout), so
+    /// room is asked for only when someone needs it.
+    fn has_pending(&self, index: usize) -> bool {
+        let Some(listener) = self.listeners.get(index) else {
+            return false;
+        };
+        let mut fd = libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `fd` is one valid pollfd and the count says one; the listener stays open.
+        let n = unsafe { libc::poll(&mut fd, 1, 0) };
+        n > 0 && fd.revents & libc::POLLIN != 0
+    }
+
+    /// Ask the other loops (SO_REUSEPORT gives each its own queue) to close one idle
+    /// connection; the first that has one does (see `give_room`).
+    fn ask_for_room(&self) {
+        if !self.shared.evict_wanted.swap(true, Ordering::SeqCst) {
+            for w in &self.shared.wakers {
+                let _ = w.wake();
+            }
+        }
+    }
+
+    /// Another loop asked for room: close our oldest idle connection if we have one.
+    fn give_room(&mut self) {
+        if self.shared.evict_wanted.load(Ordering::SeqCst)
+            && self.oldest_idle().is_some()
+            && self.shared.evict_wanted.swap(false, Ordering::SeqCst)
+        {
+            self.evict_oldest_idle();
+        }
+    }
+
     fn pause_accept(&mut self) {
         let at = self.ctx.now + ACCEPT_RETRY;
         self.accept_retry = Some(self.accept_retry.map_or(at, |r| r.min(at)));
     }
 
-    /// Register an accepted socket (counted in `shared.open` already).
+    /// Take an accepted socket (counted in `shared.open` already); one from an address
+    /// already at its cap is closed at once (dropped), as is one that cannot be registered.
     fn add(&mut self, sock: mio::net::TcpStream, peer: SocketAddr) {
+        if !self.admit_peer(peer.ip()) {
+            self.shared.open.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        if !self.register(sock, peer) {
+            self.forget_peer(peer.ip());
+            self.shared.open.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Wrap the socket in a connection and register it with the poller; false on failure.
+    fn register(&mut self, sock: mio::net::TcpStream, peer: SocketAddr) -> bool {
         // Small heads and bodies go out at once, not after Nagle's delay.
         let _ = sock.set_nodelay(true);
-        let transport = match Transport::new(sock, self.ctx.cfg.tls.as_ref()) {
-            Ok(t) => t,
-            Err(_) => {
-                self.shared.open.fetch_sub(1, Ordering::SeqCst);
-                return;
-            }
+        let Ok(transport) = Transport::new(sock, self.ctx.cfg.tls.as_ref()) else {
+            return false;
         };
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let mut conn = Conn::new(transport, id, peer, &mut self.ctx);
@@ -356,18 +480,50 @@ impl Loop {
             .is_err()
         {
             self.free.push(slot);
-            self.shared.open.fetch_sub(1, Ordering::SeqCst);
-            return;
+            return false;
         }
         if slot == self.conns.len() {
             self.conns.push(Some(conn));
         } else {
             self.conns[slot] = Some(conn);
         }
+        true
+    }
+
+    /// Count a connection from `ip` against its cap; false when the address is at it.
+    fn admit_peer(&self, ip: IpAddr) -> bool {
+        let cap = self.ctx.cfg.per_ip;
+        if !cap.applies_to(ip) {
+            return true;
+        }
+        // A poisoned lock only means another loop panicked mid-update; the counts still hold.
+        let mut counts = self.shared.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(ip.to_canonical()).or_insert(0);
+        if *n >= cap.max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// Undo `admit_peer` for a connection that closed.
+    fn forget_peer(&self, ip: IpAddr) {
+        if !self.ctx.cfg.per_ip.applies_to(ip) {
+            return;
+        }
+        let mut counts = self.shared.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let ip = ip.to_canonical();
+        if let Some(n) = counts.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&ip);
+            }
+        }
     }
 
     fn close(&mut self, slot: usize) {
         if let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) {
+            self.forget_peer(conn.peer().ip());
             conn.release(&mut self.ctx);
             let _ = self
                 .poll

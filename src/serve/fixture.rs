@@ -239,6 +239,7 @@ impl Server {
             tls: trust.map(|t| t.server.clone()),
             threads: 1,
             max_connections: limits::MAX_CONNECTIONS,
+            per_ip: Default::default(),
             header_timeout: limits::HEADER_TIMEOUT,
             idle_timeout: limits::IDLE_TIMEOUT,
             log: if keep_requested() {

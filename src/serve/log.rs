@@ -1,12 +1,21 @@
 //! The access log: one line per response in Common Log Format or JSON, collected in a per-loop
 //! buffer and written to stderr once per poll wake-up (not one syscall per request).
-//! It formats; it does not decide what happened to a response.
+//! A stderr nobody reads never stalls the loop: writes that could block wait in a bounded
+//! backlog, lines past it are dropped and counted (issue 9). It formats; it does not decide
+//! what happened to a response.
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::LogFormat;
+use crate::proto::limits::{LOG_BACKLOG, LOG_EXIT_WAIT};
+
+const STDERR: RawFd = 2;
+/// Largest write made after poll(2) said "writable": a pipe then has at least one free page,
+/// and writes of at most PIPE_BUF bytes into it never block (pipe(7)).
+const SAFE_WRITE: usize = 4096;
 
 /// What one response line says.
 pub struct Entry<'a> {
@@ -22,7 +31,12 @@ pub struct Entry<'a> {
 /// A loop's pending log lines and its cached timestamp (formatted once per second).
 pub struct LogBuf {
     format: LogFormat,
+    /// Lines not yet written (at most `LOG_BACKLOG` bytes).
     buf: Vec<u8>,
+    /// Lines dropped because the backlog was full, not yet reported.
+    dropped: u64,
+    /// stderr can block (pipe, socket, terminal): write only what poll(2) says fits.
+    may_block: bool,
     stamp_secs: u64,
     clf_stamp: String,
     iso_stamp: String,
@@ -33,6 +47,8 @@ impl LogBuf {
         LogBuf {
             format,
             buf: Vec::new(),
+            dropped: 0,
+            may_block: format != LogFormat::Off && stderr_may_block(),
             stamp_secs: u64::MAX,
             clf_stamp: String::new(),
             iso_stamp: String::new(),
@@ -43,30 +59,67 @@ impl LogBuf {
         self.format != LogFormat::Off
     }
 
-    /// Append one line for a finished (or abandoned) response.
+    /// Append one line for a finished (or abandoned) response; dropped (and counted) when the
+    /// backlog is full.
     pub fn push(&mut self, e: &Entry) {
         if !self.is_on() {
             return;
         }
         self.refresh_stamp();
+        let before = self.buf.len();
         match self.format {
             LogFormat::Common => self.push_common(e),
             LogFormat::Json => self.push_json(e),
             LogFormat::Off => {}
         }
+        if self.buf.len() > LOG_BACKLOG {
+            self.buf.truncate(before);
+            self.dropped += 1;
+        }
     }
 
-    /// Write the collected lines with one write to stderr.
+    /// Lines wait for stderr: the loop should come back soon to retry.
+    pub fn has_backlog(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// Write what stderr takes without blocking (everything, for a file or /dev/null); the rest
+    /// waits for the next call. Once the backlog is gone, dropped lines are reported.
     pub fn flush(&mut self) {
         if self.buf.is_empty() {
             return;
         }
-        let mut err = std::io::stderr().lock();
-        // A closed or full stderr must not stop the server; the lines are dropped.
-        let _ = err.write_all(&self.buf);
-        self.buf.clear();
-        if self.buf.capacity() > 256 * 1024 {
+        let written = match self.may_block {
+            true => write_while_ready(&self.buf),
+            false => {
+                // A closed stderr must not stop the server: the lines are dropped.
+                let _ = std::io::stderr().lock().write_all(&self.buf);
+                self.buf.len()
+            }
+        };
+        self.buf.drain(..written);
+        if self.buf.is_empty() && self.dropped > 0 {
+            let n = std::mem::take(&mut self.dropped);
+            let _ = writeln!(
+                self.buf,
+                "rawhttp: serve: {n} access log lines dropped: stderr was not keeping up"
+            );
+            self.flush();
+        }
+        if self.buf.is_empty() && self.buf.capacity() > 256 * 1024 {
             self.buf.shrink_to(64 * 1024);
+        }
+    }
+
+    /// The loop is ending: write what is left, waiting for stderr at most `LOG_EXIT_WAIT`.
+    pub fn flush_at_exit(&mut self) {
+        let until = Instant::now() + LOG_EXIT_WAIT;
+        loop {
+            self.flush();
+            let left = until.saturating_duration_since(Instant::now());
+            if self.buf.is_empty() || left.is_zero() || !wait_writable(left) {
+                return;
+            }
         }
     }
 
@@ -136,6 +189,65 @@ impl LogBuf {
         });
         let _ = writeln!(self.buf, "{line}");
     }
+}
+
+/// A pipe, socket or terminal can block a write; a regular file or /dev/null does not.
+fn stderr_may_block() -> bool {
+    // SAFETY: fstat writes one stat struct we own; isatty only reads the descriptor number.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(STDERR, &mut st) } != 0 {
+        return false;
+    }
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => false,
+        libc::S_IFCHR => (unsafe { libc::isatty(STDERR) }) == 1,
+        _ => true,
+    }
+}
+
+/// Write `buf` to stderr in pieces that cannot block, while poll(2) says there is room; the
+/// number of bytes written (a write error drops everything: stderr is gone).
+fn write_while_ready(buf: &[u8]) -> usize {
+    let mut done = 0;
+    while done < buf.len() && wait_writable(Duration::ZERO) {
+        let piece = line_piece(&buf[done..]);
+        // SAFETY: `piece` is a valid readable slice for its whole length.
+        let n = unsafe { libc::write(STDERR, piece.as_ptr().cast(), piece.len()) };
+        if n < 0 {
+            match std::io::Error::last_os_error().kind() {
+                std::io::ErrorKind::Interrupted => continue,
+                std::io::ErrorKind::WouldBlock => break,
+                _ => return buf.len(),
+            }
+        }
+        done += n as usize;
+    }
+    done
+}
+
+/// At most `SAFE_WRITE` bytes from the front of `buf`, ending at a line end when one is in
+/// reach, so lines from several loops never interleave mid-line (pipe writes up to PIPE_BUF
+/// are atomic).
+fn line_piece(buf: &[u8]) -> &[u8] {
+    let piece = &buf[..buf.len().min(SAFE_WRITE)];
+    match piece.iter().rposition(|&b| b == b'\n') {
+        Some(end) => &piece[..=end],
+        None => piece,
+    }
+}
+
+/// Whether stderr can take a write within `within` (poll(2) for POLLOUT). An error or hang-up
+/// counts as ready too: the write then fails and the backlog is dropped instead of retried.
+fn wait_writable(within: Duration) -> bool {
+    let mut fd = libc::pollfd {
+        fd: STDERR,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let ms = within.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd, count one.
+    let n = unsafe { libc::poll(&mut fd, 1, ms) };
+    n > 0 && fd.revents != 0
 }
 
 const MONTHS: [&str; 12] = [
@@ -273,6 +385,26 @@ mod tests {
             push_ip(&mut out, ip.parse().unwrap());
             assert_eq!(out, ip.as_bytes());
         }
+    }
+
+    #[test]
+    fn a_full_backlog_drops_whole_lines_and_counts_them() {
+        let mut log = LogBuf::new(LogFormat::Common);
+        let target = format!("/{}", "a".repeat(1000));
+        for _ in 0..400 {
+            log.push(&Entry {
+                peer: "127.0.0.1:5".parse().unwrap(),
+                request: Some(("GET", &target, 1)),
+                status: 200,
+                bytes: 1,
+                micros: 1,
+            });
+        }
+        assert!(log.buf.len() <= LOG_BACKLOG, "{}", log.buf.len());
+        let kept = log.buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        assert!(log.buf.ends_with(b"\n"));
+        assert!(log.dropped > 0);
+        assert_eq!(kept + log.dropped, 400);
     }
 
     #[test]

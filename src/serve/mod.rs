@@ -5,6 +5,7 @@ pub mod cache;
 pub mod conn;
 pub mod event_loop;
 pub mod faults;
+pub mod fdlimit;
 pub mod files;
 pub mod fixture;
 pub mod listing;
@@ -91,6 +92,10 @@ pub struct ServeArgs {
     /// Maximum open connections
     #[arg(long, default_value_t = crate::proto::limits::MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Maximum open connections per client address (default 256, loopback exempt unless
+    /// given; 0 = no cap)
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
     /// Seconds a client has to send a whole request head
     #[arg(long, default_value_t = crate::proto::limits::HEADER_TIMEOUT.as_secs())]
     pub header_timeout: u64,
@@ -141,6 +146,7 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
         tls: tls.clone(),
         threads,
         max_connections: args.max_connections.max(1),
+        per_ip: per_ip_cap(args.max_connections_per_ip),
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         log: args.log,
@@ -148,12 +154,30 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
         echo: args.echo.clone(),
         record: None,
     };
+    // Raised before the loops accept; the warning only once binding worked (so a failed start
+    // still prints its one line).
+    let fd_warning = fdlimit::raise(args.max_connections);
     let engine = Engine::bind(config, &addrs)?;
+    if let Some(warning) = fd_warning {
+        eprintln!("rawhttp: serve: warning: {warning}");
+    }
     announce(&args.dir, tls.is_some(), engine.local_addrs())?;
     let _ = signals.forever().next();
     engine.shutdown();
     engine.wait();
     Ok(())
+}
+
+/// `--max-connections-per-ip`: given, it applies to loopback too; absent, the default spares
+/// loopback (issue 13).
+fn per_ip_cap(flag: Option<usize>) -> event_loop::PerIpCap {
+    match flag {
+        Some(max) => event_loop::PerIpCap {
+            max,
+            loopback: true,
+        },
+        None => event_loop::PerIpCap::default(),
+    }
 }
 
 /// The served folder must be a readable directory (exit 2 otherwise).

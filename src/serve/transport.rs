@@ -42,6 +42,10 @@ pub enum Transport {
 pub struct TlsStream {
     sock: TcpStream,
     tls: rustls::ServerConnection,
+    /// The first byte was looked at (see `check_first_byte`).
+    checked: bool,
+    /// The client spoke plain HTTP: rustls is bypassed so a plain-text 400 can be sent.
+    plain: bool,
 }
 
 impl Transport {
@@ -54,7 +58,12 @@ impl Transport {
                     .map_err(|e| io::Error::other(e.to_string()))?;
                 // Bound the plaintext rustls queues for us (issue 4: at most 64 KiB).
                 tls.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
-                Ok(Transport::Tls(Box::new(TlsStream { sock, tls })))
+                Ok(Transport::Tls(Box::new(TlsStream {
+                    sock,
+                    tls,
+                    checked: false,
+                    plain: false,
+                })))
             }
         }
     }
@@ -77,11 +86,17 @@ impl Transport {
         matches!(self, Transport::Tls(_))
     }
 
+    /// A TLS port received plain HTTP: from now on bytes move unencrypted, so the connection
+    /// can answer a plain-text 400 (as nginx does) instead of a TLS alert nobody can read.
+    pub fn is_plain_on_tls(&self) -> bool {
+        matches!(self, Transport::Tls(t) if t.plain)
+    }
+
     /// Still in the TLS handshake (plain connections never are).
     pub fn is_handshaking(&self) -> bool {
         match self {
             Transport::Plain(_) => false,
-            Transport::Tls(t) => t.tls.is_handshaking(),
+            Transport::Tls(t) => !t.plain && t.tls.is_handshaking(),
         }
     }
 
@@ -89,7 +104,7 @@ impl Transport {
     pub fn wants_write(&self) -> bool {
         match self {
             Transport::Plain(_) => false,
-            Transport::Tls(t) => t.tls.wants_write(),
+            Transport::Tls(t) => !t.plain && t.tls.wants_write(),
         }
     }
 
@@ -98,6 +113,7 @@ impl Transport {
     pub fn read(&mut self, buf: &mut Vec<u8>, cap: usize) -> io::Result<ReadStatus> {
         match self {
             Transport::Plain(s) => read_plain(s, buf, cap),
+            Transport::Tls(t) if t.plain => read_plain(&t.sock, buf, cap),
             Transport::Tls(t) => t.read(buf, cap),
         }
     }
@@ -107,6 +123,7 @@ impl Transport {
     pub fn write(&mut self, data: &[u8], more: bool) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => send_plain(s, data, more),
+            Transport::Tls(t) if t.plain => send_plain(&t.sock, data, more),
             Transport::Tls(t) => t.write(data),
         }
     }
@@ -122,6 +139,7 @@ impl Transport {
     ) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => sendfile(s, file, offset, len),
+            Transport::Tls(t) if t.plain => sendfile(&t.sock, file, offset, len),
             Transport::Tls(t) => t.write_file(file, offset, len, scratch),
         }
     }
@@ -130,6 +148,7 @@ impl Transport {
     pub fn flush(&mut self) -> io::Result<bool> {
         match self {
             Transport::Plain(_) => Ok(true),
+            Transport::Tls(t) if t.plain => Ok(true),
             Transport::Tls(t) => t.flush(),
         }
     }
@@ -138,7 +157,9 @@ impl Transport {
     /// shut once everything queued has been flushed (see `finish_close`).
     pub fn start_close(&mut self) {
         if let Transport::Tls(t) = self {
-            t.tls.send_close_notify();
+            if !t.plain {
+                t.tls.send_close_notify();
+            }
         }
     }
 
@@ -228,6 +249,14 @@ fn sendfile(s: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<usi
 
 impl TlsStream {
     fn read(&mut self, buf: &mut Vec<u8>, cap: usize) -> io::Result<ReadStatus> {
+        if !self.checked {
+            if let Some(status) = self.check_first_byte()? {
+                return Ok(status);
+            }
+            if self.plain {
+                return read_plain(&self.sock, buf, cap);
+            }
+        }
         // Plaintext rustls already decrypted comes first.
         if let Some(status) = self.drain_plaintext(buf, cap)? {
             return Ok(status);
@@ -252,6 +281,39 @@ impl TlsStream {
         // Handshake messages and alerts produced above go out now, as far as the socket takes.
         self.flush_ignoring_block()?;
         Ok(status)
+    }
+
+    /// Look at the first byte before rustls sees it (MSG_PEEK leaves it queued): every TLS
+    /// connection opens with a handshake record, content type 22 (RFC 8446 §5.1); a letter is
+    /// an HTTP method, i.e. plain HTTP sent to the TLS port. `Some` when there is nothing yet.
+    fn check_first_byte(&mut self) -> io::Result<Option<ReadStatus>> {
+        let mut byte = 0u8;
+        loop {
+            // SAFETY: `byte` is one writable byte we own; recv writes at most one byte there.
+            let n = unsafe {
+                libc::recv(
+                    self.sock.as_raw_fd(),
+                    (&mut byte as *mut u8).cast(),
+                    1,
+                    libc::MSG_PEEK,
+                )
+            };
+            if n > 0 {
+                break;
+            }
+            if n == 0 {
+                return Ok(Some(ReadStatus::Eof));
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::WouldBlock => return Ok(Some(ReadStatus::Drained)),
+                io::ErrorKind::Interrupted => continue,
+                _ => return Err(e),
+            }
+        }
+        self.checked = true;
+        self.plain = byte.is_ascii_alphabetic();
+        Ok(None)
     }
 
     /// Decrypt what was read; on a protocol error send the alert rustls queued, then fail.
