@@ -433,3 +433,41 @@ fn chromium(work: &Path, args: &[&str], page: &Url) -> String {
     assert!(out.status.success(), "chromium failed: {out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Under a pseudo-terminal (script(1)) a save ends with its summary line; with stderr not a
+/// terminal (every other test here) or with -s, nothing but failures is written.
+#[test]
+fn the_summary_line_shows_on_a_terminal_only() {
+    let server = Server::in_memory()
+        .file("index.html", "<img src=a.png><img src=gone.png>")
+        .file("a.png", "png")
+        .start()
+        .expect("server");
+    let work = tempdir();
+    let bin = env!("CARGO_BIN_EXE_rawhttp");
+    let url = server.url();
+    let on_tty = |flags: &str| {
+        let out = Command::new("script")
+            .args([
+                "-qec",
+                &format!("{bin} save {flags} '{url}' out"),
+                "/dev/null",
+            ])
+            .current_dir(work.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("script(1) runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = on_tty("");
+    assert!(
+        shown.contains("rawhttp: saved 2 files (") && shown.contains(" to out in "),
+        "{shown:?}"
+    );
+    assert!(shown.contains(", 1 failed"), "{shown:?}");
+    assert!(shown.contains("server answered 404"), "{shown:?}");
+    let quiet = on_tty("-s");
+    assert!(!quiet.contains("rawhttp:"), "{quiet:?}");
+    let piped = save(work.path(), &[url.as_str(), "out2"]);
+    assert!(!piped.stderr.contains("rawhttp: saved"), "{piped:?}");
+}
