@@ -471,3 +471,33 @@ fn the_summary_line_shows_on_a_terminal_only() {
     let piped = save(work.path(), &[url.as_str(), "out2"]);
     assert!(!piped.stderr.contains("rawhttp: saved"), "{piped:?}");
 }
+
+/// Over TLS the shared connection flags apply: --cacert trusts the fixture's certificate, an
+/// unreadable --cacert is exit 77 before anything is fetched, and without trust the start
+/// URL fails with 60 and nothing is saved.
+#[test]
+fn https_saves_trust_the_cacert_given() {
+    let server = Server::in_memory()
+        .file("index.html", "<link rel=stylesheet href=s.css><p>tls</p>")
+        .file("s.css", "p { background: url(bg.png) }")
+        .file("bg.png", "png")
+        .self_signed_tls()
+        .start()
+        .expect("tls server");
+    let work = tempdir();
+    let ca = work.path().join("ca.pem");
+    std::fs::write(&ca, server.ca_pem()).expect("write ca");
+    let url = server.url().to_string();
+    let ca_arg = ca.to_string_lossy().into_owned();
+    save(work.path(), &["--cacert", &ca_arg, &url, "out"]).assert_ok();
+    assert_eq!(
+        saved_files(&work.path().join("out")),
+        ["bg.png", "index.html", "s.css"]
+    );
+    let css = std::fs::read_to_string(work.path().join("out/s.css")).expect("css");
+    assert_eq!(css, "p { background: url(\"bg.png\") }");
+    save(work.path(), &["--cacert", "missing.pem", &url, "x"]).assert_fails_without_url(77);
+    save(work.path(), &[&url, "untrusted"]).assert_fails(60, Some(&url));
+    assert!(!work.path().join("untrusted").exists());
+    assert!(!work.path().join("x").exists());
+}
