@@ -1,6 +1,7 @@
-//! The connection flags `fetch` and `save` share (`-H`, `-A`, timeouts, TLS trust, `--resolve`,
-//! address family, `-s`/`-S`), declared once and flattened into both subcommands, and the one
-//! place that turns them into a [`Request`]. No I/O beyond reading `--cacert`.
+//! The flags `fetch` and `save` share, declared once and flattened into both subcommands:
+//! connection flags (`-H`, `-A`, timeouts, TLS trust, proxies, `--resolve`, address family,
+//! `-s`/`-S`) with the one place that turns them into a [`Request`], and batch flags (`-Z`,
+//! `--parallel-max`, `--retry*`, `-w`). No I/O beyond reading `--cacert`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,8 +11,10 @@ use rustls::ClientConfig;
 use url::Url;
 
 use super::connect::{Family, ResolveOverride};
+use super::proxy::Proxies;
 use super::request::{check_value, parse_header_arg, HeaderEdit};
-use super::{parse_secs, Request};
+use super::retry::RetryPolicy;
+use super::{parse_delay, parse_secs, Request};
 use crate::Error;
 
 /// Flags about how to reach servers, identical in `fetch` and `save` (SPEC.md).
@@ -39,6 +42,14 @@ pub struct ClientArgs {
     /// Do not verify server certificates
     #[arg(short = 'k', long = "insecure")]
     pub insecure: bool,
+    /// Use this HTTP proxy for every URL ([http://][user:pass@]host[:port], port 1080 by
+    /// default); '' disables proxies, also those from http_proxy/https_proxy
+    #[arg(short = 'x', long = "proxy", value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Hosts that bypass the proxy, comma-separated (domains with their subdomains, IPs,
+    /// CIDR blocks, host:port); '*' for all. Overrides no_proxy
+    #[arg(long = "noproxy", value_name = "LIST")]
+    pub noproxy: Option<String>,
     /// Use ADDR for HOST:PORT (repeatable)
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
@@ -63,6 +74,7 @@ pub struct ClientOptions {
     pub args: ClientArgs,
     edits: Vec<HeaderEdit>,
     resolve: Vec<ResolveOverride>,
+    proxies: Proxies,
     tls: Option<Arc<ClientConfig>>,
 }
 
@@ -87,10 +99,15 @@ impl ClientArgs {
         if let Some(ua) = &self.user_agent {
             check_value(ua)?;
         }
+        let proxies =
+            Proxies::from_settings(self.proxy.as_deref(), self.noproxy.as_deref(), |name| {
+                std::env::var(name).ok()
+            });
         Ok(ClientOptions {
             args: self.clone(),
             edits,
             resolve,
+            proxies,
             tls: None,
         })
     }
@@ -108,14 +125,14 @@ impl ClientOptions {
     /// A request for `url` with every flag applied.
     pub fn request(&self, method: &str, url: Url) -> Request {
         let a = &self.args;
-        let mut req =
-            Request::new(method, url)
-                .insecure(a.insecure)
-                .family(match (a.ipv4, a.ipv6) {
-                    (true, _) => Family::V4,
-                    (_, true) => Family::V6,
-                    _ => Family::Any,
-                });
+        let mut req = Request::new(method, url)
+            .proxies(self.proxies.clone())
+            .insecure(a.insecure)
+            .family(match (a.ipv4, a.ipv6) {
+                (true, _) => Family::V4,
+                (_, true) => Family::V6,
+                _ => Family::Any,
+            });
         for edit in &self.edits {
             req = req.header_edit(edit.clone());
         }
@@ -140,5 +157,48 @@ impl ClientOptions {
             req = req.max_time(d);
         }
         req
+    }
+}
+
+/// Batch flags, identical in `fetch` and `save` (SPEC.md).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct BatchArgs {
+    /// Fetch the URLs concurrently
+    #[arg(short = 'Z', long = "parallel")]
+    pub parallel: bool,
+    /// Most transfers at once with -Z
+    #[arg(long = "parallel-max", value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub parallel_max: u32,
+    /// Retry transient failures N times
+    #[arg(long = "retry", value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+    /// Wait SECS between retries instead of the exponential backoff
+    #[arg(long = "retry-delay", value_name = "SECS", value_parser = parse_delay)]
+    pub retry_delay: Option<Duration>,
+    /// Start no retry after SECS since the first attempt (0 = no limit)
+    #[arg(long = "retry-max-time", value_name = "SECS", value_parser = parse_delay)]
+    pub retry_max_time: Option<Duration>,
+    /// Print FORMAT after each transfer (`@FILE` reads it from FILE, `@-` from stdin)
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub write_out: Option<String>,
+}
+
+impl BatchArgs {
+    /// Transfers at once: `--parallel-max` with `-Z`, else 1.
+    pub fn parallelism(&self) -> usize {
+        match self.parallel {
+            true => self.parallel_max.max(1) as usize,
+            false => 1,
+        }
+    }
+
+    /// `--retry`, `--retry-delay`, `--retry-max-time` (0 = no limit).
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.retry,
+            fixed_delay: self.retry_delay,
+            max_time: self.retry_max_time.filter(|d| !d.is_zero()),
+        }
     }
 }

@@ -8,18 +8,25 @@ pub mod body;
 mod cli;
 pub mod client;
 pub mod connect;
+pub mod input;
 pub mod interrupt;
 pub mod outputs;
 pub mod pool;
 mod progress;
+pub mod proxy;
 pub mod ratelimit;
 pub mod redirect;
 pub mod request;
+pub mod resume;
+pub mod retry;
 pub mod save;
 pub mod timecond;
 pub mod tls;
+pub mod tls_errors;
 mod tls_stream;
 pub mod trace;
+pub mod transfer;
+pub mod writeout;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,7 +34,7 @@ use std::time::Duration;
 use crate::proto::syntax::parse_decimal;
 
 pub use cli::parse_url;
-pub use client::{Request, Response};
+pub use client::{Request, Response, Timings};
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
 
@@ -41,7 +48,7 @@ pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within the time
 #[derive(clap::Args, Debug, Clone)]
 pub struct FetchArgs {
     /// URLs to fetch (http:// is assumed when the scheme is missing)
-    #[arg(required = true)]
+    #[arg(required_unless_present = "input_file")]
     pub urls: Vec<String>,
     /// Write the body to FILE (`-` = stdout); repeatable, one per URL in order
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -81,9 +88,6 @@ pub struct FetchArgs {
     /// Refuse bodies larger than BYTES (suffixes k, M, G)
     #[arg(long = "max-filesize", value_name = "BYTES", value_parser = parse_size)]
     pub max_filesize: Option<u64>,
-    /// Connection flags shared with `save`
-    #[command(flatten)]
-    pub client: args::ClientArgs,
     /// Send an HTTP/1.0 request
     #[arg(long = "http1.0")]
     pub http10: bool,
@@ -115,6 +119,29 @@ pub struct FetchArgs {
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]
     pub output_order: Option<Vec<outputs::OutputSpec>>,
+    /// Read URLs from FILE (`-` = stdin), one per line with an optional output name after
+    /// it; blank lines and `#` comments are skipped
+    #[arg(long = "input-file", value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
+    /// Stop at the first failed transfer
+    #[arg(long = "fail-early")]
+    pub fail_early: bool,
+    /// Continue NAME.part from where it stopped (`-C -` also works, as in curl)
+    #[arg(short = 'C', long = "continue")]
+    pub continue_at: bool,
+    /// With -C/--retry: fail (exit 33) instead of starting over when the server will not
+    /// continue a part file
+    #[arg(long = "no-restart")]
+    pub no_restart: bool,
+    /// The SHA-256 the saved bytes must have; one per URL in order
+    #[arg(long = "expect-sha256", value_name = "HEX", value_parser = transfer::parse_sha256)]
+    pub expect_sha256: Vec<[u8; 32]>,
+    /// Connection flags shared with `save`
+    #[command(flatten)]
+    pub client: args::ClientArgs,
+    /// Batch flags shared with `save`
+    #[command(flatten)]
+    pub batch: args::BatchArgs,
 }
 
 impl FetchArgs {
@@ -158,6 +185,18 @@ pub(crate) fn parse_secs(s: &str) -> Result<Duration, String> {
     if secs == 0.0 {
         // Far enough away to never fire, close enough not to overflow an Instant.
         return Ok(Duration::from_secs(100 * 365 * 24 * 3600));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// Seconds as a decimal number where 0 means "none" (a wait), not "no limit".
+pub(crate) fn parse_delay(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("{s:?} is not a number of seconds"));
     }
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }

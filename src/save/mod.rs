@@ -21,15 +21,12 @@ use std::time::{Duration, Instant};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use url::Url;
 
-use crate::fetch::args::ClientArgs;
+use crate::fetch::args::{BatchArgs, ClientArgs};
 use crate::fetch::{parse_secs, parse_url, Pool};
 use crate::Error;
 use crawl::{Crawl, Report, Totals};
 use scope::{Scope, ScopeFlags};
 use transfer::{Done, Shared};
-
-/// Transfers at once with `-Z` unless `--parallel-max` says otherwise (as `fetch`).
-pub const DEFAULT_PARALLEL: usize = 8;
 
 /// `rawhttp save` flags (SPEC.md, save section).
 #[derive(clap::Args, Debug, Clone)]
@@ -62,15 +59,12 @@ pub struct SaveArgs {
     /// With --recursive: ignore robots.txt
     #[arg(long = "no-robots")]
     pub no_robots: bool,
-    /// Run transfers in parallel
-    #[arg(short = 'Z', long = "parallel")]
-    pub parallel: bool,
-    /// Most transfers at once with -Z
-    #[arg(long = "parallel-max", value_name = "N", default_value_t = DEFAULT_PARALLEL)]
-    pub parallel_max: usize,
     /// Connection flags shared with `fetch`
     #[command(flatten)]
     pub client: ClientArgs,
+    /// Batch flags shared with `fetch`
+    #[command(flatten)]
+    pub batch: BatchArgs,
 }
 
 /// Run `rawhttp save`; prints one stderr line per failure and returns the exit code.
@@ -102,10 +96,9 @@ pub fn run(args: SaveArgs) -> i32 {
 
 /// Transfers at once: 1 without `-Z` or with `--wait`.
 fn parallelism(args: &SaveArgs) -> usize {
-    if args.parallel && args.wait.is_none() {
-        args.parallel_max.max(1)
-    } else {
-        1
+    match args.wait {
+        None => args.batch.parallelism(),
+        Some(_) => 1,
     }
 }
 
