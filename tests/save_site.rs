@@ -501,3 +501,71 @@ fn https_saves_trust_the_cacert_given() {
     assert!(!work.path().join("untrusted").exists());
     assert!(!work.path().join("x").exists());
 }
+
+/// `--retry` and `-w` are fetch's own: a requisite reset once is fetched again and saved whole,
+/// one `%{json}` object per transfer goes to stdout, and without `--retry` the same reset is a
+/// failure (exit 56) that leaves no part file and an absolute link.
+#[test]
+fn retries_and_write_out_behave_as_in_fetch() {
+    use rawhttp::serve::faults::Faults;
+    let body = "x".repeat(4000);
+    let server = || {
+        Server::in_memory()
+            .file("index.html", "<img src=a.png><img src=b.png>")
+            .file("a.png", body.clone())
+            .file("b.png", "b")
+            .fault_for_nth(
+                "/a.png",
+                1,
+                Faults {
+                    reset: Some(100),
+                    ..Faults::default()
+                },
+            )
+            .start()
+            .expect("server")
+    };
+    let work = tempdir();
+    let s = server();
+    let url = s.url().to_string();
+    let out = save(
+        work.path(),
+        &[
+            "--retry",
+            "2",
+            "--retry-delay",
+            "0",
+            "-w",
+            "%{json}\n",
+            &url,
+            "out",
+        ],
+    );
+    out.assert_ok();
+    let dir = work.path().join("out");
+    assert_eq!(std::fs::read_to_string(dir.join("a.png")).expect("a"), body);
+    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(records.len(), 3, "{records:?}");
+    let a = records
+        .iter()
+        .find(|r| r["url"].as_str().is_some_and(|u| u.ends_with("/a.png")))
+        .expect("a.png record");
+    assert_eq!(a["retries"], 1, "{a}");
+    assert_eq!(a["http_code"], 200, "{a}");
+    assert_eq!(a["verdict"], "complete", "{a}");
+    let saved_as = a["filename_effective"].as_str().expect("file name");
+    assert!(saved_as.ends_with("out/a.png"), "{a}");
+
+    let work = tempdir();
+    let s = server();
+    let url = s.url().to_string();
+    save(work.path(), &["-Z", &url, "out"]).assert_fails(56, Some(&format!("{url}a.png")));
+    let dir = work.path().join("out");
+    assert_eq!(saved_files(&dir), ["b.png", "index.html"]);
+    let index = std::fs::read_to_string(dir.join("index.html")).expect("index");
+    assert!(index.contains(&format!("src=\"{url}a.png\"")), "{index}");
+    assert_no_part_files(work.path());
+}

@@ -201,14 +201,14 @@ pub fn run(args: FetchArgs) -> i32 {
 }
 
 /// `-w`: the format filled from one transfer's record, on stdout.
-fn print_write_out(format: &[Piece], record: &Record) {
+pub(crate) fn print_write_out(format: &[Piece], record: &Record) {
     let text = writeout::render(format, record);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// A `-w` argument: the format itself, or `@FILE` / `@-` to read it (as curl).
-fn read_format(arg: &str) -> Result<String, Error> {
+pub(crate) fn read_format(arg: &str) -> Result<String, Error> {
     let Some(path) = arg.strip_prefix('@') else {
         return Ok(arg.to_string());
     };

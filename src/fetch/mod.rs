@@ -34,6 +34,7 @@ use std::time::Duration;
 use crate::proto::syntax::parse_decimal;
 
 pub use cli::parse_url;
+pub(crate) use cli::{print_write_out, read_format};
 pub use client::{Request, Response, Timings};
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};

@@ -12,8 +12,9 @@ use super::html::{LinkKind, Linker};
 use super::paths::relative_link;
 use super::scope::{Scope, Verdict};
 use super::state::{self, original_file, DocKind, Entry, State};
-use super::transfer::{save_one, write_file, Done, SaveJob, Shared};
+use super::transfer::{save_one, write_file, Done, Landing, SaveJob, Shared};
 use crate::fetch::batch::{Batch, Flow, Queue};
+use crate::fetch::writeout::Record;
 use crate::Error;
 
 /// Longest robots.txt read (Google's parser reads 500 KiB).
@@ -32,6 +33,8 @@ pub struct Totals {
 
 /// What a crawl tells its caller after each file.
 pub trait Report {
+    /// A transfer ended (`-w` prints its record).
+    fn transferred(&mut self, record: &Record);
     /// A file is done.
     fn saved(&mut self, url: &Url, done: &Done);
     /// A file failed (the start URL included).
@@ -81,10 +84,11 @@ impl<'r> Crawl<'r> {
         Batch::new(parallel).growing(true).run(
             [first],
             |job, ctx| {
-                let result = save_one(&job, ctx, shared);
-                (job, result)
+                let (record, result) = save_one(&job, ctx, shared);
+                (job, record, result)
             },
-            |(job, result), queue| {
+            |(job, record, result), queue| {
+                self.report.transferred(&record);
                 self.on_result(shared, job, result, queue);
                 Flow::Continue
             },
@@ -121,13 +125,13 @@ impl<'r> Crawl<'r> {
             }
         };
         self.totals.bytes = shared.received.load(Ordering::Relaxed);
-        if done.alias {
+        if done.landing == Landing::Alias {
             self.saved
                 .entry(job.url.as_str().to_string())
                 .or_insert(done.entry);
             return;
         }
-        if job.keep {
+        if done.landing == Landing::Saved {
             self.totals.files += 1;
             self.report.saved(&job.url, &done);
             if done.entry.kind.has_links() {

@@ -22,7 +22,9 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use url::Url;
 
 use crate::fetch::args::{BatchArgs, ClientArgs};
-use crate::fetch::{parse_secs, parse_url, Pool};
+use crate::fetch::transfer::TransferOptions;
+use crate::fetch::writeout::{Piece, Record};
+use crate::fetch::{parse_secs, parse_url, print_write_out, read_format, Pool};
 use crate::Error;
 use crawl::{Crawl, Report, Totals};
 use scope::{Scope, ScopeFlags};
@@ -71,14 +73,14 @@ pub struct SaveArgs {
 pub fn run(args: SaveArgs) -> i32 {
     let shows_errors = args.client.shows_errors();
     match prepare(&args) {
-        Ok((shared, scope)) => {
+        Ok((shared, scope, write_out)) => {
             if let Err(e) = crate::fetch::interrupt::install(!shows_errors) {
                 eprintln!("rawhttp: warning: Ctrl-C will not clean up part files: {e}");
             }
             if args.client.insecure && !args.client.silent {
                 eprintln!("rawhttp: warning: --insecure: server certificates are not verified");
             }
-            let mut report = Terminal::new(&args);
+            let mut report = Terminal::new(&args, write_out);
             let robots = args.recursive && !args.no_robots;
             let (code, totals) =
                 Crawl::new(scope, robots, &mut report).run(&shared, parallelism(&args));
@@ -103,7 +105,7 @@ fn parallelism(args: &SaveArgs) -> usize {
 }
 
 /// Check every flag and build what the workers share, before anything is fetched.
-fn prepare(args: &SaveArgs) -> Result<(Shared, Scope), Error> {
+fn prepare(args: &SaveArgs) -> Result<(Shared, Scope, Option<Vec<Piece>>), Error> {
     let start = parse_url(&args.url)?;
     let mut start_key = start.clone();
     start_key.set_fragment(None);
@@ -121,7 +123,13 @@ fn prepare(args: &SaveArgs) -> Result<(Shared, Scope), Error> {
     };
     let scope = Scope::new(start_key.clone(), &flags)?;
     let client = args.client.parse()?.with_shared_tls()?;
+    let transfer = TransferOptions {
+        retry: args.batch.retry_policy(),
+        ..TransferOptions::default()
+    };
     let shared = Shared {
+        transfer,
+        walked: AtomicU64::new(0),
         previous: state::load(&dir),
         dir,
         start: start_key,
@@ -132,7 +140,13 @@ fn prepare(args: &SaveArgs) -> Result<(Shared, Scope), Error> {
         started: AtomicBool::new(false),
         received: AtomicU64::new(0),
     };
-    Ok((shared, scope))
+    let write_out = args
+        .batch
+        .write_out
+        .as_deref()
+        .map(|w| crate::fetch::writeout::parse_format(&read_format(w)?))
+        .transpose()?;
+    Ok((shared, scope, write_out))
 }
 
 /// The host name as a folder name (`[::1]` -> `__1_`, never empty).
@@ -157,12 +171,14 @@ fn default_dir(url: &Url) -> PathBuf {
 /// Messages on stderr; a progress line and a summary only on a terminal.
 struct Terminal {
     shows_errors: bool,
+    /// `-w`, parsed: printed on stdout after each transfer.
+    write_out: Option<Vec<Piece>>,
     bar: Option<ProgressBar>,
     started: Instant,
 }
 
 impl Terminal {
-    fn new(args: &SaveArgs) -> Terminal {
+    fn new(args: &SaveArgs, write_out: Option<Vec<Piece>>) -> Terminal {
         let tty = !args.client.silent && std::io::stderr().is_terminal();
         let bar = tty.then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -175,6 +191,7 @@ impl Terminal {
         });
         Terminal {
             shows_errors: args.client.shows_errors(),
+            write_out,
             bar,
             started: Instant::now(),
         }
@@ -198,6 +215,16 @@ impl Terminal {
 }
 
 impl Report for Terminal {
+    fn transferred(&mut self, record: &Record) {
+        let Some(format) = &self.write_out else {
+            return;
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(|| print_write_out(format, record)),
+            None => print_write_out(format, record),
+        }
+    }
+
     fn saved(&mut self, url: &Url, done: &Done) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
