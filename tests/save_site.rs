@@ -569,3 +569,26 @@ fn retries_and_write_out_behave_as_in_fetch() {
     assert!(index.contains(&format!("src=\"{url}a.png\"")), "{index}");
     assert_no_part_files(work.path());
 }
+
+/// `-x` is fetch's proxy: the save's request goes to the proxy in absolute form (the origin,
+/// pinned to a closed port, could not answer), and what it answers is saved.
+#[test]
+fn saves_go_through_the_proxy_given() {
+    use support::{OnConnect, TestProxy};
+    let proxy = TestProxy::start(OnConnect::Tunnel);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let pin = format!("origin.invalid:{closed}:127.0.0.1");
+    let url = format!("http://origin.invalid:{closed}/page.txt");
+    let work = tempdir();
+    save(
+        work.path(),
+        &["--resolve", &pin, "-x", &proxy.url(), &url, "out"],
+    )
+    .assert_ok();
+    assert_eq!(proxy.request_lines(), [format!("GET {url} HTTP/1.1")]);
+    let saved = std::fs::read_to_string(work.path().join("out/page.txt")).expect("saved");
+    assert_eq!(saved, format!("proxied {url}\n"));
+}
