@@ -556,6 +556,7 @@ fn retries_and_write_out_behave_as_in_fetch() {
     assert_eq!(a["retries"], 1, "{a}");
     assert_eq!(a["http_code"], 200, "{a}");
     assert_eq!(a["verdict"], "complete", "{a}");
+    assert_eq!(a["sha256"].as_str().map(str::len), Some(64), "{a}");
     let saved_as = a["filename_effective"].as_str().expect("file name");
     assert!(saved_as.ends_with("out/a.png"), "{a}");
 

@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::fetch::args::{BatchArgs, ClientArgs};
 use crate::fetch::transfer::TransferOptions;
-use crate::fetch::writeout::{Piece, Record};
+use crate::fetch::writeout::{Piece, Record, Var};
 use crate::fetch::{parse_secs, parse_url, print_write_out, read_format, Pool};
 use crate::Error;
 use crawl::{Crawl, Report, Totals};
@@ -123,8 +123,19 @@ fn prepare(args: &SaveArgs) -> Result<(Shared, Scope, Option<Vec<Piece>>), Error
     };
     let scope = Scope::new(start_key.clone(), &flags)?;
     let client = args.client.parse()?.with_shared_tls()?;
+    let write_out = args
+        .batch
+        .write_out
+        .as_deref()
+        .map(|w| crate::fetch::writeout::parse_format(&read_format(w)?))
+        .transpose()?;
     let transfer = TransferOptions {
         retry: args.batch.retry_policy(),
+        // As fetch: only when something prints the digest.
+        hash: write_out.as_ref().is_some_and(|w| {
+            w.iter()
+                .any(|p| matches!(p, Piece::Var(Var::Json | Var::Sha256)))
+        }),
         ..TransferOptions::default()
     };
     let shared = Shared {
@@ -140,12 +151,6 @@ fn prepare(args: &SaveArgs) -> Result<(Shared, Scope, Option<Vec<Piece>>), Error
         started: AtomicBool::new(false),
         received: AtomicU64::new(0),
     };
-    let write_out = args
-        .batch
-        .write_out
-        .as_deref()
-        .map(|w| crate::fetch::writeout::parse_format(&read_format(w)?))
-        .transpose()?;
     Ok((shared, scope, write_out))
 }
 
