@@ -233,6 +233,7 @@ impl Conn {
         self.deadline
     }
 
+    /// The client's address (its per-address count is released when the connection closes).
     pub fn peer(&self) -> SocketAddr {
         self.peer
     }
