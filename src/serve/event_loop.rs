@@ -363,12 +363,7 @@ impl Loop {
                 return;
             };
             match listener.accept() {
-                Ok((sock, peer)) => {
-                    if full {
-                        self.evict_oldest_idle();
-                    }
-                    self.add(sock, peer)
-                }
+                Ok((sock, peer)) => self.add(sock, peer, full),
                 Err(e) => {
                     self.shared.open.fetch_sub(1, Ordering::SeqCst);
                     match e.raw_os_error() {
@@ -395,14 +390,10 @@ impl Loop {
             .map(|(slot, _)| slot)
     }
 
-    /// Close the oldest idle connection, if any; true when one was closed.
-    fn evict_oldest_idle(&mut self) -> bool {
-        match self.oldest_idle() {
-            Some(slot) => {
-                self.close(slot);
-                true
-            }
-            None => false,
+    /// Close the oldest idle connection, if any.
+    fn evict_oldest_idle(&mut self) {
+        if let Some(slot) = self.oldest_idle() {
+            self.close(slot);
         }
     }
 
@@ -449,10 +440,14 @@ impl Loop {
 
     /// Take an accepted socket (counted in `shared.open` already); one from an address
     /// already at its cap is closed at once (dropped), as is one that cannot be registered.
-    fn add(&mut self, sock: mio::net::TcpStream, peer: SocketAddr) {
+    /// `full`: the table was full, so an idle connection makes room for an admitted one.
+    fn add(&mut self, sock: mio::net::TcpStream, peer: SocketAddr, full: bool) {
         if !self.admit_peer(peer.ip()) {
             self.shared.open.fetch_sub(1, Ordering::SeqCst);
             return;
+        }
+        if full {
+            self.evict_oldest_idle();
         }
         if !self.register(sock, peer) {
             self.forget_peer(peer.ip());
