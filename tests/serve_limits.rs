@@ -538,3 +538,14 @@ fn a_stalled_log_pipe_neither_stops_serving_nor_loses_count_of_dropped_lines() {
     assert!(dropped > 0 && kept > 0, "kept {kept}, dropped {dropped}");
     assert_eq!(kept + dropped, requests);
 }
+
+#[test]
+fn a_body_cut_off_by_the_header_deadline_gets_408_too() {
+    let s = serve(&["--header-timeout", "1"]);
+    let mut c = connect(s.addr);
+    c.write_all(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
+    let reply = read_reply(&mut BufReader::new(c.try_clone().unwrap()));
+    assert_eq!(reply.status, 408, "{}", reply.head);
+    assert!(closes_within(&mut c, Duration::from_secs(5)));
+}

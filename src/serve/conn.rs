@@ -275,6 +275,7 @@ impl Conn {
                 Next::Close
             }
             State::ReadingHead if !self.inbuf.is_empty() => self.time_out_head(ctx),
+            State::ReadingBody if !self.continue_partly_sent() => self.time_out_body(ctx),
             _ => Next::Close,
         }
     }
@@ -287,6 +288,23 @@ impl Conn {
         // A client this slow gets a short linger: it is not worth holding the slot for.
         self.short_linger = true;
         self.drive(ctx)
+    }
+
+    /// The same deadline passed while a small request body was still coming: 408 too (nginx's
+    /// `client_body_timeout`), logged with the request it belongs to.
+    fn time_out_body(&mut self, ctx: &mut Ctx) -> Next {
+        let head = self.request.take().map(|r| r.head);
+        self.reject(408, head.as_ref(), ctx);
+        self.short_linger = true;
+        self.drive(ctx)
+    }
+
+    /// A `100 Continue` is half written: no other response may start inside it.
+    fn continue_partly_sent(&self) -> bool {
+        self.request
+            .as_ref()
+            .and_then(|r| r.continue_sent)
+            .is_some_and(|n| n > 0 && n < CONTINUE.len())
     }
 
     /// A stop was requested: close what is idle, let responses in flight finish, no keep-alive.
