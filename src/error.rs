@@ -50,6 +50,8 @@ pub enum ProtoError {
     BadTrailer,
     /// A Range or Content-Range header that cannot be parsed.
     BadRange,
+    /// The response starts with a TLS record: plain HTTP was sent to a TLS port.
+    TlsRecord,
 }
 
 impl fmt::Display for ProtoError {
@@ -78,6 +80,9 @@ impl fmt::Display for ProtoError {
             ProtoError::BadChunkEnd => f.write_str("chunk not terminated by CRLF"),
             ProtoError::BadTrailer => f.write_str("malformed trailer section"),
             ProtoError::BadRange => f.write_str("malformed range"),
+            ProtoError::TlsRecord => {
+                f.write_str("the server speaks TLS on this port; use an https:// URL")
+            }
         }
     }
 }
@@ -213,9 +218,9 @@ impl fmt::Display for Error {
             Error::Receive(e) => write!(f, "receive failed: {e}"),
             Error::CertNotTrusted(why) => write!(f, "certificate not trusted: {why}"),
             Error::FileTooLarge { limit } => {
-                write!(f, "body too large: over --max-filesize {limit} bytes")
+                write!(f, "body too large: over the {limit}-byte limit")
             }
-            Error::CaCert(why) => write!(f, "bad --cacert: {why}"),
+            Error::CaCert(why) => write!(f, "bad CA certificate file: {why}"),
             Error::Bind(why) => write!(f, "cannot listen: {why}"),
             Error::Io(e) => write!(f, "{e}"),
             Error::AtUrl { url, error } => write!(f, "{error} ({url})"),
@@ -225,6 +230,24 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Recover the crate's error from an `io::Error`, as [`crate::fetch::Response`]'s `io::Read`
+/// returns it: `response.read_to_end(&mut body).map_err(rawhttp::Error::from)?` gives back
+/// the `Error` the body read failed with (truncation, timeout ...), one layer, not two. Any other
+/// `io::Error` becomes [`Error::Io`].
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::Io(e);
+        }
+        let kind = e.kind();
+        match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+            Some(Ok(inner)) => *inner,
+            Some(Err(other)) => Error::Io(io::Error::new(kind, other)),
+            None => Error::Io(kind.into()),
+        }
+    }
+}
 
 impl From<ProtoError> for Error {
     fn from(e: ProtoError) -> Self {
@@ -247,6 +270,16 @@ mod tests {
             56
         );
         assert_eq!(Error::Protocol(ProtoError::BadChunkSize).exit_code(), 8);
+    }
+
+    #[test]
+    fn an_io_error_gives_back_the_crate_error_it_carries() {
+        let wrapped = io::Error::new(io::ErrorKind::UnexpectedEof, Error::EmptyReply);
+        assert!(matches!(Error::from(wrapped), Error::EmptyReply));
+        let plain = io::Error::new(io::ErrorKind::PermissionDenied, "nope");
+        let e = Error::from(plain);
+        assert_eq!(e.exit_code(), 1);
+        assert_eq!(e.to_string(), "nope");
     }
 
     #[test]

@@ -16,3 +16,7 @@ pub mod serve;
 mod tls;
 
 pub use error::{Error, ProtoError};
+
+/// The `url` crate, re-exported so `rawhttp::url::Url` works without adding it as a dependency
+/// (and is always the version this crate's API takes).
+pub use url;

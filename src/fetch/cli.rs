@@ -1,7 +1,7 @@
 //! `rawhttp fetch`: flags -> `Request` per URL -> head/body to their destinations, one stderr
 //! line per failure. All HTTP work is the library's (`client`); this is only the glue.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{IsTerminal, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
@@ -13,8 +13,11 @@ use super::body::BUF_SIZE;
 use super::connect::{Family, ResolveOverride};
 use super::outputs::{self, OutputSpec};
 use super::progress::Progress;
+use super::ratelimit::RateLimit;
 use super::request::{parse_header_arg, HeaderEdit};
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
+use super::timecond::{parse_time_cond, remote_time, TimeCond};
+use super::trace::{verbose_lines, Tracer};
 use super::{FetchArgs, Request, Response};
 use crate::proto::framing::BodyKind;
 use crate::Error;
@@ -26,6 +29,8 @@ struct Options {
     resolve: Vec<ResolveOverride>,
     /// `-o`/`-O` in the order they pair with URLs.
     outputs: Vec<OutputSpec>,
+    /// `-z`: the conditional field every request carries.
+    time_cond: Option<TimeCond>,
 }
 
 impl Options {
@@ -43,7 +48,18 @@ impl Options {
         if let Some(ua) = &args.user_agent {
             super::request::check_value(ua)?;
         }
+        let time_cond = args.time_cond.as_deref().and_then(|value| {
+            let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
+            if cond.is_none() && !args.silent {
+                eprintln!(
+                    "rawhttp: warning: --time-cond {value:?} is neither a file nor a date; \
+                     fetching unconditionally"
+                );
+            }
+            cond
+        });
         Ok(Options {
+            time_cond,
             outputs: args.ordered_outputs(),
             args,
             edits,
@@ -98,6 +114,14 @@ impl Options {
         if a.location {
             req = req.follow_redirects(a.max_redirs);
         }
+        if let Some(cond) = &self.time_cond {
+            req = req.header(cond.field, &cond.date);
+        }
+        if a.verbose {
+            req = req.trace(Tracer::new(|event| {
+                let _ = std::io::stderr().write_all(verbose_lines(event).as_bytes());
+            }));
+        }
         req
     }
 }
@@ -132,7 +156,19 @@ pub fn run(args: FetchArgs) -> i32 {
 }
 
 /// Parse a command-line URL; `http://` is assumed when no scheme is given (as curl does).
+/// A raw space or control byte is refused (exit 3) rather than quietly percent-encoded, as curl
+/// does: a URL pasted with a space in it is more often two arguments run together than a name.
 pub fn parse_url(arg: &str) -> Result<Url, Error> {
+    if let Some(b) = arg.bytes().find(|b| b.is_ascii_control() || *b == b' ') {
+        let what = if b == b' ' {
+            "a space"
+        } else {
+            "a control byte"
+        };
+        return Err(Error::BadUrl(format!(
+            "{what} in the URL; write it percent-encoded (%{b:02X})"
+        )));
+    }
     let full = if arg.contains("://") {
         arg.to_string()
     } else {
@@ -185,10 +221,16 @@ fn fetch_one(opts: &Options, index: usize, arg: &str) -> Result<(), Error> {
     }
     let progress = Progress::start(args.silent, sink.is_file(), response.content_length());
     let guard = matches!(spec, OutputSpec::Stdout) && std::io::stdout().is_terminal();
-    let copied = copy_body(&mut response, &mut sink, progress.as_ref(), guard);
+    let limit = args.limit_rate.filter(|&r| r > 0).map(RateLimit::new);
+    let copied = copy_body(&mut response, &mut sink, progress.as_ref(), guard, limit);
     let saved_as = sink.path().map(Path::to_path_buf);
     let stats = progress.map(Progress::finish);
     copied.map_err(fail)?;
+    if args.remote_time {
+        if let Some(time) = remote_time(response.headers().get("last-modified")) {
+            sink.set_modified(time).map_err(fail)?;
+        }
+    }
     sink.commit().map_err(fail)?;
     if let (Some(stats), Some(path)) = (stats, saved_as) {
         stats.print_summary(&path);
@@ -315,10 +357,12 @@ fn copy_body(
     sink: &mut Sink,
     progress: Option<&Progress>,
     mut guard: bool,
+    mut limit: Option<RateLimit>,
 ) -> Result<(), Error> {
     let mut buf = vec![0u8; BUF_SIZE];
+    let slice = limit.as_ref().map_or(BUF_SIZE, |l| l.slice(BUF_SIZE));
     loop {
-        let n = response.read_body(&mut buf)?;
+        let n = response.read_body(&mut buf[..slice])?;
         if n == 0 {
             return Ok(());
         }
@@ -332,6 +376,9 @@ fn copy_body(
         sink.write_all(&buf[..n])?;
         if let Some(bar) = progress {
             bar.inc(n as u64);
+        }
+        if let Some(limit) = &mut limit {
+            limit.pace(n);
         }
     }
 }
@@ -367,5 +414,10 @@ mod tests {
         assert_eq!(ok("http://a:99999/"), Err(3));
         assert_eq!(ok("http://[::1/"), Err(3));
         assert_eq!(ok(""), Err(3));
+        assert_eq!(ok("http://a/b c"), Err(3));
+        assert_eq!(ok(" http://a/"), Err(3));
+        assert_eq!(ok("http://a/\tx"), Err(3));
+        assert_eq!(ok("http://a/\x7f"), Err(3));
+        assert_eq!(ok("http://a/b%20c"), Ok("http://a/b%20c".into()));
     }
 }

@@ -16,6 +16,7 @@ use super::connect::{self, Family, ResolveOverride, Stream};
 use super::pool::{Origin, Pool};
 use super::redirect::{next_hop, same_origin, Hop};
 use super::request::{self, HeaderEdit};
+use super::trace::{TraceEvent, Tracer};
 use super::{CONNECT_TIMED_OUT, MAX_TIME_REACHED};
 use crate::proto::framing::{response_framing, BodyKind};
 use crate::proto::head::ResponseHead;
@@ -47,6 +48,7 @@ pub struct Request {
     max_redirects: Option<u32>,
     pool: Option<Arc<Pool>>,
     close: bool,
+    trace: Option<Tracer>,
 }
 
 impl Request {
@@ -70,6 +72,7 @@ impl Request {
             max_redirects: None,
             pool: None,
             close: false,
+            trace: None,
         }
     }
 
@@ -197,6 +200,40 @@ impl Request {
         self
     }
 
+    /// Report connection facts and every head sent and received to `tracer`, as they happen
+    /// (what `rawhttp fetch -v` prints; see [`super::trace::verbose_lines`]).
+    pub fn trace(mut self, tracer: Tracer) -> Request {
+        self.trace = Some(tracer);
+        self
+    }
+
+    fn emit(&self, event: &TraceEvent<'_>) {
+        if let Some(tracer) = &self.trace {
+            tracer.emit(event);
+        }
+    }
+
+    /// Report that a kept-alive connection is used again.
+    fn emit_reused(&self, url: &Url, stream: &Stream) {
+        if let (Some(tracer), Ok(addr)) = (&self.trace, stream.tcp().peer_addr()) {
+            let host = url.host_str().unwrap_or_default();
+            tracer.emit(&TraceEvent::Reused { host, addr });
+        }
+    }
+
+    /// Write the request, read the final head, and report both to the tracer.
+    fn traced_exchange(
+        &self,
+        stream: Stream,
+        bytes: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Answered, (Error, bool)> {
+        self.emit(&TraceEvent::RequestHead(bytes));
+        let answered = exchange(stream, bytes, self.read_timeout, deadline)?;
+        self.emit(&TraceEvent::ResponseHead(&answered.2));
+        Ok(answered)
+    }
+
     /// The URL this request is for.
     pub fn url(&self) -> &Url {
         &self.url
@@ -272,7 +309,8 @@ impl Request {
         let origin = Origin::of(&url).ok_or_else(|| Error::BadUrl("no host in URL".into()))?;
         let (bytes, persistent) = self.request_bytes(at_origin)?;
         if let Some(stream) = self.pool.as_ref().and_then(|p| p.take(&origin)) {
-            match exchange(stream, &bytes, self.read_timeout, deadline) {
+            self.emit_reused(&url, &stream);
+            match self.traced_exchange(stream, &bytes, deadline) {
                 Ok((incoming, head, raw)) => {
                     let lease = self.lease(origin, persistent, true);
                     return self.response(incoming, head, raw, lease);
@@ -287,8 +325,9 @@ impl Request {
         if let Some(pool) = &self.pool {
             pool.note_opened();
         }
-        let (incoming, head, raw) =
-            exchange(stream, &bytes, self.read_timeout, deadline).map_err(|(e, _)| e)?;
+        let (incoming, head, raw) = self
+            .traced_exchange(stream, &bytes, deadline)
+            .map_err(|(e, _)| e)?;
         let lease = self.lease(origin, persistent, false);
         self.response(incoming, head, raw, lease)
     }
@@ -378,12 +417,20 @@ impl Request {
         let connect_deadline = connect_deadline(self.connect_timeout, deadline);
         let tcp = connect::connect_any(&addrs, connect_deadline, limits::CONNECT_ATTEMPT_DELAY)
             .map_err(|e| which_timeout(e, deadline))?;
+        if let (Some(tracer), Ok(addr)) = (&self.trace, tcp.peer_addr()) {
+            let host = url.host_str().unwrap_or_default();
+            tracer.emit(&TraceEvent::Connected { host, addr });
+        }
         if !https {
             return Ok(Stream::Plain(tcp));
         }
         let config = self.tls_client_config()?;
-        connect::handshake(tcp, &host, config, connect_deadline)
-            .map_err(|e| which_timeout(e, deadline))
+        let stream = connect::handshake(tcp, &host, config, connect_deadline)
+            .map_err(|e| which_timeout(e, deadline))?;
+        if let Some(facts) = self.trace.as_ref().and_then(|_| stream.tls_facts()) {
+            self.emit(&TraceEvent::Tls(&facts));
+        }
+        Ok(stream)
     }
 
     /// The TLS configuration, built once (roots are only loaded for https URLs).

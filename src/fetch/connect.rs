@@ -300,6 +300,14 @@ impl Stream {
     pub fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
+
+    /// What the TLS handshake settled, for `-v`; `None` for plain TCP.
+    pub fn tls_facts(&self) -> Option<super::trace::TlsFacts> {
+        match self {
+            Stream::Plain(_) => None,
+            Stream::Tls(s) => Some(super::trace::TlsFacts::of(s.state())),
+        }
+    }
 }
 
 impl Read for Stream {

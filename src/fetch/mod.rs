@@ -11,11 +11,14 @@ pub mod interrupt;
 pub mod outputs;
 pub mod pool;
 mod progress;
+pub mod ratelimit;
 pub mod redirect;
 pub mod request;
 pub mod save;
+pub mod timecond;
 pub mod tls;
 mod tls_stream;
+pub mod trace;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,10 +29,11 @@ pub use client::{Request, Response};
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
 
-/// `Error::Timeout` texts, one per timer.
-pub(crate) const CONNECT_TIMED_OUT: &str = "connect not finished within --connect-timeout";
-pub(crate) const READ_TIMED_OUT: &str = "no data within --read-timeout";
-pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within --max-time";
+/// `Error::Timeout` texts, one per timer. The library names its own settings, not CLI flags
+/// (`Request::connect_timeout`, `read_timeout`, `max_time`), so they read right from Rust too.
+pub(crate) const CONNECT_TIMED_OUT: &str = "connect not finished within the connect timeout";
+pub(crate) const READ_TIMED_OUT: &str = "no data within the read timeout";
+pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within the time limit";
 
 /// `rawhttp fetch` flags (SPEC.md, fetch table).
 #[derive(clap::Args, Debug, Clone)]
@@ -115,6 +119,24 @@ pub struct FetchArgs {
     /// Create the missing directories of -o paths
     #[arg(long = "create-dirs")]
     pub create_dirs: bool,
+    /// Give the saved file the server's Last-Modified time
+    #[arg(short = 'R', long = "remote-time")]
+    pub remote_time: bool,
+    /// Only fetch if newer than FILE's time or DATE (If-Modified-Since; `-DATE`: only if older);
+    /// with a 304 the file is kept
+    #[arg(
+        short = 'z',
+        long = "time-cond",
+        value_name = "FILE|DATE",
+        allow_hyphen_values = true
+    )]
+    pub time_cond: Option<String>,
+    /// Average download rate at most RATE bytes per second (suffixes k, M, G; 0 = no limit)
+    #[arg(long = "limit-rate", value_name = "RATE", value_parser = parse_size)]
+    pub limit_rate: Option<u64>,
+    /// Show connection facts, the request head (`> `) and response heads (`< `) on stderr
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
     /// `-o`/`-O` in command-line order (filled from clap's indices by the binary; when empty the
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]

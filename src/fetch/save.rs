@@ -288,6 +288,19 @@ impl Sink {
         }
     }
 
+    /// Set the modification time of a file output before it is committed (`-R`), so the file
+    /// appears under its name already dated. Stdout and special files are left alone.
+    pub fn set_modified(&self, time: std::time::SystemTime) -> Result<(), Error> {
+        match &self.kind {
+            SinkKind::Part {
+                file: Some(file),
+                path,
+                ..
+            } => file.set_modified(time).map_err(|e| write_error(path, e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the output is a file (for the progress bar).
     pub fn is_file(&self) -> bool {
         !matches!(self.kind, SinkKind::Stdout(_))

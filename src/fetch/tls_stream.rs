@@ -106,6 +106,11 @@ impl TlsStream {
         &self.tcp
     }
 
+    /// What the handshake settled (version, cipher suite, ALPN, the server's certificates).
+    pub fn state(&self) -> &rustls::CommonState {
+        &self.conn
+    }
+
     /// Drive the handshake to completion before `deadline` (a socket read past it fails with
     /// `TimedOut`; writes are bounded by the socket's write timeout, set by the caller).
     pub fn handshake_until(&mut self, deadline: Instant) -> Result<(), TlsFailure> {

@@ -66,12 +66,26 @@ fn owned_head(response: &httparse::Response<'_, '_>) -> Result<ResponseHead, Pro
 fn classify(e: httparse::Error, window: &[u8], max_headers: usize) -> ProtoError {
     match e {
         // Version: anything but HTTP/1.0 or HTTP/1.1; Status: code not 3 digits, bad reason.
+        httparse::Error::Version | httparse::Error::Status | httparse::Error::Token
+            if is_tls_record(window) =>
+        {
+            ProtoError::TlsRecord
+        }
         httparse::Error::Version | httparse::Error::Status | httparse::Error::Token => {
             ProtoError::BadStatusLine
         }
         httparse::Error::TooManyHeaders => ProtoError::TooManyHeaders { limit: max_headers },
         httparse::Error::HeaderName => classify_bad_field(window),
         httparse::Error::HeaderValue | httparse::Error::NewLine => ProtoError::BadHeader,
+    }
+}
+
+/// The bytes open a TLS record (RFC 8446 §5.1: content type 20-23, then legacy version 3.x):
+/// plain HTTP was sent to a port that speaks TLS, and its alert or handshake came back.
+fn is_tls_record(window: &[u8]) -> bool {
+    match window {
+        [kind, 3, ..] | [kind] => (20..=23).contains(kind),
+        _ => false,
     }
 }
 
@@ -204,6 +218,12 @@ mod tests {
             (b"HTTP/1.1  200 OK\r\n\r\n", ProtoError::BadStatusLine),
             (b"ICY 200 OK\r\n\r\n", ProtoError::BadStatusLine),
             (b"hello world\r\n\r\n", ProtoError::BadStatusLine),
+            // TLS records (alert, handshake) answering plain HTTP on a TLS port.
+            (b"\x15\x03\x03\x00\x02\x02\x46", ProtoError::TlsRecord),
+            (b"\x16\x03\x01\x00\x05", ProtoError::TlsRecord),
+            (b"\x15", ProtoError::TlsRecord),
+            (b"\x15\x02\x00", ProtoError::BadStatusLine),
+            (b"\x18\x03\x03", ProtoError::BadStatusLine),
             (b"HTTP/1.1 200 O\x01K\r\n\r\n", ProtoError::BadStatusLine),
             (
                 b"HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n",
