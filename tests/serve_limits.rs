@@ -475,7 +475,7 @@ fn plain_http_on_the_tls_port_gets_a_readable_400_then_close() {
     c.read_to_end(&mut all).unwrap();
     let text = String::from_utf8_lossy(&all);
     assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text:?}");
-    assert!(text.contains("plain HTTP request was sent to an HTTPS port"));
+    assert!(text.contains("The plain HTTP request was sent to HTTPS port"));
     assert!(text.to_ascii_lowercase().contains("connection: close"));
     // curl, told http:// for an https:// server, sees the same 400.
     let out = Command::new("curl")

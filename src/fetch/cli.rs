@@ -2,7 +2,7 @@
 //! line per failure. All HTTP work is the library's (`client`); this is only the glue.
 
 use std::fs::{self, File};
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::path::{Path, PathBuf};
@@ -185,6 +185,21 @@ pub fn parse_url(arg: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// nginx and `rawhttp serve` answer plain HTTP on an HTTPS port with a 400 whose body says
+/// "The plain HTTP request was sent to HTTPS port": the same mistake as getting a TLS record
+/// back, so the same hint (use https://). Reads at most 1 KiB of a body that is discarded.
+fn says_plain_http_to_tls_port(response: &mut Response) -> bool {
+    if response.status() != 400 || response.url().scheme() != "http" {
+        return false;
+    }
+    let mut start = Vec::new();
+    // A body that cannot be read is simply not the telltale one.
+    let _ = response.by_ref().take(1024).read_to_end(&mut start);
+    String::from_utf8_lossy(&start)
+        .to_ascii_lowercase()
+        .contains("plain http request was sent to https port")
+}
+
 fn fetch_one(opts: &Options, index: usize, arg: &str) -> Result<(), Error> {
     let args = &opts.args;
     let url = parse_url(arg)?;
@@ -197,6 +212,9 @@ fn fetch_one(opts: &Options, index: usize, arg: &str) -> Result<(), Error> {
     let spec = opts.output_for(index);
     let shows_head = args.include || args.head;
     if response.status() >= 400 && !args.no_fail {
+        if says_plain_http_to_tls_port(&mut response) {
+            return Err(fail(Error::Protocol(crate::error::ProtoError::TlsRecord)));
+        }
         // As curl -i / -I: the head is still shown when it goes to stdout (a file destination
         // stays untouched: a failure never writes it).
         if shows_head && is_stdout(&spec) {

@@ -840,10 +840,10 @@ fn is_echo(head: &RequestHead, ctx: &Ctx) -> bool {
     }
 }
 
-/// What a plain-HTTP client on the TLS port reads: nginx's "400 The plain HTTP request was
-/// sent to HTTPS port", in text.
+/// What a plain-HTTP client on the TLS port reads: nginx's words ("The plain HTTP request was
+/// sent to HTTPS port", which `rawhttp fetch` recognises), in text.
 fn plain_http_on_tls_response() -> Response {
-    const BODY: &[u8] = b"400 Bad Request: the plain HTTP request was sent to an HTTPS port\n";
+    const BODY: &[u8] = b"400 Bad Request: The plain HTTP request was sent to HTTPS port\n";
     let mut resp = error_response(400);
     for (name, value) in resp.headers.iter_mut() {
         if name.eq_ignore_ascii_case("Content-Length") {
