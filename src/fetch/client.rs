@@ -4,16 +4,18 @@
 //! asked. No output files, no progress: that is the CLI's business.
 
 use std::io::{self, Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::ClientConfig;
-use url::Url;
+use url::{Host, Url};
 
 use super::body::{Body, Incoming, TimedStream};
 use super::connect::{self, Family, ResolveOverride, Stream};
-use super::pool::{Origin, Pool};
+use super::pool::{Origin, Pool, Route};
+use super::proxy::{Proxies, Proxy};
 use super::redirect::{next_hop, same_origin, Hop};
 use super::request::{self, HeaderEdit};
 use super::trace::{TraceEvent, Tracer};
@@ -49,6 +51,23 @@ pub struct Request {
     pool: Option<Arc<Pool>>,
     close: bool,
     trace: Option<Tracer>,
+    proxies: Proxies,
+    /// Phase times of the request being sent (for `-w`).
+    timings: Timings,
+}
+
+/// When each phase of the last request ended, measured from its start (curl's `-w` times).
+/// A reused connection has no name lookup, connect or TLS phase: those stay zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Name resolved.
+    pub namelookup: Duration,
+    /// TCP connected.
+    pub connect: Duration,
+    /// TLS handshake done (zero for plain HTTP).
+    pub appconnect: Duration,
+    /// Final response head received.
+    pub starttransfer: Duration,
 }
 
 impl Request {
@@ -73,6 +92,8 @@ impl Request {
             pool: None,
             close: false,
             trace: None,
+            proxies: Proxies::none(),
+            timings: Timings::default(),
         }
     }
 
@@ -234,6 +255,14 @@ impl Request {
         Ok(answered)
     }
 
+    /// Send through these proxies (none by default; `rawhttp fetch` reads curl's variables
+    /// with [`Proxies::from_settings`]). Plain HTTP goes to the proxy with absolute-form
+    /// targets; HTTPS through a `CONNECT` tunnel, TLS end to end with the origin.
+    pub fn proxies(mut self, proxies: Proxies) -> Request {
+        self.proxies = proxies;
+        self
+    }
+
     /// The URL this request is for.
     pub fn url(&self) -> &Url {
         &self.url
@@ -300,6 +329,8 @@ impl Request {
     /// One request on one connection: a pooled one when there is one, else a fresh one.
     fn send_once(&mut self, deadline: Option<Instant>, at_origin: bool) -> Result<Response, Error> {
         let url = self.url.clone();
+        let started = Instant::now();
+        self.timings = Timings::default();
         request::check_method(&self.method)?;
         let https = match url.scheme() {
             "http" => false,
@@ -307,12 +338,16 @@ impl Request {
             other => return Err(Error::UnsupportedScheme(other.to_string())),
         };
         let origin = Origin::of(&url).ok_or_else(|| Error::BadUrl("no host in URL".into()))?;
-        let (bytes, persistent) = self.request_bytes(at_origin)?;
-        if let Some(stream) = self.pool.as_ref().and_then(|p| p.take(&origin)) {
+        let proxy = self.proxies.for_url(&url)?;
+        let forward = proxy.as_ref().filter(|_| !https);
+        let (bytes, persistent) = self.request_bytes(at_origin, forward)?;
+        let route = route(origin, proxy.as_ref());
+        if let Some(stream) = self.pool.as_ref().and_then(|p| p.take_route(&route)) {
             self.emit_reused(&url, &stream);
             match self.traced_exchange(stream, &bytes, deadline) {
                 Ok((incoming, head, raw)) => {
-                    let lease = self.lease(origin, persistent, true);
+                    self.timings.starttransfer = started.elapsed();
+                    let lease = self.lease(route, persistent, true);
                     return self.response(incoming, head, raw, lease);
                 }
                 // The server closed the idle connection as we reused it: nothing was
@@ -321,22 +356,23 @@ impl Request {
                 Err((e, _)) => return Err(e),
             }
         }
-        let stream = self.connect(&url, https, deadline)?;
+        let stream = self.connect(&url, https, proxy.as_ref(), deadline, started)?;
         if let Some(pool) = &self.pool {
             pool.note_opened();
         }
         let (incoming, head, raw) = self
             .traced_exchange(stream, &bytes, deadline)
             .map_err(|(e, _)| e)?;
-        let lease = self.lease(origin, persistent, false);
+        self.timings.starttransfer = started.elapsed();
+        let lease = self.lease(route, persistent, false);
         self.response(incoming, head, raw, lease)
     }
 
     /// What the response needs to give its connection back, when there is a pool.
-    fn lease(&self, origin: Origin, persistent: bool, reused: bool) -> Lease {
+    fn lease(&self, route: Route, persistent: bool, reused: bool) -> Lease {
         Lease {
             pool: self.pool.clone().filter(|_| persistent),
-            origin,
+            route,
             reused,
         }
     }
@@ -364,15 +400,21 @@ impl Request {
             url: self.url.clone(),
             head,
             raw_head,
+            timings: self.timings,
             history: Vec::new(),
             body: Body::new(incoming, kind, self.max_filesize),
             lease,
         })
     }
 
-    /// The request head; origin-bound fields are dropped away from the first origin. Also
+    /// The request head; origin-bound fields are dropped away from the first origin; to a
+    /// forwarding proxy the target is absolute-form, with the proxy URL's credentials. Also
     /// whether the connection may persist after it (a pool, no `Connection: close`, HTTP/1.1).
-    fn request_bytes(&self, at_origin: bool) -> Result<(Vec<u8>, bool), Error> {
+    fn request_bytes(
+        &self,
+        at_origin: bool,
+        forward: Option<&Proxy>,
+    ) -> Result<(Vec<u8>, bool), Error> {
         let mut edits = Vec::with_capacity(self.edits.len() + 1);
         let keep_alive = self.pool.is_some() && !self.close && !self.http10;
         if keep_alive {
@@ -394,18 +436,32 @@ impl Request {
             }
         }
         request::check_value(&self.user_agent)?;
-        let headers = request::request_headers(&self.url, &self.user_agent, &edits);
+        let mut headers = request::request_headers(&self.url, &self.user_agent, &edits);
         let persistent = keep_alive && !headers.has_token("connection", "close");
-        let bytes = request::request_bytes(&self.method, &self.url, self.http10, &headers);
+        let target = match forward {
+            Some(proxy) => {
+                if let Some(auth) = proxy.authorization() {
+                    if headers.get("proxy-authorization").is_none() {
+                        headers.push("Proxy-Authorization", auth.as_bytes());
+                    }
+                }
+                request::absolute_target(&self.url)
+            }
+            None => request::request_target(&self.url),
+        };
+        let bytes = request::request_bytes_to(&self.method, &target, self.http10, &headers);
         Ok((bytes, persistent))
     }
 
-    /// Resolve, race the addresses, and run the TLS handshake for https.
+    /// Resolve, race the addresses (of the proxy, when there is one), open a CONNECT tunnel
+    /// for https through a proxy, and run the TLS handshake for https.
     fn connect(
         &mut self,
         url: &Url,
         https: bool,
+        proxy: Option<&Proxy>,
         deadline: Option<Instant>,
+        started: Instant,
     ) -> Result<Stream, Error> {
         let host = url
             .host()
@@ -413,10 +469,13 @@ impl Request {
         let port = url
             .port_or_known_default()
             .ok_or_else(|| Error::BadUrl("no port for this scheme".into()))?;
-        let addrs = connect::resolve(&host, port, &self.resolve, self.family)?;
         let connect_deadline = connect_deadline(self.connect_timeout, deadline);
-        let tcp = connect::connect_any(&addrs, connect_deadline, limits::CONNECT_ATTEMPT_DELAY)
-            .map_err(|e| which_timeout(e, deadline))?;
+        let tcp = match proxy {
+            None => self.dial(&host, port, connect_deadline, started),
+            Some(proxy) => self.dial_proxy(proxy, connect_deadline, started),
+        }
+        .map_err(|e| which_timeout(e, deadline))?;
+        self.timings.connect = started.elapsed();
         if let (Some(tracer), Ok(addr)) = (&self.trace, tcp.peer_addr()) {
             let host = url.host_str().unwrap_or_default();
             tracer.emit(&TraceEvent::Connected { host, addr });
@@ -424,13 +483,99 @@ impl Request {
         if !https {
             return Ok(Stream::Plain(tcp));
         }
+        let tcp = match proxy {
+            Some(proxy) => self
+                .tunnel(tcp, proxy, url, port, connect_deadline)
+                .map_err(|e| which_timeout(e, deadline))?,
+            None => tcp,
+        };
         let config = self.tls_client_config()?;
         let stream = connect::handshake(tcp, &host, config, connect_deadline)
             .map_err(|e| which_timeout(e, deadline))?;
+        self.timings.appconnect = started.elapsed();
         if let Some(facts) = self.trace.as_ref().and_then(|_| stream.tls_facts()) {
             self.emit(&TraceEvent::Tls(&facts));
         }
         Ok(stream)
+    }
+
+    /// A TCP connection to `host:port` (`--resolve` and the family applied).
+    fn dial(
+        &mut self,
+        host: &Host<&str>,
+        port: u16,
+        until: Instant,
+        started: Instant,
+    ) -> Result<TcpStream, Error> {
+        let addrs = connect::resolve(host, port, &self.resolve, self.family)?;
+        self.timings.namelookup = started.elapsed();
+        connect::connect_any(&addrs, until, limits::CONNECT_ATTEMPT_DELAY)
+    }
+
+    /// A TCP connection to the proxy: its name not resolving is exit 5, as curl's.
+    fn dial_proxy(
+        &mut self,
+        proxy: &Proxy,
+        until: Instant,
+        started: Instant,
+    ) -> Result<TcpStream, Error> {
+        let host = proxy.host().ok_or_else(|| Error::ProxyResolve {
+            proxy: proxy.authority(),
+            why: "no host".into(),
+        })?;
+        self.dial(&host, proxy.port(), until, started)
+            .map_err(|e| match e {
+                Error::Resolve { why, .. } => Error::ProxyResolve {
+                    proxy: proxy.authority(),
+                    why,
+                },
+                // `why` names the address that failed: the proxy's.
+                Error::Connect(why) => Error::Connect(format!("to proxy {why}")),
+                other => other,
+            })
+    }
+
+    /// Ask the proxy for a tunnel to the origin (RFC 9110 §9.3.6: `CONNECT host:port`, any 2xx
+    /// opens it) and hand back the socket, now a byte pipe to the origin.
+    fn tunnel(
+        &self,
+        tcp: TcpStream,
+        proxy: &Proxy,
+        url: &Url,
+        port: u16,
+        until: Instant,
+    ) -> Result<TcpStream, Error> {
+        let authority = format!("{}:{port}", url.host_str().unwrap_or(""));
+        let mut headers = Headers::new();
+        headers.push("Host", authority.as_bytes());
+        headers.push("User-Agent", self.user_agent.as_bytes());
+        if let Some(auth) = proxy.authorization() {
+            headers.push("Proxy-Authorization", auth.as_bytes());
+        }
+        let bytes = request::request_bytes_to("CONNECT", &authority, false, &headers);
+        let mut timed = TimedStream::new(Stream::Plain(tcp), self.read_timeout, Some(until));
+        let no_reply = |e: Error| match e {
+            Error::Timeout(_) => e,
+            other => Error::ProxyTunnel(format!(
+                "no valid reply to CONNECT {authority} from proxy {}: {other}",
+                proxy.authority()
+            )),
+        };
+        write_request(&mut timed, &bytes).map_err(no_reply)?;
+        let mut incoming = Incoming::new(timed);
+        let (head, _) = read_final_head(&mut incoming).map_err(no_reply)?;
+        if !(200..300).contains(&head.status) {
+            return Err(Error::ProxyTunnel(tunnel_refusal(proxy, &authority, &head)));
+        }
+        // Nothing may follow the reply: the origin's TLS server speaks only after our hello.
+        let extra = incoming.has_buffered();
+        match incoming.source.stream {
+            Stream::Plain(tcp) if !extra => Ok(tcp),
+            _ => Err(Error::ProxyTunnel(format!(
+                "proxy {} sent bytes after its CONNECT reply",
+                proxy.authority()
+            ))),
+        }
     }
 
     /// The TLS configuration, built once (roots are only loaded for https URLs).
@@ -441,6 +586,36 @@ impl Request {
         let config = super::tls::client_config(self.cacert.as_deref(), self.insecure)?;
         self.tls = Some(config.clone());
         Ok(config)
+    }
+}
+
+/// Which pooled connections a request may use: its origin's, the proxy's (plain HTTP through a
+/// proxy, any origin), or a tunnel's to its origin through that proxy.
+fn route(origin: Origin, proxy: Option<&Proxy>) -> Route {
+    match proxy {
+        None => Route::Direct(origin),
+        Some(p) if !origin.https => Route::Forward {
+            proxy: p.authority(),
+        },
+        Some(p) => Route::Tunnel {
+            proxy: p.authority(),
+            origin,
+        },
+    }
+}
+
+/// A proxy's refusal of CONNECT in words: 407 is the common one (RFC 9110 §15.5.8).
+fn tunnel_refusal(proxy: &Proxy, authority: &str, head: &ResponseHead) -> String {
+    let said = format!(
+        "proxy {} answered {} {} to CONNECT {authority}",
+        proxy.authority(),
+        head.status,
+        head.reason
+    );
+    match (head.status, proxy.credentials().is_some()) {
+        (407, false) => format!("{said} (it wants credentials: http://USER:PASSWORD@host:port)"),
+        (407, true) => format!("{said} (it refused the credentials in the proxy URL)"),
+        _ => said,
     }
 }
 
@@ -550,6 +725,7 @@ pub struct Response {
     url: Url,
     head: ResponseHead,
     raw_head: Vec<u8>,
+    timings: Timings,
     history: Vec<Vec<u8>>,
     body: Body<TimedStream>,
     lease: Lease,
@@ -560,7 +736,7 @@ pub struct Response {
 struct Lease {
     /// `None` when the connection may not persist (no pool, or a side said close).
     pool: Option<Arc<Pool>>,
-    origin: Origin,
+    route: Route,
     /// The connection came from the pool.
     reused: bool,
 }
@@ -645,6 +821,16 @@ impl Response {
         self.lease.reused
     }
 
+    /// Phase times of the request that got this response (the last hop's, after redirects).
+    pub fn timings(&self) -> Timings {
+        self.timings
+    }
+
+    /// The server's address (`None` if the socket cannot tell).
+    pub fn remote_addr(&self) -> Option<std::net::SocketAddr> {
+        self.body.incoming.source.stream.tcp().peer_addr().ok()
+    }
+
     /// Give the connection back to the request's pool, when there is one, the body was read
     /// to its verified end, nothing follows it, and neither side said `close`. Otherwise the
     /// connection is closed. Returns whether it was pooled.
@@ -657,7 +843,7 @@ impl Response {
         if !body.is_verified() || body.incoming.has_buffered() {
             return false;
         }
-        pool.put(lease.origin, body.incoming.source.stream);
+        pool.put_route(lease.route, body.incoming.source.stream);
         true
     }
 

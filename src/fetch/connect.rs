@@ -13,6 +13,7 @@ use rustls::ClientConfig;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use url::Host;
 
+use super::tls_errors::{describe_certificate_error, describe_tls_error};
 use super::tls_stream::{TlsFailure, TlsStream};
 use crate::Error;
 
@@ -387,23 +388,8 @@ fn handshake_error(f: TlsFailure) -> Error {
         TlsFailure::Tls(rustls::Error::InvalidCertificate(cert)) => {
             Error::CertNotTrusted(describe_certificate_error(&cert))
         }
-        TlsFailure::Tls(other) => Error::TlsHandshake(other.to_string()),
+        TlsFailure::Tls(other) => Error::TlsHandshake(describe_tls_error(&other)),
         TlsFailure::Closed => Error::TlsHandshake("connection closed during the handshake".into()),
-    }
-}
-
-fn describe_certificate_error(e: &rustls::CertificateError) -> String {
-    use rustls::CertificateError as C;
-    match e {
-        C::UnknownIssuer => "unknown issuer".into(),
-        C::Expired | C::ExpiredContext { .. } => "certificate expired".into(),
-        C::NotValidYet | C::NotValidYetContext { .. } => "certificate not valid yet".into(),
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
-            "certificate not valid for this host name".into()
-        }
-        C::Revoked => "certificate revoked".into(),
-        C::BadSignature => "bad certificate signature".into(),
-        other => format!("{other:?}"),
     }
 }
 

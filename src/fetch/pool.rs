@@ -42,10 +42,30 @@ impl Origin {
     }
 }
 
+/// Where a pooled connection leads, which decides who may reuse it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// Straight to the origin server.
+    Direct(Origin),
+    /// To an HTTP proxy that forwards plain-HTTP requests (absolute-form targets, RFC 9112
+    /// §3.2.2) for any origin: keyed by the proxy alone.
+    Forward {
+        /// The proxy's host (as in a URL) and port.
+        proxy: String,
+    },
+    /// Through a proxy's CONNECT tunnel (RFC 9110 §9.3.6) to one origin, TLS end to end.
+    Tunnel {
+        /// The proxy's `host:port`.
+        proxy: String,
+        /// The origin at the end of the tunnel.
+        origin: Origin,
+    },
+}
+
 /// One idle connection and when it became idle.
 #[derive(Debug)]
 struct Idle {
-    origin: Origin,
+    route: Route,
     stream: Stream,
     since: Instant,
 }
@@ -92,8 +112,13 @@ impl Pool {
     /// The most recently used live connection to `origin`, if any. Connections the server has
     /// closed (or sent unexpected bytes on) and ones idle past the timeout are dropped here.
     pub fn take(&self, origin: &Origin) -> Option<Stream> {
+        self.take_route(&Route::Direct(origin.clone()))
+    }
+
+    /// [`Pool::take`] for any route (through a proxy too).
+    pub fn take_route(&self, route: &Route) -> Option<Stream> {
         loop {
-            let candidate = self.pop(origin)?;
+            let candidate = self.pop(route)?;
             if candidate.since.elapsed() < self.idle_timeout && is_idle_and_open(&candidate.stream)
             {
                 self.reused.fetch_add(1, Ordering::Relaxed);
@@ -104,19 +129,24 @@ impl Pool {
 
     /// Remove and return the newest idle entry for `origin` (newest: least likely to have been
     /// closed by the server's idle timer).
-    fn pop(&self, origin: &Origin) -> Option<Idle> {
+    fn pop(&self, route: &Route) -> Option<Idle> {
         let mut idle = self.lock();
-        let at = idle.iter().rposition(|i| &i.origin == origin)?;
+        let at = idle.iter().rposition(|i| &i.route == route)?;
         Some(idle.remove(at))
     }
 
     /// Keep `stream` for a later request to `origin`. The caller vouches that the previous
     /// response on it was read completely. Over the caps, the oldest idle connection goes.
     pub fn put(&self, origin: Origin, stream: Stream) {
+        self.put_route(Route::Direct(origin), stream)
+    }
+
+    /// [`Pool::put`] for any route; a proxy's forwarding connections share its per-origin cap.
+    pub fn put_route(&self, route: Route, stream: Stream) {
         let mut idle = self.lock();
-        let same = idle.iter().filter(|i| i.origin == origin).count();
+        let same = idle.iter().filter(|i| i.route == route).count();
         if same >= self.max_per_origin {
-            if let Some(at) = idle.iter().position(|i| i.origin == origin) {
+            if let Some(at) = idle.iter().position(|i| i.route == route) {
                 idle.remove(at);
             }
         }
@@ -124,7 +154,7 @@ impl Pool {
             idle.remove(0);
         }
         idle.push(Idle {
-            origin,
+            route,
             stream,
             since: Instant::now(),
         });
@@ -250,6 +280,38 @@ mod tests {
         let mut probe = [0u8; 1];
         assert_eq!(watch.peek(&mut probe).expect("bytes arrive"), 1);
         assert!(pool.take(&a).is_none(), "out of step");
+    }
+
+    #[test]
+    fn routes_through_a_proxy_are_kept_apart_from_direct_ones() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let a = origin("https://a/").expect("origin");
+        let pool = Pool::new(4);
+        let forward = Route::Forward {
+            proxy: "p:1".into(),
+        };
+        let tunnel = Route::Tunnel {
+            proxy: "p:1".into(),
+            origin: a.clone(),
+        };
+        let (c1, _s1) = pair(&listener);
+        let (c2, _s2) = pair(&listener);
+        pool.put_route(forward.clone(), c1);
+        pool.put_route(tunnel.clone(), c2);
+        assert!(
+            pool.take(&a).is_none(),
+            "a tunnel is not a direct connection"
+        );
+        let other = Route::Tunnel {
+            proxy: "p:1".into(),
+            origin: origin("https://b/").expect("origin"),
+        };
+        assert!(
+            pool.take_route(&other).is_none(),
+            "a tunnel leads to one origin"
+        );
+        assert!(pool.take_route(&tunnel).is_some());
+        assert!(pool.take_route(&forward).is_some());
     }
 
     #[test]

@@ -77,6 +77,17 @@ pub fn request_target(url: &Url) -> String {
     }
 }
 
+/// The absolute-form target (RFC 9112 §3.2.2) a client sends to a forwarding proxy: scheme,
+/// authority, path and query, never userinfo or the fragment.
+pub fn absolute_target(url: &Url) -> String {
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        host_value(url),
+        request_target(url)
+    )
+}
+
 /// The `Host` field value (RFC 9110 §7.2): the port only when it is not the scheme's default;
 /// IPv6 literals keep their brackets (the url crate's `host_str` already has them).
 pub fn host_value(url: &Url) -> String {
@@ -114,11 +125,17 @@ pub fn request_headers(url: &Url, user_agent: &str, edits: &[HeaderEdit]) -> Hea
 
 /// The whole request head as bytes: request line, fields, blank line.
 pub fn request_bytes(method: &str, url: &Url, http10: bool, headers: &Headers) -> Vec<u8> {
+    request_bytes_to(method, &request_target(url), http10, headers)
+}
+
+/// [`request_bytes`] with any request target (absolute-form for a proxy, authority-form for
+/// CONNECT: RFC 9112 §3.2).
+pub fn request_bytes_to(method: &str, target: &str, http10: bool, headers: &Headers) -> Vec<u8> {
     let version = if http10 { "HTTP/1.0" } else { "HTTP/1.1" };
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
-    out.extend_from_slice(request_target(url).as_bytes());
+    out.extend_from_slice(target.as_bytes());
     out.push(b' ');
     out.extend_from_slice(version.as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -146,6 +163,20 @@ mod tests {
     }
 
     const TAIL: &str = "User-Agent: rawhttp/t\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+
+    #[test]
+    fn absolute_targets_for_proxies_drop_userinfo_and_fragment() {
+        let table = [
+            ("http://a/", "http://a/"),
+            ("http://u:p@A:80/x?q#f", "http://a/x?q"),
+            ("http://a:8080", "http://a:8080/"),
+            ("http://[::1]:1/p", "http://[::1]:1/p"),
+        ];
+        for (url, want) in table {
+            let url = Url::parse(url).expect("test URL");
+            assert_eq!(absolute_target(&url), want);
+        }
+    }
 
     #[test]
     fn targets_and_hosts_follow_rfc_9112() {

@@ -10,6 +10,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
+use super::tls_errors::describe_tls_error;
 use rustls::client::UnbufferedClientConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError};
 
@@ -80,7 +81,9 @@ impl From<TlsFailure> for io::Error {
     fn from(f: TlsFailure) -> io::Error {
         match f {
             TlsFailure::Io(e) => e,
-            TlsFailure::Tls(e) => io::Error::new(io::ErrorKind::InvalidData, e),
+            TlsFailure::Tls(e) => {
+                io::Error::new(io::ErrorKind::InvalidData, describe_tls_error(&e))
+            }
             TlsFailure::Closed => io::ErrorKind::UnexpectedEof.into(),
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod own;
 pub mod pki;
+pub mod proxy;
 pub mod replay;
 pub mod run;
 pub mod scripted;
@@ -13,10 +14,12 @@ pub use own::{
     echo_server, fault_server, targets, tls_fault_server, url_of, write_fixture_ca, HELLO,
 };
 pub use pki::{Leaf, TestPki};
+pub use proxy::{OnConnect, TestProxy};
 pub use replay::{fixture, pattern_byte, After, Handshake, ReplayServer, Reply};
 pub use run::{
     assert_no_part_files, assert_url_fails_and_keeps_destination, assert_url_saves, fetch,
-    fetch_url_to_file, names, rawhttp, read, walk, Outcome, PROMPT,
+    fetch_env, fetch_url_to_file, names, rawhttp, rawhttp_env, read, walk, Outcome, PROMPT,
+    PROXY_VARIABLES,
 };
 
 /// A fresh temporary directory for one test's files.

@@ -32,10 +32,40 @@ pub fn fetch(cwd: &Path, args: &[&str]) -> Outcome {
     rawhttp(cwd, &all)
 }
 
+/// `rawhttp fetch ARGS...` run in `cwd` with these environment variables set.
+pub fn fetch_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let mut all = vec!["fetch"];
+    all.extend_from_slice(args);
+    rawhttp_env(cwd, &all, env)
+}
+
+/// The variables that send `rawhttp fetch` (and curl) through a proxy: removed from every run
+/// so a proxy set on the test machine never stands between a test and its loopback server.
+pub const PROXY_VARIABLES: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
 /// `rawhttp ARGS...` run in `cwd` with stdin closed, killed after `WATCHDOG`.
 pub fn rawhttp(cwd: &Path, args: &[&str]) -> Outcome {
+    rawhttp_env(cwd, args, &[])
+}
+
+/// [`rawhttp`] with these environment variables set (and no proxy variable but those).
+pub fn rawhttp_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
     let start = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rawhttp"));
+    for name in PROXY_VARIABLES {
+        command.env_remove(name);
+    }
+    let child = command
+        .envs(env.iter().copied())
         .args(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
