@@ -423,12 +423,18 @@ impl Loop {
         }
     }
 
-    /// Another loop asked for room: close our oldest idle connection if we have one.
+    /// Another loop asked for room: close our oldest idle connection if we have one and the
+    /// table is still full (a request nobody could serve must not linger and cost a later idle
+    /// connection its place when room came otherwise).
     fn give_room(&mut self) {
-        if self.shared.evict_wanted.load(Ordering::SeqCst)
-            && self.oldest_idle().is_some()
-            && self.shared.evict_wanted.swap(false, Ordering::SeqCst)
-        {
+        if !self.shared.evict_wanted.load(Ordering::SeqCst) {
+            return;
+        }
+        if self.shared.open.load(Ordering::SeqCst) < self.ctx.cfg.max_connections {
+            self.shared.evict_wanted.store(false, Ordering::SeqCst);
+            return;
+        }
+        if self.oldest_idle().is_some() && self.shared.evict_wanted.swap(false, Ordering::SeqCst) {
             self.evict_oldest_idle();
         }
     }
