@@ -140,6 +140,13 @@ pub enum Error {
     AtUrl { url: String, error: Box<Error> },
     /// A redirect we will not follow: an https -> http downgrade without -k (exit 47).
     RedirectRefused(String),
+    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
+    ChecksumMismatch {
+        /// The digest asked for, lower-case hex.
+        expected: String,
+        /// The digest of the bytes received, lower-case hex.
+        got: String,
+    },
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
     ProxyResolve {
         /// The proxy as given or as `host:port`.
@@ -149,13 +156,6 @@ pub enum Error {
     },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
     ProxyTunnel(String),
-    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
-    ChecksumMismatch {
-        /// The digest asked for, lower-case hex.
-        expected: String,
-        /// The digest of the bytes received, lower-case hex.
-        got: String,
-    },
 }
 
 impl Error {
@@ -185,9 +185,9 @@ impl Error {
             Error::Bind(_) | Error::Io(_) => 1,
             Error::AtUrl { error, .. } => error.exit_code(),
             Error::RedirectRefused(_) => 47,
+            Error::ChecksumMismatch { .. } => 32,
             Error::ProxyResolve { .. } => 5,
             Error::ProxyTunnel(_) => 56,
-            Error::ChecksumMismatch { .. } => 32,
         }
     }
 
@@ -244,14 +244,14 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "{e}"),
             Error::AtUrl { url, error } => write!(f, "{error} ({url})"),
             Error::RedirectRefused(why) => write!(f, "redirect refused: {why}"),
-            Error::ProxyResolve { proxy, why } => {
-                write!(f, "could not resolve proxy {proxy}: {why}")
-            }
-            Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
             Error::ChecksumMismatch { expected, got } => write!(
                 f,
                 "checksum mismatch: expected sha256 {expected}, got {got}; not saved"
             ),
+            Error::ProxyResolve { proxy, why } => {
+                write!(f, "could not resolve proxy {proxy}: {why}")
+            }
+            Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
         }
     }
 }
