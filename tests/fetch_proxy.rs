@@ -386,3 +386,55 @@ fn python_and_rawhttp_fetch_the_same_bytes_through_the_same_proxy() {
         lines[2].starts_with("CONNECT localhost:") && lines[3].starts_with("CONNECT localhost:")
     );
 }
+
+#[test]
+fn a_batch_through_a_proxy_reuses_the_proxys_connections_across_origins() {
+    let proxy = TestProxy::start(OnConnect::Tunnel);
+    let dir = tempdir();
+    let urls: Vec<String> = (0..8)
+        .map(|i| format!("http://host{}.invalid/{i}", i % 4))
+        .collect();
+    let list: String = urls.iter().map(|u| format!("{u}\n")).collect();
+    std::fs::write(dir.path().join("urls.txt"), list).expect("write list");
+    let seq = [
+        "--input-file",
+        "urls.txt",
+        "-x",
+        &proxy.url(),
+        "--output-dir",
+        "seq",
+        "--remote-name-all",
+    ];
+    fetch(dir.path(), &seq).assert_ok();
+    assert_eq!(
+        proxy.connections(),
+        1,
+        "sequential: one kept-alive proxy connection"
+    );
+    let par = [
+        "-Z",
+        "--parallel-max",
+        "2",
+        "--input-file",
+        "urls.txt",
+        "-x",
+        &proxy.url(),
+        "--output-dir",
+        "par",
+        "--remote-name-all",
+    ];
+    fetch(dir.path(), &par).assert_ok();
+    assert!(
+        proxy.connections() <= 3,
+        "parallel: {} connections",
+        proxy.connections()
+    );
+    for (i, url) in urls.iter().enumerate() {
+        let want = format!("proxied {url}\n").into_bytes();
+        for sub in ["seq", "par"] {
+            let got = read(&dir.path().join(sub), &i.to_string());
+            assert_eq!(got.as_ref(), Some(&want), "{sub}/{i}");
+        }
+    }
+    assert_eq!(proxy.heads().len(), 16);
+}

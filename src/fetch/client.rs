@@ -416,7 +416,10 @@ impl Request {
         forward: Option<&Proxy>,
     ) -> Result<(Vec<u8>, bool), Error> {
         let mut edits = Vec::with_capacity(self.edits.len() + 1);
-        let keep_alive = self.pool.is_some() && !self.close && !self.http10;
+        // `connection_close` means "no later request for this origin"; a forwarding proxy's
+        // connection may still serve the batch's other origins, so it stays open.
+        let close = self.close && forward.is_none();
+        let keep_alive = self.pool.is_some() && !close && !self.http10;
         if keep_alive {
             // HTTP/1.1 persists by default (RFC 9112 §9.3): the default `close` goes.
             edits.push(HeaderEdit::Remove("Connection".into()));
