@@ -148,7 +148,12 @@ pub enum Error {
         why: String,
     },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
-    ProxyTunnel(String),
+    ProxyTunnel {
+        /// The proxy's status, when it answered at all.
+        status: Option<u16>,
+        /// What happened, in words.
+        why: String,
+    },
     /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
     ChecksumMismatch {
         /// The digest asked for, lower-case hex.
@@ -186,7 +191,7 @@ impl Error {
             Error::AtUrl { error, .. } => error.exit_code(),
             Error::RedirectRefused(_) => 47,
             Error::ProxyResolve { .. } => 5,
-            Error::ProxyTunnel(_) => 56,
+            Error::ProxyTunnel { .. } => 56,
             Error::ChecksumMismatch { .. } => 32,
         }
     }
@@ -247,7 +252,7 @@ impl fmt::Display for Error {
             Error::ProxyResolve { proxy, why } => {
                 write!(f, "could not resolve proxy {proxy}: {why}")
             }
-            Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
+            Error::ProxyTunnel { why, .. } => write!(f, "proxy tunnel failed: {why}"),
             Error::ChecksumMismatch { expected, got } => write!(
                 f,
                 "checksum mismatch: expected sha256 {expected}, got {got}; not saved"

@@ -559,25 +559,34 @@ impl Request {
         let mut timed = TimedStream::new(Stream::Plain(tcp), self.read_timeout, Some(until));
         let no_reply = |e: Error| match e {
             Error::Timeout(_) => e,
-            other => Error::ProxyTunnel(format!(
-                "no valid reply to CONNECT {authority} from proxy {}: {other}",
-                proxy.authority()
-            )),
+            other => Error::ProxyTunnel {
+                status: None,
+                why: format!(
+                    "no valid reply to CONNECT {authority} from proxy {}: {other}",
+                    proxy.authority()
+                ),
+            },
         };
         write_request(&mut timed, &bytes).map_err(no_reply)?;
         let mut incoming = Incoming::new(timed);
         let (head, _) = read_final_head(&mut incoming).map_err(no_reply)?;
         if !(200..300).contains(&head.status) {
-            return Err(Error::ProxyTunnel(tunnel_refusal(proxy, &authority, &head)));
+            return Err(Error::ProxyTunnel {
+                status: Some(head.status),
+                why: tunnel_refusal(proxy, &authority, &head),
+            });
         }
         // Nothing may follow the reply: the origin's TLS server speaks only after our hello.
         let extra = incoming.has_buffered();
         match incoming.source.stream {
             Stream::Plain(tcp) if !extra => Ok(tcp),
-            _ => Err(Error::ProxyTunnel(format!(
-                "proxy {} sent bytes after its CONNECT reply",
-                proxy.authority()
-            ))),
+            _ => Err(Error::ProxyTunnel {
+                status: None,
+                why: format!(
+                    "proxy {} sent bytes after its CONNECT reply",
+                    proxy.authority()
+                ),
+            }),
         }
     }
 
