@@ -140,6 +140,13 @@ pub enum Error {
     AtUrl { url: String, error: Box<Error> },
     /// A redirect we will not follow: an https -> http downgrade without -k (exit 47).
     RedirectRefused(String),
+    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
+    ChecksumMismatch {
+        /// The digest asked for, lower-case hex.
+        expected: String,
+        /// The digest of the bytes received, lower-case hex.
+        got: String,
+    },
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
     ProxyResolve {
         /// The proxy as given or as `host:port`.
@@ -153,13 +160,6 @@ pub enum Error {
         status: Option<u16>,
         /// What happened, in words.
         why: String,
-    },
-    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
-    ChecksumMismatch {
-        /// The digest asked for, lower-case hex.
-        expected: String,
-        /// The digest of the bytes received, lower-case hex.
-        got: String,
     },
 }
 
@@ -190,9 +190,9 @@ impl Error {
             Error::Bind(_) | Error::Io(_) => 1,
             Error::AtUrl { error, .. } => error.exit_code(),
             Error::RedirectRefused(_) => 47,
+            Error::ChecksumMismatch { .. } => 32,
             Error::ProxyResolve { .. } => 5,
             Error::ProxyTunnel { .. } => 56,
-            Error::ChecksumMismatch { .. } => 32,
         }
     }
 
