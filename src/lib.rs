@@ -6,8 +6,10 @@
 //!   and as a test-fixture library ([`serve::Server`]).
 //! - [`proto`]: the sans-IO HTTP/1.1 core both are built on.
 //!
-//! Deliberately left out: HTTP/2 and HTTP/3, proxies, cookies, authentication schemes,
-//! compression, request bodies beyond what fixtures need, CGI or any dynamic content.
+//! Deliberately left out: HTTP/2 and HTTP/3, HTTPS and SOCKS proxies (plain `http://` proxies
+//! are spoken, with CONNECT for https), cookies, authentication schemes beyond a proxy URL's
+//! Basic credentials, compression, request bodies beyond what fixtures need, CGI or any
+//! dynamic content.
 
 pub mod error;
 pub mod fetch;
