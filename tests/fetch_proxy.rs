@@ -438,3 +438,32 @@ fn a_batch_through_a_proxy_reuses_the_proxys_connections_across_origins() {
     }
     assert_eq!(proxy.heads().len(), 16);
 }
+
+#[test]
+fn verbose_shows_the_proxy_connection_and_the_connect_exchange_as_curl_does() {
+    let proxy = TestProxy::start(OnConnect::Tunnel);
+    let server = tls_fault_server();
+    let dir = tempdir();
+    let ca = write_fixture_ca(&server, dir.path());
+    let authority = format!("localhost:{}", server.addr().port());
+    let url = format!("https://{authority}/hello.txt");
+    let args = ["-v", "--cacert", &ca, "-x", &proxy.url(), "-o", "out", &url];
+    let out = fetch(dir.path(), &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let at = |want: &str| {
+        lines
+            .iter()
+            .position(|l| l.trim_end() == want)
+            .unwrap_or_else(|| panic!("no {want:?} in {lines:#?}"))
+    };
+    let connected = at(&format!(
+        "* Connected to 127.0.0.1 (127.0.0.1) port {}",
+        proxy.authority().rsplit(':').next().unwrap_or("")
+    ));
+    let connect = at(&format!("> CONNECT {authority} HTTP/1.1"));
+    let established = at("< HTTP/1.1 200 Connection Established");
+    let get = at("> GET /hello.txt HTTP/1.1");
+    assert!(connected < connect && connect < established && established < get);
+    assert_eq!(read(dir.path(), "out").as_deref(), Some(HELLO));
+}

@@ -481,7 +481,8 @@ impl Request {
         .map_err(|e| which_timeout(e, deadline))?;
         self.timings.connect = self.started.elapsed();
         if let (Some(tracer), Ok(addr)) = (&self.trace, tcp.peer_addr()) {
-            let host = url.host_str().unwrap_or_default();
+            // Through a proxy, the connection is to the proxy (as curl -v says).
+            let host = proxy.map_or(url.host_str().unwrap_or_default(), |p| p.host_str());
             tracer.emit(&TraceEvent::Connected { host, addr });
         }
         if !https {
@@ -556,9 +557,11 @@ impl Request {
                 ),
             },
         };
+        self.emit(&TraceEvent::RequestHead(&bytes));
         write_request(&mut timed, &bytes).map_err(no_reply)?;
         let mut incoming = Incoming::new(timed);
-        let (head, _) = read_final_head(&mut incoming).map_err(no_reply)?;
+        let (head, raw) = read_final_head(&mut incoming).map_err(no_reply)?;
+        self.emit(&TraceEvent::ResponseHead(&raw));
         if !(200..300).contains(&head.status) {
             return Err(Error::ProxyTunnel {
                 status: Some(head.status),
