@@ -76,7 +76,7 @@ pub struct FetchArgs {
     /// it empty (repeatable)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
-    /// User-Agent (default rawhttp/<version>)
+    /// User-Agent (default rawhttp/VERSION)
     #[arg(short = 'A', long = "user-agent", value_name = "UA")]
     pub user_agent: Option<String>,
     /// Follow redirects
