@@ -467,3 +467,31 @@ fn verbose_shows_the_proxy_connection_and_the_connect_exchange_as_curl_does() {
     assert!(connected < connect && connect < established && established < get);
     assert_eq!(read(dir.path(), "out").as_deref(), Some(HELLO));
 }
+
+#[test]
+fn save_goes_through_the_proxy_too() {
+    let proxy = TestProxy::start(OnConnect::Tunnel);
+    let server = tls_fault_server();
+    let dir = tempdir();
+    let ca = write_fixture_ca(&server, dir.path());
+    let authority = format!("localhost:{}", server.addr().port());
+    let url = format!("https://{authority}/hello.txt");
+    let args = ["save", "--cacert", &ca, "-x", &proxy.url(), &url, "site"];
+    let out = rawhttp(dir.path(), &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    let saved: Vec<_> = walk(&dir.path().join("site"));
+    let hello = saved
+        .iter()
+        .find(|p| p.ends_with("hello.txt"))
+        .unwrap_or_else(|| panic!("no hello.txt in {saved:?}"));
+    assert_eq!(std::fs::read(hello).ok().as_deref(), Some(HELLO));
+    let connects: Vec<String> = proxy
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("CONNECT "))
+        .collect();
+    assert!(!connects.is_empty(), "save did not use the proxy");
+    assert!(connects
+        .iter()
+        .all(|l| *l == format!("CONNECT {authority} HTTP/1.1")));
+}
