@@ -144,9 +144,21 @@ pub enum Error {
     /// compressed stream ends early (`truncated`: exit 18, as any cut-off body).
     Decoding { why: String, truncated: bool },
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
-    ProxyResolve { proxy: String, why: String },
+    ProxyResolve {
+        /// The proxy as given or as `host:port`.
+        proxy: String,
+        /// What the resolver or the URL parser said.
+        why: String,
+    },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
     ProxyTunnel(String),
+    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
+    ChecksumMismatch {
+        /// The digest asked for, lower-case hex.
+        expected: String,
+        /// The digest of the bytes received, lower-case hex.
+        got: String,
+    },
 }
 
 impl Error {
@@ -182,6 +194,7 @@ impl Error {
             Error::Decoding { .. } => 61,
             Error::ProxyResolve { .. } => 5,
             Error::ProxyTunnel(_) => 56,
+            Error::ChecksumMismatch { .. } => 32,
         }
     }
 
@@ -247,6 +260,10 @@ impl fmt::Display for Error {
                 write!(f, "could not resolve proxy {proxy}: {why}")
             }
             Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
+            Error::ChecksumMismatch { expected, got } => write!(
+                f,
+                "checksum mismatch: expected sha256 {expected}, got {got}; not saved"
+            ),
         }
     }
 }

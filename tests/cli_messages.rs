@@ -29,6 +29,8 @@ fn usage_errors_keep_everything_clap_said_on_one_line() {
         &["fetch", "--bogus-flag"],
         &["'--bogus-flag'", "usage: rawhttp fetch"],
     );
+    // An unknown flag (`-x` was one until it became curl's --proxy, as SPEC names it).
+    assert_usage(&["fetch", "-y"], &["'-y'", "usage: rawhttp fetch"]);
 }
 
 #[test]

@@ -199,6 +199,8 @@ enum SinkKind {
         no_clobber: bool,
         /// Registration with the signal handler (`interrupt`), which removes the part file.
         tracked: u64,
+        /// Left in place when the transfer fails (`-C`, `--retry`: a later attempt resumes).
+        keep: bool,
     },
 }
 
@@ -260,16 +262,68 @@ impl Sink {
             .create_new(true)
             .open(&part)
             .map_err(|e| write_error(&part, e))?;
+        Ok(Self::tracked_part(file, part, path, no_clobber))
+    }
+
+    fn tracked_part(file: File, part: PathBuf, path: &Path, no_clobber: bool) -> Sink {
         let tracked = interrupt::register(&part);
-        Ok(Sink {
+        Sink {
             kind: SinkKind::Part {
                 file: Some(file),
                 part,
                 path: path.to_path_buf(),
                 no_clobber,
                 tracked,
+                keep: false,
             },
-        })
+        }
+    }
+
+    /// Continue `NAME.part` after its first `offset` bytes (a resume; 0 starts it over), for a
+    /// destination that is (or will be) a regular file. The part file is created if missing
+    /// and cut to `offset`, so bytes past it from a broken attempt never survive.
+    pub fn open_part_at(path: &Path, offset: u64) -> Result<Sink, Error> {
+        let bad_name = || write_error(path, io::ErrorKind::InvalidInput.into());
+        let part = part_path(path).ok_or_else(bad_name)?;
+        let open = || -> io::Result<File> {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&part)?;
+            if file.metadata()?.len() < offset {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "part file shrank",
+                ));
+            }
+            file.set_len(offset)?;
+            io::Seek::seek(&mut file, io::SeekFrom::Start(offset))?;
+            Ok(file)
+        };
+        let file = open().map_err(|e| write_error(&part, e))?;
+        Ok(Self::tracked_part(file, part, path, false))
+    }
+
+    /// Keep `NAME.part` when this sink is dropped uncommitted (and on SIGINT/SIGTERM), so a
+    /// later attempt can resume it. No effect on other outputs.
+    pub fn keep_part_on_failure(&mut self, yes: bool) {
+        self.keep_part_on_interrupt(yes);
+        if let SinkKind::Part { keep, .. } = &mut self.kind {
+            *keep = yes;
+        }
+    }
+
+    /// The `NAME.part` being written (`None` for stdout and devices).
+    pub fn part_path(&self) -> Option<&Path> {
+        match &self.kind {
+            SinkKind::Part {
+                part,
+                file: Some(_),
+                ..
+            } => Some(part),
+            _ => None,
+        }
     }
 
     /// Keep (or not) this sink's `NAME.part` when SIGINT/SIGTERM ends the process: the hook a
@@ -328,6 +382,7 @@ impl Sink {
             path,
             no_clobber,
             tracked,
+            ..
         } = &mut self.kind
         else {
             return Ok(());
@@ -354,6 +409,7 @@ impl Sink {
             path: PathBuf::new(),
             no_clobber: false,
             tracked: 0,
+            keep: false,
         };
         result
     }
@@ -365,13 +421,16 @@ impl Drop for Sink {
             file,
             part,
             tracked,
+            keep,
             ..
         } = &mut self.kind
         {
             if let Some(f) = file.take() {
                 drop(f);
                 let mut parts = interrupt::registry();
-                let _ = fs::remove_file(&*part);
+                if !*keep {
+                    let _ = fs::remove_file(&*part);
+                }
                 interrupt::unregister_in(&mut parts, *tracked);
             }
         }
