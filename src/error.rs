@@ -143,6 +143,13 @@ pub enum Error {
     /// A compressed body (Content-Encoding) that does not decode (exit 61, as curl), or whose
     /// compressed stream ends early (`truncated`: exit 18, as any cut-off body).
     Decoding { why: String, truncated: bool },
+    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
+    ChecksumMismatch {
+        /// The digest asked for, lower-case hex.
+        expected: String,
+        /// The digest of the bytes received, lower-case hex.
+        got: String,
+    },
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
     ProxyResolve {
         /// The proxy as given or as `host:port`.
@@ -152,13 +159,6 @@ pub enum Error {
     },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
     ProxyTunnel(String),
-    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
-    ChecksumMismatch {
-        /// The digest asked for, lower-case hex.
-        expected: String,
-        /// The digest of the bytes received, lower-case hex.
-        got: String,
-    },
 }
 
 impl Error {
@@ -192,9 +192,9 @@ impl Error {
                 truncated: true, ..
             } => 18,
             Error::Decoding { .. } => 61,
+            Error::ChecksumMismatch { .. } => 32,
             Error::ProxyResolve { .. } => 5,
             Error::ProxyTunnel(_) => 56,
-            Error::ChecksumMismatch { .. } => 32,
         }
     }
 
@@ -256,14 +256,14 @@ impl fmt::Display for Error {
                 truncated: true,
             } => write!(f, "transfer cut short: compressed body ends early: {why}"),
             Error::Decoding { why, .. } => write!(f, "cannot decode the body: {why}"),
-            Error::ProxyResolve { proxy, why } => {
-                write!(f, "could not resolve proxy {proxy}: {why}")
-            }
-            Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
             Error::ChecksumMismatch { expected, got } => write!(
                 f,
                 "checksum mismatch: expected sha256 {expected}, got {got}; not saved"
             ),
+            Error::ProxyResolve { proxy, why } => {
+                write!(f, "could not resolve proxy {proxy}: {why}")
+            }
+            Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
         }
     }
 }

@@ -24,7 +24,7 @@ use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
 use super::timecond::{parse_time_cond, remote_time, TimeCond};
 use super::trace::{verbose_lines, Tracer};
 use super::transfer::{transfer, Output, TransferOptions};
-use super::writeout::{self, Piece, Record};
+use super::writeout::{self, Piece, Record, Var};
 use super::{FetchArgs, Origin, Pool, Request, Response};
 use crate::proto::framing::BodyKind;
 use crate::Error;
@@ -36,14 +36,14 @@ struct Options {
     resolve: Vec<ResolveOverride>,
     /// `-o`/`-O` in the order they pair with URLs.
     outputs: Vec<OutputSpec>,
-    /// `-z`: the conditional field every request carries.
-    time_cond: Option<TimeCond>,
-    /// `-x`/`--noproxy` over curl's proxy variables.
-    proxies: Proxies,
     /// `-w`, parsed.
     write_out: Option<Vec<Piece>>,
     /// Retry, resume and checksum settings shared by every transfer.
     transfer: TransferOptions,
+    /// `-z`: the conditional field every request carries.
+    time_cond: Option<TimeCond>,
+    /// `-x`/`--noproxy` over curl's proxy variables.
+    proxies: Proxies,
 }
 
 impl Options {
@@ -61,20 +61,6 @@ impl Options {
         if let Some(ua) = &args.user_agent {
             super::request::check_value(ua)?;
         }
-        let time_cond = args.time_cond.as_deref().and_then(|value| {
-            let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
-            if cond.is_none() && !args.silent {
-                eprintln!(
-                    "rawhttp: warning: --time-cond {value:?} is neither a file nor a date; \
-                     fetching unconditionally"
-                );
-            }
-            cond
-        });
-        let proxies =
-            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
-                std::env::var(name).ok()
-            });
         let write_out = args
             .write_out
             .as_deref()
@@ -91,7 +77,26 @@ impl Options {
             expect_sha256: None,
             compressed: args.compressed,
             max_decoded: args.max_filesize,
+            // Only when something prints the digest: hashing a large body costs CPU.
+            hash: write_out.as_ref().is_some_and(|w| {
+                w.iter()
+                    .any(|p| matches!(p, Piece::Var(Var::Json | Var::Sha256)))
+            }),
         };
+        let time_cond = args.time_cond.as_deref().and_then(|value| {
+            let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
+            if cond.is_none() && !args.silent {
+                eprintln!(
+                    "rawhttp: warning: --time-cond {value:?} is neither a file nor a date; \
+                     fetching unconditionally"
+                );
+            }
+            cond
+        });
+        let proxies =
+            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
+                std::env::var(name).ok()
+            });
         Ok(Options {
             time_cond,
             proxies,
@@ -402,7 +407,7 @@ struct CliOutput<'a> {
     progress: Option<Progress>,
     /// Stdout is a terminal nobody chose with `-o -`: refuse a binary first block.
     guard: bool,
-    /// `--limit-rate`: the pace of this transfer's body.
+    /// `--limit-rate`.
     limit: Option<RateLimit>,
 }
 
@@ -496,8 +501,8 @@ impl Output for CliOutput<'_> {
         Ok(())
     }
 
-    fn block_len(&self, max: usize) -> usize {
-        self.limit.as_ref().map_or(max, |l| l.slice(max))
+    fn read_size(&self, buf: usize) -> usize {
+        self.limit.as_ref().map_or(buf, |l| l.slice(buf))
     }
 
     fn before_commit(&mut self, response: &Response, sink: &mut Sink) -> Result<(), Error> {
