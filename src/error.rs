@@ -142,7 +142,12 @@ pub enum Error {
     RedirectRefused(String),
     /// A compressed body (Content-Encoding) that does not decode (exit 61, as curl), or whose
     /// compressed stream ends early (`truncated`: exit 18, as any cut-off body).
-    Decoding { why: String, truncated: bool },
+    Decoding {
+        /// What the decoder said, with the coding's name.
+        why: String,
+        /// The compressed stream ended early (18) rather than being corrupt (61).
+        truncated: bool,
+    },
     /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
     ChecksumMismatch {
         /// The digest asked for, lower-case hex.

@@ -13,9 +13,19 @@ use rustls::pki_types::CertificateDer;
 #[derive(Debug)]
 pub enum TraceEvent<'a> {
     /// A new TCP connection to `addr` for `host`.
-    Connected { host: &'a str, addr: SocketAddr },
+    Connected {
+        /// The host as the URL names it.
+        host: &'a str,
+        /// The peer address connected to.
+        addr: SocketAddr,
+    },
     /// A kept-alive connection from the pool is used again.
-    Reused { host: &'a str, addr: SocketAddr },
+    Reused {
+        /// The host as the URL names it.
+        host: &'a str,
+        /// The peer address of the kept connection.
+        addr: SocketAddr,
+    },
     /// The TLS handshake finished.
     Tls(&'a TlsFacts),
     /// The request head as written.
@@ -33,9 +43,11 @@ pub struct TlsFacts {
     pub cipher: String,
     /// The protocol the server chose by ALPN (RFC 7301), if any.
     pub alpn: Option<String>,
-    /// The leaf certificate's subject and issuer (RFC 4514 strings) and expiry.
+    /// The leaf certificate's subject (an RFC 4514 string), when it parses.
     pub subject: Option<String>,
+    /// The leaf certificate's issuer (an RFC 4514 string), when it parses.
     pub issuer: Option<String>,
+    /// The leaf certificate's notAfter, when it parses.
     pub not_after: Option<SystemTime>,
 }
 
