@@ -14,16 +14,16 @@ use rustls::pki_types::CertificateDer;
 pub enum TraceEvent<'a> {
     /// A new TCP connection to `addr` for `host`.
     Connected {
-        /// The host as the URL names it.
+        /// The host name from the URL.
         host: &'a str,
-        /// The peer address connected to.
+        /// The address connected to.
         addr: SocketAddr,
     },
     /// A kept-alive connection from the pool is used again.
     Reused {
-        /// The host as the URL names it.
+        /// The host name from the URL.
         host: &'a str,
-        /// The peer address of the kept connection.
+        /// The address of the reused connection.
         addr: SocketAddr,
     },
     /// The TLS handshake finished.
@@ -43,11 +43,11 @@ pub struct TlsFacts {
     pub cipher: String,
     /// The protocol the server chose by ALPN (RFC 7301), if any.
     pub alpn: Option<String>,
-    /// The leaf certificate's subject (an RFC 4514 string), when it parses.
+    /// The leaf certificate's subject and issuer (RFC 4514 strings) and expiry.
     pub subject: Option<String>,
-    /// The leaf certificate's issuer (an RFC 4514 string), when it parses.
+    /// The leaf certificate's issuer (RFC 4514).
     pub issuer: Option<String>,
-    /// The leaf certificate's notAfter, when it parses.
+    /// The leaf certificate's expiry.
     pub not_after: Option<SystemTime>,
 }
 

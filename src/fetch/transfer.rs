@@ -33,14 +33,14 @@ pub struct TransferOptions {
     pub no_restart: bool,
     /// `--expect-sha256`: the digest the saved bytes must have.
     pub expect_sha256: Option<[u8; 32]>,
-    /// `--compressed`: undo the response's Content-Encoding while saving. Resuming is off: a
-    /// part file's decoded length is no offset into the encoded body a Range would count in.
-    pub compressed: bool,
-    /// With `compressed`: the most decoded bytes accepted (`--max-filesize`).
-    pub max_decoded: Option<u64>,
     /// Compute the SHA-256 of the saved bytes for the record (`%{json}`, `%{sha256}`); always
     /// done when `expect_sha256` is set. Off, a large body costs no hashing.
     pub hash: bool,
+    /// `--compressed`: undo the response's Content-Encoding before saving. The part file then
+    /// holds decoded bytes, which a Range over the encoded ones cannot continue: no resume.
+    pub decode: bool,
+    /// `--max-filesize` applied to the decoded bytes (a small body may inflate past it).
+    pub max_decoded: Option<u64>,
 }
 
 impl TransferOptions {
@@ -137,7 +137,7 @@ fn attempt(
     record: &mut Record,
 ) -> Result<(), Failure> {
     let plain = |e: Error| (e, None);
-    let mut from = if resume && !opts.compressed {
+    let mut from = if resume && !opts.decode {
         resumable(out)
     } else {
         None
@@ -316,16 +316,18 @@ fn stream_body(
 ) -> Result<Option<PathBuf>, Error> {
     let codings = codings_to_undo(opts, response)?;
     with_buffer(|buf| {
-        let slice = out.read_size(buf.len()).clamp(1, buf.len());
-        let buf = &mut buf[..slice];
+        let len = out.read_size(buf.len()).clamp(1, buf.len());
+        let buf = &mut buf[..len];
         if codings.is_empty() {
-            return copy_into(response, &mut sink, &mut hasher, out, record, buf);
+            let mut read = |b: &mut [u8]| response.read_body(b);
+            return copy_into(&mut read, &mut sink, &mut hasher, out, buf);
         }
-        let copied = decoded(&mut *response, &codings, opts.max_decoded)
-            .and_then(|mut body| copy_decoded(&mut body, &mut sink, &mut hasher, out, buf));
-        record.size_download = response.body_received();
-        copied
-    })?;
+        let mut body = decoded(&mut *response, &codings, opts.max_decoded)?;
+        // The crate's own error comes back out of the io::Error (see Error's From).
+        let mut read = |b: &mut [u8]| body.read(b).map_err(Error::from);
+        copy_into(&mut read, &mut sink, &mut hasher, out, buf)
+    })
+    .inspect_err(|_| record.size_download = response.body_received())?;
     record.size_download = response.body_received();
     out.before_commit(response, &mut sink)?;
     let verified = response.is_verified() || response.body_kind() == BodyKind::NoBody;
@@ -351,20 +353,16 @@ fn with_buffer<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
 }
 
 fn copy_into(
-    response: &mut Response,
+    read: &mut dyn FnMut(&mut [u8]) -> Result<usize, Error>,
     sink: &mut Sink,
     hasher: &mut Option<Sha256>,
     out: &mut dyn Output,
-    record: &mut Record,
     buf: &mut [u8],
 ) -> Result<(), Error> {
     loop {
-        let n = match response.read_body(buf) {
-            Ok(n) => n,
-            Err(e) => {
-                record.size_download = response.body_received();
-                return Err(e);
-            }
+        let n = match read(buf) {
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            n => n?,
         };
         if n == 0 {
             return Ok(());
@@ -377,40 +375,14 @@ fn copy_into(
     }
 }
 
-/// With `--compressed`, the codings the server applied (RFC 9110 §8.4), to undo while saving;
-/// none otherwise (the saved bytes are the served bytes).
+/// `--compressed`: the codings of Content-Encoding to undo, last applied first undone.
 fn codings_to_undo(opts: &TransferOptions, response: &Response) -> Result<Vec<Coding>, Error> {
     match response.headers().get("content-encoding") {
-        Some(value) if opts.compressed => parse_codings(value).map_err(|why| Error::Decoding {
+        Some(value) if opts.decode => parse_codings(value).map_err(|why| Error::Decoding {
             why,
             truncated: false,
         }),
         _ => Ok(Vec::new()),
-    }
-}
-
-/// [`copy_into`] for a decoded body (`--compressed`): an `io::Read` whose errors carry the
-/// crate's `Error` (given back by `Error::from`).
-fn copy_decoded(
-    body: &mut dyn Read,
-    sink: &mut Sink,
-    hasher: &mut Option<Sha256>,
-    out: &mut dyn Output,
-    buf: &mut [u8],
-) -> Result<(), Error> {
-    loop {
-        let n = match body.read(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            read => read.map_err(Error::from)?,
-        };
-        if n == 0 {
-            return Ok(());
-        }
-        out.before_write(&buf[..n])?;
-        if let Some(h) = hasher.as_mut() {
-            h.update(&buf[..n]);
-        }
-        sink.write_all(&buf[..n])?;
     }
 }
 

@@ -87,3 +87,13 @@ pub const MAX_PEM_FILE: u64 = 1024 * 1024;
 /// TLS 1.2 session-id cache entries (stateful resumption for clients without ticket support);
 /// about 1 KiB each, and clients that support tickets do not use it.
 pub const TLS_SESSION_CACHE: usize = 4096;
+
+// ---- directory listings (issue 13) ----
+
+/// Entries a listing reads before answering with one in-memory, Content-Length body; a bigger
+/// directory streams chunked as the socket drains.
+pub const LISTING_INLINE_ENTRIES: usize = 256;
+/// Entries a listing holds to sort (about 100 bytes each, so about 1 MiB per connection at
+/// most). A bigger directory's page shows this many, sorted, and says so; its JSON listing
+/// streams every entry, the rest in directory order.
+pub const LISTING_SORT_CAP: usize = 10_000;
