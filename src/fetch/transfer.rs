@@ -385,7 +385,9 @@ fn seal(
         if expected != digest {
             // Wrong bytes are not worth resuming: the part file goes too.
             sink.keep_part_on_failure(false);
-            remove_meta(&sink);
+            if opts.keeps_part() {
+                remove_meta(&sink);
+            }
             return Err(Error::ChecksumMismatch {
                 expected: hex(&expected),
                 got: hex(&digest),
@@ -393,7 +395,9 @@ fn seal(
         }
     }
     let saved = sink.path().map(Path::to_path_buf);
-    remove_meta(&sink);
+    if opts.keeps_part() {
+        remove_meta(&sink);
+    }
     sink.commit()?;
     record.filename_effective = saved.as_ref().map(|p| p.display().to_string());
     Ok(saved)
