@@ -148,7 +148,12 @@ pub enum Error {
         got: String,
     },
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
-    ProxyResolve { proxy: String, why: String },
+    ProxyResolve {
+        /// The proxy as given or as `host:port`.
+        proxy: String,
+        /// What the resolver or the URL parser said.
+        why: String,
+    },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
     ProxyTunnel(String),
 }
