@@ -92,7 +92,7 @@ bench_small() {
     # Once more, unmeasured, to check what each tool saved (the rounds clear the folders).
     rm -rf "${DL:?}"/*
     "$BIN" fetch -s -Z --parallel-max 8 --input-file "$OUT/batch-small.list" --output-dir "$DL/rawhttp"
-    curl -s -Z --parallel-max 8 --remote-name-all --create-dirs --output-dir "$DL/curl" -K "$OUT/batch-small.curl"
+    curl -s --no-progress-meter -Z --parallel-max 8 --remote-name-all --create-dirs --output-dir "$DL/curl" -K "$OUT/batch-small.curl"
     wget -q -i "$OUT/batch-small.list" -P "$DL/wget"
     for t in rawhttp curl wget; do check_saved "$DL/$t" "$src" 1000; done
     report "$json" rawhttp rawhttp-seq curl wget
