@@ -300,3 +300,18 @@ fn an_interrupted_continue_keeps_its_part_file_for_the_next_run() {
     assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(HELLO));
     assert_no_part_files(dir.path());
 }
+
+#[test]
+fn a_body_cut_after_reaching_stdout_is_not_retried_twice_onto_it() {
+    let server = fault_server();
+    let dir = tempdir();
+    let url = url_of(&server, "hello.txt?truncate=5");
+    let out = fetch(dir.path(), &["--retry", "3", "--retry-delay", "0", &url]);
+    out.assert_fails(18, None);
+    assert_eq!(
+        out.stdout,
+        &HELLO[..5],
+        "the 5 bytes shown once, not once per attempt"
+    );
+    assert_eq!(server.requests().len(), 1);
+}
