@@ -238,7 +238,11 @@ impl Request {
 
     /// Report that a kept-alive connection is used again.
     fn emit_reused(&self, url: &Url, stream: &Stream) {
-        if let (Some(tracer), Ok(addr)) = (&self.trace, stream.tcp().peer_addr()) {
+        // Asked only when tracing: getpeername(2) per reused request adds up in a batch.
+        let Some(tracer) = &self.trace else {
+            return;
+        };
+        if let Ok(addr) = stream.tcp().peer_addr() {
             let host = url.host_str().unwrap_or_default();
             tracer.emit(&TraceEvent::Reused { host, addr });
         }

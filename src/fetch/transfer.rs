@@ -96,9 +96,12 @@ pub fn transfer(
     let started = Instant::now();
     let mut record = Record::new(request.url().as_str());
     let mut retry_no = 0;
+    // Body bytes went where they cannot be taken back (stdout, a device): a retry would
+    // repeat them, so there is none (curl refuses too).
+    let mut spilled = false;
     loop {
         let resume = opts.resume || retry_no > 0;
-        let result = attempt(request, opts, resume, out, &mut record);
+        let result = attempt(request, opts, resume, out, &mut record, &mut spilled);
         record.time_total = started.elapsed();
         let (error, retry_after) = match result {
             Ok(()) => return (record, Ok(())),
@@ -106,6 +109,7 @@ pub fn transfer(
         };
         let delay = retry::next_delay(&opts.retry, retry_no, retry_after, retry::jitter());
         let again = retry::is_transient(&error)
+            && !spilled
             && !out.stopped()
             && retry::may_retry(&opts.retry, retry_no, started.elapsed(), delay);
         if !again {
@@ -135,6 +139,7 @@ fn attempt(
     resume: bool,
     out: &mut dyn Output,
     record: &mut Record,
+    spilled: &mut bool,
 ) -> Result<(), Failure> {
     let plain = |e: Error| (e, None);
     let mut from = if resume && !opts.decode {
@@ -153,13 +158,13 @@ fn attempt(
         let response = req.send().map_err(plain)?;
         note_response(record, &response);
         let Some(r) = &from else {
-            return fresh(response, opts, out, record);
+            return fresh(response, opts, out, record, spilled);
         };
         let range = response.headers().get("content-range");
         match judge(response.status(), range, r.offset, r.validator.length) {
             ResumeVerdict::Append => return append(response, r, opts, out, record),
             ResumeVerdict::Complete => return complete(response, r, opts, out, record),
-            ResumeVerdict::NotResume => return fresh(response, opts, out, record),
+            ResumeVerdict::NotResume => return fresh(response, opts, out, record, spilled),
             verdict if opts.no_restart => {
                 let why = match verdict {
                     ResumeVerdict::RestartWithThis => "the server sent the whole file again",
@@ -170,7 +175,7 @@ fn attempt(
                     part_path(&r.path).unwrap_or_default().display()
                 ))));
             }
-            ResumeVerdict::RestartWithThis => return fresh(response, opts, out, record),
+            ResumeVerdict::RestartWithThis => return fresh(response, opts, out, record, spilled),
             ResumeVerdict::RestartFresh => {
                 drop(response);
                 from = None;
@@ -245,6 +250,7 @@ fn fresh(
     opts: &TransferOptions,
     out: &mut dyn Output,
     record: &mut Record,
+    spilled: &mut bool,
 ) -> Result<(), Failure> {
     let sink = match out.open(&response) {
         Ok(Some(sink)) => sink,
@@ -268,9 +274,11 @@ fn fresh(
             let _ = fs::write(meta_path(part), meta);
         }
     }
+    let in_place = sink.part_path().is_none();
     out.started(&response, 0);
     let hasher = (opts.hash || opts.expect_sha256.is_some()).then(Sha256::new);
     let result = stream_body(&mut response, sink, hasher, opts, out, record);
+    *spilled = in_place && response.body_received() > 0;
     finish(response, result, out)
 }
 
@@ -428,7 +436,9 @@ fn seal(
         if expected != digest {
             // Wrong bytes are not worth resuming: the part file goes too.
             sink.keep_part_on_failure(false);
-            remove_meta(&sink);
+            if opts.keeps_part() {
+                remove_meta(&sink);
+            }
             return Err(Error::ChecksumMismatch {
                 expected: hex(&expected),
                 got: hex(&digest),
@@ -436,7 +446,9 @@ fn seal(
         }
     }
     let saved = sink.path().map(Path::to_path_buf);
-    remove_meta(&sink);
+    if opts.keeps_part() {
+        remove_meta(&sink);
+    }
     sink.commit()?;
     record.filename_effective = saved.as_ref().map(|p| p.display().to_string());
     Ok(saved)
