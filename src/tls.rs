@@ -65,10 +65,50 @@ pub fn read_pem_file(path: &Path) -> Result<Vec<u8>, PemFileError> {
     Ok(bytes)
 }
 
+/// A PEM parse failure in words (rustls' own Display prints the offending line as a byte list).
+pub fn describe_pem_error(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error as P;
+    match e {
+        P::MissingSectionEnd { .. } => "a -----BEGIN line has no matching -----END line".into(),
+        P::IllegalSectionStart { .. } => "a malformed -----BEGIN line".into(),
+        P::Base64Decode(_) => "a PEM block holds invalid base64".into(),
+        P::Io(e) => e.to_string(),
+        P::NoItemsFound => "no PEM block of the expected kind".into(),
+        P::SectionTooLarge => "a PEM block is too large".into(),
+        _ => "not a valid PEM file".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn pem_errors_read_as_english() {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let table: [(&[u8], &str); 3] = [
+            (
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n",
+                "a -----BEGIN line has no matching -----END line",
+            ),
+            (
+                b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+                "a PEM block holds invalid base64",
+            ),
+            (
+                b"-----BEGIN CERTIFICATE\nAAAA\n-----END CERTIFICATE-----\n",
+                "a malformed -----BEGIN line",
+            ),
+        ];
+        for (pem, want) in table {
+            let got = CertificateDer::pem_slice_iter(pem)
+                .find_map(Result::err)
+                .map(|e| describe_pem_error(&e));
+            assert_eq!(got.as_deref(), Some(want), "{pem:?}");
+        }
+    }
 
     #[test]
     fn pem_files_are_read_up_to_the_cap() {

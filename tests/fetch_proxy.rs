@@ -229,6 +229,9 @@ fn proxy_failures_have_curls_exit_codes() {
         out.stderr.contains("could not resolve proxy [::1]:9"),
         "{out:?}"
     );
+    let out = fetch(dir.path(), &["-x"]);
+    out.assert_fails_without_url(2);
+    assert!(out.stderr.contains("'--proxy <URL>'"), "{out:?}");
     let out = fetch(dir.path(), &["-x", "http://[bad", "-o", "o", &url]);
     out.assert_fails(5, Some(&url));
     let out = fetch(dir.path(), &["-x", "socks5://127.0.0.1:9", "-o", "o", &url]);
@@ -335,4 +338,51 @@ fn curl_and_rawhttp_send_the_same_request_lines_through_the_same_proxy() {
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert_eq!(lines[0], lines[1], "plain HTTP request lines differ");
     assert_eq!(lines[2], lines[3], "CONNECT lines differ");
+}
+
+/// Python's urllib through the proxy (plain and CONNECT), trusting `ca` for https.
+const PYTHON_VIA_PROXY: &str = "import ssl, sys, urllib.request as u\n\
+ctx = ssl.create_default_context(cafile=sys.argv[1])\n\
+proxy = u.ProxyHandler({'http': sys.argv[2], 'https': sys.argv[2]})\n\
+opener = u.build_opener(proxy, u.HTTPSHandler(context=ctx))\n\
+sys.stdout.buffer.write(opener.open(sys.argv[3]).read())\n";
+
+#[test]
+fn python_and_rawhttp_fetch_the_same_bytes_through_the_same_proxy() {
+    let proxy = TestProxy::start(OnConnect::Tunnel);
+    let server = tls_fault_server();
+    let dir = tempdir();
+    let ca = write_fixture_ca(&server, dir.path());
+    let (pin, plain) = unreachable_origin("/p?q=1");
+    let tls = format!("https://localhost:{}/hello.txt", server.addr().port());
+    for (i, url) in [plain.as_str(), tls.as_str()].into_iter().enumerate() {
+        let name = format!("r{i}");
+        let args = [
+            "--resolve",
+            &pin,
+            "--cacert",
+            &ca,
+            "-x",
+            &proxy.url(),
+            "-o",
+            &name,
+            url,
+        ];
+        fetch(dir.path(), &args).assert_ok();
+        let mut python = Command::new("python3");
+        for variable in PROXY_VARIABLES {
+            python.env_remove(variable);
+        }
+        let theirs = python
+            .args(["-c", PYTHON_VIA_PROXY, &ca, &proxy.url(), url])
+            .output()
+            .expect("run python3");
+        assert!(theirs.status.success(), "{theirs:?}");
+        assert_eq!(read(dir.path(), &name), Some(theirs.stdout), "{url}");
+    }
+    let lines = proxy.request_lines();
+    assert_eq!(lines[0], lines[1], "plain HTTP request lines differ");
+    assert!(
+        lines[2].starts_with("CONNECT localhost:") && lines[3].starts_with("CONNECT localhost:")
+    );
 }

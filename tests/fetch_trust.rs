@@ -225,3 +225,37 @@ fn exit_60_lines_name_the_cause() {
         assert_refusal_says(&out, &url, want);
     }
 }
+
+#[test]
+fn a_broken_cacert_file_is_exit_77_in_words() {
+    let server = tls_server_good();
+    let url = server.url("/");
+    let dir = tempdir();
+    let cases: [(&str, &str); 3] = [
+        (
+            "-----BEGIN CERTIFICATE-----\nAAAA\n",
+            "a -----BEGIN line has no matching -----END line",
+        ),
+        (
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+            "a PEM block holds invalid base64",
+        ),
+        (
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "the certificate is malformed",
+        ),
+    ];
+    for (pem, want) in cases {
+        let ca = dir.path().join("broken.pem");
+        std::fs::write(&ca, pem).expect("write");
+        let out = fetch_with_cacert(dir.path(), &ca, &url);
+        out.assert_fails(77, Some(&url));
+        assert!(out.stderr.contains(want), "{out:?} should say {want:?}");
+        assert!(!out.stderr.contains('['), "Debug dump: {out:?}");
+    }
+}
+
+fn tls_server_good() -> ReplayServer {
+    let config = TestPki::get().server_config(Leaf::Good);
+    ReplayServer::start(vec![("/", Reply::file("length.http"))], Some(config))
+}

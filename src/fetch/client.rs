@@ -52,6 +52,23 @@ pub struct Request {
     close: bool,
     trace: Option<Tracer>,
     proxies: Proxies,
+    /// Phase times of the request being sent (for `-w`), and when it started.
+    timings: Timings,
+    started: Instant,
+}
+
+/// When each phase of the last request ended, measured from its start (curl's `-w` times).
+/// A reused connection has no name lookup, connect or TLS phase: those stay zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Name resolved.
+    pub namelookup: Duration,
+    /// TCP connected.
+    pub connect: Duration,
+    /// TLS handshake done (zero for plain HTTP).
+    pub appconnect: Duration,
+    /// Final response head received.
+    pub starttransfer: Duration,
 }
 
 impl Request {
@@ -77,6 +94,8 @@ impl Request {
             close: false,
             trace: None,
             proxies: Proxies::none(),
+            timings: Timings::default(),
+            started: Instant::now(),
         }
     }
 
@@ -312,6 +331,8 @@ impl Request {
     /// One request on one connection: a pooled one when there is one, else a fresh one.
     fn send_once(&mut self, deadline: Option<Instant>, at_origin: bool) -> Result<Response, Error> {
         let url = self.url.clone();
+        self.started = Instant::now();
+        self.timings = Timings::default();
         request::check_method(&self.method)?;
         let https = match url.scheme() {
             "http" => false,
@@ -327,6 +348,7 @@ impl Request {
             self.emit_reused(&url, &stream);
             match self.traced_exchange(stream, &bytes, deadline) {
                 Ok((incoming, head, raw)) => {
+                    self.timings.starttransfer = self.started.elapsed();
                     let lease = self.lease(route, persistent, true);
                     return self.response(incoming, head, raw, lease);
                 }
@@ -343,6 +365,7 @@ impl Request {
         let (incoming, head, raw) = self
             .traced_exchange(stream, &bytes, deadline)
             .map_err(|(e, _)| e)?;
+        self.timings.starttransfer = self.started.elapsed();
         let lease = self.lease(route, persistent, false);
         self.response(incoming, head, raw, lease)
     }
@@ -379,6 +402,7 @@ impl Request {
             url: self.url.clone(),
             head,
             raw_head,
+            timings: self.timings,
             history: Vec::new(),
             body: Body::new(incoming, kind, self.max_filesize),
             lease,
@@ -452,6 +476,7 @@ impl Request {
             Some(proxy) => self.dial_proxy(proxy, connect_deadline),
         }
         .map_err(|e| which_timeout(e, deadline))?;
+        self.timings.connect = self.started.elapsed();
         if let (Some(tracer), Ok(addr)) = (&self.trace, tcp.peer_addr()) {
             let host = url.host_str().unwrap_or_default();
             tracer.emit(&TraceEvent::Connected { host, addr });
@@ -468,6 +493,7 @@ impl Request {
         let config = self.tls_client_config()?;
         let stream = connect::handshake(tcp, &host, config, connect_deadline)
             .map_err(|e| which_timeout(e, deadline))?;
+        self.timings.appconnect = self.started.elapsed();
         if let Some(facts) = self.trace.as_ref().and_then(|_| stream.tls_facts()) {
             self.emit(&TraceEvent::Tls(&facts));
         }
@@ -475,13 +501,14 @@ impl Request {
     }
 
     /// A TCP connection to `host:port` (`--resolve` and the family applied).
-    fn dial(&self, host: &Host<&str>, port: u16, until: Instant) -> Result<TcpStream, Error> {
+    fn dial(&mut self, host: &Host<&str>, port: u16, until: Instant) -> Result<TcpStream, Error> {
         let addrs = connect::resolve(host, port, &self.resolve, self.family)?;
+        self.timings.namelookup = self.started.elapsed();
         connect::connect_any(&addrs, until, limits::CONNECT_ATTEMPT_DELAY)
     }
 
     /// A TCP connection to the proxy: its name not resolving is exit 5, as curl's.
-    fn dial_proxy(&self, proxy: &Proxy, until: Instant) -> Result<TcpStream, Error> {
+    fn dial_proxy(&mut self, proxy: &Proxy, until: Instant) -> Result<TcpStream, Error> {
         let host = proxy.host().ok_or_else(|| Error::ProxyResolve {
             proxy: proxy.authority(),
             why: "no host".into(),
@@ -687,6 +714,7 @@ pub struct Response {
     url: Url,
     head: ResponseHead,
     raw_head: Vec<u8>,
+    timings: Timings,
     history: Vec<Vec<u8>>,
     body: Body<TimedStream>,
     lease: Lease,
@@ -780,6 +808,16 @@ impl Response {
     /// The request went over a kept-alive connection from the pool.
     pub fn connection_reused(&self) -> bool {
         self.lease.reused
+    }
+
+    /// Phase times of the request that got this response (the last hop's, after redirects).
+    pub fn timings(&self) -> Timings {
+        self.timings
+    }
+
+    /// The server's address (`None` if the socket cannot tell).
+    pub fn remote_addr(&self) -> Option<std::net::SocketAddr> {
+        self.body.incoming.source.stream.tcp().peer_addr().ok()
     }
 
     /// Give the connection back to the request's pool, when there is one, the body was read

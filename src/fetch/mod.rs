@@ -7,6 +7,8 @@ pub mod body;
 mod cli;
 pub mod client;
 pub mod connect;
+pub mod decode;
+pub mod input;
 pub mod interrupt;
 pub mod outputs;
 pub mod pool;
@@ -15,19 +17,23 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod redirect;
 pub mod request;
+pub mod resume;
+pub mod retry;
 pub mod save;
 pub mod timecond;
 pub mod tls;
 pub mod tls_errors;
 mod tls_stream;
 pub mod trace;
+pub mod transfer;
+pub mod writeout;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::proto::syntax::parse_decimal;
 
-pub use client::{Request, Response};
+pub use client::{Request, Response, Timings};
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
 
@@ -37,11 +43,11 @@ pub(crate) const CONNECT_TIMED_OUT: &str = "connect not finished within the conn
 pub(crate) const READ_TIMED_OUT: &str = "no data within the read timeout";
 pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within the time limit";
 
-/// `rawhttp fetch` flags (SPEC.md, fetch table).
+/// `rawhttp fetch` flags (README, fetch table).
 #[derive(clap::Args, Debug, Clone)]
 pub struct FetchArgs {
     /// URLs to fetch (http:// is assumed when the scheme is missing)
-    #[arg(required = true)]
+    #[arg(required_unless_present = "input_file")]
     pub urls: Vec<String>,
     /// Write the body to FILE (`-` = stdout); repeatable, one per URL in order
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -147,6 +153,9 @@ pub struct FetchArgs {
     /// Show connection facts, the request head (`> `) and response heads (`< `) on stderr
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+    /// Ask for a compressed body (gzip, deflate, br, zstd) and save it decoded
+    #[arg(long = "compressed")]
+    pub compressed: bool,
     /// `-o`/`-O` in command-line order (filled from clap's indices by the binary; when empty the
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]
@@ -157,6 +166,42 @@ pub struct FetchArgs {
     /// Error messages even with -s
     #[arg(short = 'S', long = "show-error")]
     pub show_error: bool,
+    /// Fetch the URLs concurrently
+    #[arg(short = 'Z', long = "parallel")]
+    pub parallel: bool,
+    /// Most transfers at once with -Z
+    #[arg(long = "parallel-max", value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub parallel_max: u32,
+    /// Read URLs from FILE (`-` = stdin), one per line with an optional output name after
+    /// it; blank lines and `#` comments are skipped
+    #[arg(long = "input-file", value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
+    /// Stop at the first failed transfer
+    #[arg(long = "fail-early")]
+    pub fail_early: bool,
+    /// Continue NAME.part from where it stopped (`-C -` also works, as in curl)
+    #[arg(short = 'C', long = "continue")]
+    pub continue_at: bool,
+    /// With -C/--retry: fail (exit 33) instead of starting over when the server will not
+    /// continue a part file
+    #[arg(long = "no-restart")]
+    pub no_restart: bool,
+    /// Retry transient failures N times
+    #[arg(long = "retry", value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+    /// Wait SECS between retries instead of the exponential backoff
+    #[arg(long = "retry-delay", value_name = "SECS", value_parser = parse_delay)]
+    pub retry_delay: Option<Duration>,
+    /// Start no retry after SECS since the first attempt (0 = no limit)
+    #[arg(long = "retry-max-time", value_name = "SECS", value_parser = parse_delay)]
+    pub retry_max_time: Option<Duration>,
+    /// Print FORMAT after each transfer (`@FILE` reads it from FILE, `@-` from stdin)
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub write_out: Option<String>,
+    /// The SHA-256 the saved bytes must have; one per URL in order
+    #[arg(long = "expect-sha256", value_name = "HEX", value_parser = transfer::parse_sha256)]
+    pub expect_sha256: Vec<[u8; 32]>,
 }
 
 impl FetchArgs {
@@ -200,6 +245,18 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     if secs == 0.0 {
         // Far enough away to never fire, close enough not to overflow an Instant.
         return Ok(Duration::from_secs(100 * 365 * 24 * 3600));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// Seconds as a decimal number where 0 means "none" (a wait), not "no limit".
+fn parse_delay(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("{s:?} is not a number of seconds"));
     }
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }

@@ -1,12 +1,15 @@
 //! The progress bar `rawhttp fetch` draws on a terminal while a body goes to a file, and the one
-//! summary line (name, size, time, rate) it leaves behind, as curl and wget do. Nothing here is
-//! drawn unless stderr is a terminal.
+//! summary line (name, size, time, rate) it leaves behind, as curl and wget do; with `-Z`, a
+//! [`Board`] of one line per active transfer plus a total (indicatif's MultiProgress). Nothing
+//! here is drawn unless stderr is a terminal.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::interrupt;
 
@@ -14,6 +17,97 @@ use super::interrupt;
 pub struct Progress {
     bar: ProgressBar,
     started: Instant,
+    /// Part of a [`Board`]: the board owns the terminal state.
+    on_board: bool,
+}
+
+/// `{bar}` templates for a known and an unknown length.
+fn style(total: Option<u64>, prefix: &str) -> Option<ProgressStyle> {
+    let template = match total {
+        Some(_) => format!(
+            "{prefix}{{bar:30}} {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} eta {{eta}}"
+        ),
+        None => format!("{prefix}{{spinner}} {{bytes}} {{binary_bytes_per_sec}}"),
+    };
+    ProgressStyle::with_template(&template).ok()
+}
+
+/// `-Z` on a terminal: one line per active transfer and a total line below them.
+pub struct Board {
+    multi: MultiProgress,
+    total: ProgressBar,
+    started: Instant,
+    files: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Board {
+    /// A board on stderr; `None` unless stderr is a terminal and `-s` is off.
+    pub fn start(silent: bool) -> Option<Board> {
+        if silent || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let total = multi.add(ProgressBar::new_spinner());
+        // A constant template: a failure would only lose the style.
+        if let Ok(style) = ProgressStyle::with_template("total: {msg}") {
+            total.set_style(style);
+        }
+        total.set_message("starting");
+        interrupt::set_progress_drawn(true);
+        Some(Board {
+            multi,
+            total,
+            started: Instant::now(),
+            files: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        })
+    }
+
+    /// A line for one transfer (inserted above the total).
+    pub fn bar(&self, name: &str, total: Option<u64>) -> Progress {
+        let bar = self
+            .multi
+            .insert_before(&self.total, ProgressBar::new(total.unwrap_or(0)));
+        if total.is_none() {
+            bar.unset_length();
+        }
+        let name: String = name.chars().take(24).collect();
+        if let Some(style) = style(total, &format!("{name:<24} ")) {
+            bar.set_style(style);
+        }
+        Progress {
+            bar,
+            started: Instant::now(),
+            on_board: true,
+        }
+    }
+
+    /// A transfer ended: its line goes, the total counts it.
+    pub fn done(&self, progress: Progress) {
+        let bytes = progress.bar.position();
+        progress.bar.finish_and_clear();
+        self.multi.remove(&progress.bar);
+        let files = self.files.fetch_add(1, Ordering::Relaxed) + 1;
+        let all = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.total
+            .set_message(format!("{files} done, {}", HumanBytes(all)));
+    }
+
+    /// Clear the board and leave one summary line.
+    pub fn finish(self) {
+        self.total.finish_and_clear();
+        let _ = self.multi.clear();
+        interrupt::set_progress_drawn(false);
+        let files = self.files.load(Ordering::Relaxed);
+        let name = format!("{files} transfers");
+        let line = summary_line(
+            &name,
+            self.bytes.load(Ordering::Relaxed),
+            self.started.elapsed(),
+        );
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
 }
 
 impl Progress {
@@ -24,18 +118,15 @@ impl Progress {
             return None;
         }
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-        let template = match total {
-            Some(_) => "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-            None => "{spinner} {bytes} {binary_bytes_per_sec}",
-        };
-        // The templates are constants; a failure would only lose the style, not the transfer.
-        if let Ok(style) = ProgressStyle::with_template(template) {
+        // The templates are fixed; a failure would only lose the style, not the transfer.
+        if let Some(style) = style(total, "") {
             bar.set_style(style);
         }
         interrupt::set_progress_drawn(true);
         Some(Progress {
             bar,
             started: Instant::now(),
+            on_board: false,
         })
     }
 
@@ -47,7 +138,9 @@ impl Progress {
     pub fn finish(self) -> Finished {
         let bytes = self.bar.position();
         self.bar.finish_and_clear();
-        interrupt::set_progress_drawn(false);
+        if !self.on_board {
+            interrupt::set_progress_drawn(false);
+        }
         Finished {
             bytes,
             took: self.started.elapsed(),

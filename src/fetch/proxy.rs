@@ -110,6 +110,11 @@ impl Proxies {
         Proxies::default()
     }
 
+    /// What curl would use from this process's environment (no flags).
+    pub fn from_env() -> Proxies {
+        Proxies::from_settings(None, None, |name| std::env::var(name).ok())
+    }
+
     /// One proxy for every URL (as `-x URL`), bypassed for the hosts in `no_proxy`.
     pub fn all(proxy: &str, no_proxy: &str) -> Proxies {
         Proxies {
@@ -187,7 +192,9 @@ pub fn bypasses(no_proxy: &str, host: &Host<&str>, port: u16) -> bool {
 }
 
 fn entry_matches(entry: &str, host: &Host<&str>, port: u16) -> bool {
-    let (pattern, want_port) = split_port(entry);
+    let Some((pattern, want_port)) = split_port(entry) else {
+        return false;
+    };
     if want_port.is_some_and(|p| p != port) {
         return false;
     }
@@ -198,20 +205,20 @@ fn entry_matches(entry: &str, host: &Host<&str>, port: u16) -> bool {
     }
 }
 
-/// `host:port`, `[v6]:port`, `[v6]`, bare v6 (several colons: no port), or a plain pattern.
-fn split_port(entry: &str) -> (&str, Option<u16>) {
+/// `host:port`, `[v6]:port`, `[v6]`, bare v6 (several colons: no port), or a plain pattern;
+/// `None` for an entry that can match nothing (a bad port, junk after `]`).
+fn split_port(entry: &str) -> Option<(&str, Option<u16>)> {
+    let port = |p: &str| p.parse::<u16>().ok();
     if let Some(rest) = entry.strip_prefix('[') {
-        return match rest.split_once(']') {
-            Some((ip, tail)) => (ip, tail.strip_prefix(':').and_then(|p| p.parse().ok())),
-            None => (entry, None),
+        let (ip, tail) = rest.split_once(']')?;
+        return match tail {
+            "" => Some((ip, None)),
+            _ => Some((ip, Some(port(tail.strip_prefix(':')?)?))),
         };
     }
     match entry.split_once(':') {
-        Some((name, port)) if !port.contains(':') => match port.parse() {
-            Ok(p) => (name, Some(p)),
-            Err(_) => (entry, Some(0)), // a port that is not a number matches nothing
-        },
-        _ => (entry, None),
+        Some((name, p)) if !p.contains(':') => Some((name, Some(port(p)?))),
+        _ => Some((entry, None)),
     }
 }
 
@@ -295,6 +302,8 @@ mod tests {
         let table: &[(&str, &str, u16, bool)] = &[
             ("*", "anything.example", 80, true),
             ("*", "127.0.0.1", 80, true),
+            ("*, ", "example.com", 80, true),
+            ("*,other.org", "example.com", 80, false),
             ("", "example.com", 80, false),
             ("example.com", "example.com", 80, true),
             ("example.com", "www.example.com", 80, true),
@@ -340,6 +349,39 @@ mod tests {
                 want,
                 "no_proxy={list:?} host={h} port={port}"
             );
+        }
+    }
+
+    #[test]
+    fn odd_no_proxy_entries_never_panic_and_never_match_by_accident() {
+        let odd = [
+            "[",
+            "]",
+            "[::1",
+            "]:",
+            ":",
+            "::",
+            "/",
+            "/8",
+            "1.2.3.4/",
+            "[]:80",
+            "[::1]x",
+            "é.com",
+            "[é]:1",
+            ".",
+            "..",
+            "*.*",
+            "127.0.0.1:99999",
+            "ö:1",
+        ];
+        for entry in odd {
+            for h in ["a.é.com", "127.0.0.1", "[::1]", "x", "xn--e1afmkfd.example"] {
+                let matched = bypass(entry, h, 80);
+                if entry == "é.com" && h == "a.é.com" {
+                    continue; // url never hands over a non-ASCII host; either answer is safe
+                }
+                assert!(!matched, "{entry:?} matched {h}");
+            }
         }
     }
 

@@ -9,6 +9,7 @@ use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 
 use url::Url;
 
@@ -199,7 +200,43 @@ enum SinkKind {
         no_clobber: bool,
         /// Registration with the signal handler (`interrupt`), which removes the part file.
         tracked: u64,
+        /// Left in place when the transfer fails (`-C`, `--retry`: a later attempt resumes).
+        keep: bool,
+        /// No other sink of this process writes the same part file meanwhile.
+        _claim: Option<Claim>,
     },
+}
+
+/// Part files being written by this process. Two transfers of one batch that name the same
+/// file (`-Z` with a repeated URL) take turns instead of removing each other's part file.
+static CLAIMED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static RELEASED: Condvar = Condvar::new();
+
+/// This process's exclusive use of one part file path, until dropped.
+#[derive(Debug)]
+struct Claim(PathBuf);
+
+impl Claim {
+    /// Wait until no other sink holds `part`, then hold it.
+    fn new(part: &Path) -> Claim {
+        // Plain data: a panic elsewhere cannot leave the list inconsistent.
+        let mut held = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
+        while held.iter().any(|p| p == part) {
+            held = RELEASED.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+        held.push(part.to_path_buf());
+        Claim(part.to_path_buf())
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut held = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = held.iter().position(|p| *p == self.0) {
+            held.swap_remove(at);
+        }
+        RELEASED.notify_all();
+    }
 }
 
 fn write_error(path: &Path, e: io::Error) -> Error {
@@ -251,6 +288,7 @@ impl Sink {
     fn open_part(path: &Path, no_clobber: bool) -> Result<Sink, Error> {
         let bad_name = || write_error(path, io::ErrorKind::InvalidInput.into());
         let part = part_path(path).ok_or_else(bad_name)?;
+        let claim = Claim::new(&part);
         match fs::remove_file(&part) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(write_error(&part, e)),
             _ => {}
@@ -260,16 +298,76 @@ impl Sink {
             .create_new(true)
             .open(&part)
             .map_err(|e| write_error(&part, e))?;
+        Ok(Self::tracked_part(file, part, path, no_clobber, claim))
+    }
+
+    fn tracked_part(
+        file: File,
+        part: PathBuf,
+        path: &Path,
+        no_clobber: bool,
+        claim: Claim,
+    ) -> Sink {
         let tracked = interrupt::register(&part);
-        Ok(Sink {
+        Sink {
             kind: SinkKind::Part {
                 file: Some(file),
                 part,
                 path: path.to_path_buf(),
                 no_clobber,
                 tracked,
+                keep: false,
+                _claim: Some(claim),
             },
-        })
+        }
+    }
+
+    /// Continue `NAME.part` after its first `offset` bytes (a resume; 0 starts it over), for a
+    /// destination that is (or will be) a regular file. The part file is created if missing
+    /// and cut to `offset`, so bytes past it from a broken attempt never survive.
+    pub fn open_part_at(path: &Path, offset: u64) -> Result<Sink, Error> {
+        let bad_name = || write_error(path, io::ErrorKind::InvalidInput.into());
+        let part = part_path(path).ok_or_else(bad_name)?;
+        let claim = Claim::new(&part);
+        let open = || -> io::Result<File> {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&part)?;
+            if file.metadata()?.len() < offset {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "part file shrank",
+                ));
+            }
+            file.set_len(offset)?;
+            io::Seek::seek(&mut file, io::SeekFrom::Start(offset))?;
+            Ok(file)
+        };
+        let file = open().map_err(|e| write_error(&part, e))?;
+        Ok(Self::tracked_part(file, part, path, false, claim))
+    }
+
+    /// Keep `NAME.part` when this sink is dropped uncommitted (and on SIGINT/SIGTERM), so a
+    /// later attempt can resume it. No effect on other outputs.
+    pub fn keep_part_on_failure(&mut self, yes: bool) {
+        self.keep_part_on_interrupt(yes);
+        if let SinkKind::Part { keep, .. } = &mut self.kind {
+            *keep = yes;
+        }
+    }
+
+    /// The `NAME.part` being written (`None` for stdout and devices).
+    pub fn part_path(&self) -> Option<&Path> {
+        match &self.kind {
+            SinkKind::Part {
+                part,
+                file: Some(_),
+                ..
+            } => Some(part),
+            _ => None,
+        }
     }
 
     /// Keep (or not) this sink's `NAME.part` when SIGINT/SIGTERM ends the process: the hook a
@@ -328,6 +426,7 @@ impl Sink {
             path,
             no_clobber,
             tracked,
+            ..
         } = &mut self.kind
         else {
             return Ok(());
@@ -354,6 +453,8 @@ impl Sink {
             path: PathBuf::new(),
             no_clobber: false,
             tracked: 0,
+            keep: false,
+            _claim: None,
         };
         result
     }
@@ -365,13 +466,16 @@ impl Drop for Sink {
             file,
             part,
             tracked,
+            keep,
             ..
         } = &mut self.kind
         {
             if let Some(f) = file.take() {
                 drop(f);
                 let mut parts = interrupt::registry();
-                let _ = fs::remove_file(&*part);
+                if !*keep {
+                    let _ = fs::remove_file(&*part);
+                }
                 interrupt::unregister_in(&mut parts, *tracked);
             }
         }

@@ -16,7 +16,8 @@ use rustls::{
     SignatureScheme,
 };
 
-use crate::tls::{self, read_pem_file, ALPN_HTTP11};
+use super::tls_errors::describe_tls_error;
+use crate::tls::{self, describe_pem_error, read_pem_file, ALPN_HTTP11};
 use crate::Error;
 
 /// Build the client configuration: the webpki roots, extra anchors from `cacert`, or no chain
@@ -59,10 +60,11 @@ fn root_store(
         let shown = path.display();
         let pem = read_pem_file(path).map_err(|e| Error::CaCert(format!("{shown}: {e}")))?;
         for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| Error::CaCert(format!("{shown}: {e}")))?;
+            let cert =
+                cert.map_err(|e| Error::CaCert(format!("{shown}: {}", describe_pem_error(&e))))?;
             roots
                 .add(cert.clone())
-                .map_err(|e| Error::CaCert(format!("{shown}: {e}")))?;
+                .map_err(|e| Error::CaCert(format!("{shown}: {}", describe_tls_error(&e))))?;
             pinned.push(cert);
         }
         if pinned.is_empty() {

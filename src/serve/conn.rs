@@ -1,5 +1,5 @@
 //! One connection's state machine: reading head -> (reading body) -> (delaying) -> sending ->
-//! back to reading head (keep-alive) or draining -> closed (DESIGN rule 3).
+//! back to reading head (keep-alive) or draining -> closed (ARCHITECTURE.md rule 3).
 //! It turns readiness into progress; what to answer is `respond`'s decision, how bytes move is
 //! `transport`'s, and when timers fire is the event loop's.
 //!

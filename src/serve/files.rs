@@ -1,5 +1,5 @@
 //! Request target -> a path inside the root, or a refusal: a pure function, table-tested,
-//! applied before any filesystem call (DESIGN rule 4, after darkhttpd's `make_safe_url`).
+//! applied before any filesystem call (ARCHITECTURE.md rule 4, after darkhttpd's `make_safe_url`).
 //! It does not open anything: `respond` opens the result beneath the root fd (openat2), which
 //! is where symlinks are checked.
 //!

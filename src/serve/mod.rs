@@ -34,7 +34,7 @@ use respond::Site;
 
 pub use fixture::{Server, ServerHandle};
 
-/// Access log format (SPEC: `--log`).
+/// Access log format (README: `--log`).
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
     /// Common Log Format, one line per request.
@@ -46,7 +46,7 @@ pub enum LogFormat {
     Off,
 }
 
-/// `rawhttp serve` flags (SPEC.md, serve table).
+/// `rawhttp serve` flags (README, serve table).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Folder to serve
@@ -112,7 +112,7 @@ pub struct ServeArgs {
     pub echo: Option<String>,
 }
 
-/// Run `rawhttp serve` until SIGINT/SIGTERM; returns the exit code (0, 1 or 2 per SPEC).
+/// Run `rawhttp serve` until SIGINT/SIGTERM; returns the exit code (0, 1 or 2, as the README says).
 pub fn run(args: ServeArgs) -> i32 {
     match serve(&args) {
         Ok(()) => 0,
@@ -280,7 +280,7 @@ fn bind_addrs(args: &ServeArgs) -> Result<Vec<SocketAddr>, Error> {
         .collect()
 }
 
-/// The ready line per address (SPEC), flushed so a waiting script sees it at once.
+/// The ready line per address (README), flushed so a waiting script sees it at once.
 fn announce(dir: &Path, tls: bool, addrs: &[SocketAddr]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     for addr in addrs {

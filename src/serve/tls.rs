@@ -65,7 +65,10 @@ fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     let bytes = read_pem_file(path, "certificate")?;
     let chain = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| usage(format!("certificate file {}: {e}", path.display())))?;
+        .map_err(|e| {
+            let why = crate::tls::describe_pem_error(&e);
+            usage(format!("certificate file {}: {why}", path.display()))
+        })?;
     if chain.is_empty() {
         // A key where the chain should be is the common mix-up: say so.
         let hint = match PrivateKeyDer::from_pem_slice(&bytes) {
@@ -89,7 +92,11 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
             "key file {} holds no PEM private key (PKCS#8, RSA or EC)",
             path.display()
         )),
-        other => usage(format!("key file {}: {other}", path.display())),
+        other => usage(format!(
+            "key file {}: {}",
+            path.display(),
+            crate::tls::describe_pem_error(&other)
+        )),
     })
 }
 
