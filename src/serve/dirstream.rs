@@ -128,8 +128,8 @@ pub struct SharedListing {
 enum Shared {
     /// Entries being read (at most `LISTING_SORT_CAP`).
     Reading { reader: DirReader, held: Vec<Entry> },
-    /// Read and sorted.
-    Sorted(Arc<Snapshot>),
+    /// Read and sorted, at that instant.
+    Sorted(Arc<Snapshot>, Instant),
 }
 
 /// What makes a listing shareable: the same directory, unchanged (an entry added, removed or
@@ -162,14 +162,15 @@ impl DirKey {
     }
 }
 
-/// How long a shared listing takes new sharers. A file changed in place does not touch its
-/// directory's times, so sizes and dates in a listing may be this old, no older.
+/// How long a sorted listing takes new sharers (while it is being read, it takes them all).
+/// A file changed in place does not touch its directory's times, so sizes and dates in a
+/// listing may be this old, no older.
 const SHARE_FRESH: Duration = Duration::from_secs(1);
 /// Shared listings remembered per loop thread (weakly: only while some connection sends one).
 const SHARED_PER_THREAD: usize = 32;
 
 thread_local! {
-    static SHARED: RefCell<Vec<(DirKey, Instant, Weak<SharedListing>)>> =
+    static SHARED: RefCell<Vec<(DirKey, Weak<SharedListing>)>> =
         const { RefCell::new(Vec::new()) };
 }
 
@@ -179,25 +180,33 @@ pub fn shared_listing(key: DirKey) -> Option<Arc<SharedListing>> {
     SHARED.with(|cell| {
         let mut list = cell.borrow_mut();
         let now = Instant::now();
-        list.retain(|(_, at, weak)| weak.strong_count() > 0 && now < *at + SHARE_FRESH);
+        list.retain(|(_, weak)| weak.upgrade().is_some_and(|s| s.is_fresh(now)));
         list.iter()
-            .find(|(k, _, _)| *k == key)
-            .and_then(|(_, _, weak)| weak.upgrade())
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, weak)| weak.upgrade())
     })
 }
 
 fn publish(key: DirKey, shared: &Arc<SharedListing>) {
     SHARED.with(|cell| {
         let mut list = cell.borrow_mut();
-        list.retain(|(k, _, weak)| *k != key && weak.strong_count() > 0);
+        list.retain(|(k, weak)| *k != key && weak.strong_count() > 0);
         if list.len() >= SHARED_PER_THREAD {
             list.remove(0);
         }
-        list.push((key, Instant::now(), Arc::downgrade(shared)));
+        list.push((key, Arc::downgrade(shared)));
     });
 }
 
 impl SharedListing {
+    /// Still being read, or sorted less than `SHARE_FRESH` ago.
+    fn is_fresh(&self, now: Instant) -> bool {
+        match &*self.state.lock().unwrap_or_else(|e| e.into_inner()) {
+            Shared::Reading { .. } => true,
+            Shared::Sorted(_, at) => now < *at + SHARE_FRESH,
+        }
+    }
+
     /// Read one more batch, or sort once everything (up to the cap) is read; the snapshot
     /// when it is ready.
     fn advance(&self, order: Order) -> Option<Arc<Snapshot>> {
@@ -205,7 +214,7 @@ impl SharedListing {
         // poisoned lock still holds consistent data: every step leaves a valid state.
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (reader, held) = match &mut *state {
-            Shared::Sorted(snapshot) => return Some(snapshot.clone()),
+            Shared::Sorted(snapshot, _) => return Some(snapshot.clone()),
             Shared::Reading { reader, held } => (reader, held),
         };
         let room = limits::LISTING_SORT_CAP.saturating_sub(held.len());
@@ -217,7 +226,7 @@ impl SharedListing {
         let mut entries = std::mem::take(held);
         listing::sort_entries(&mut entries, order);
         let snapshot = Arc::new(Snapshot { entries, capped });
-        *state = Shared::Sorted(snapshot.clone());
+        *state = Shared::Sorted(snapshot.clone(), Instant::now());
         Some(snapshot)
     }
 }
@@ -541,9 +550,6 @@ mod tests {
         while first.snapshot.is_none() {
             first.fill(&mut piece);
         }
-        let json = listing_body(&site, "/big/?format=json", "*/*");
-        assert!(json.stream.is_some());
-        assert_eq!(json_names(&drain(json)).len(), n);
         let mut page = listing_body(&site, "/big/", "text/html");
         assert!(Arc::ptr_eq(
             page.shared.as_ref().unwrap(),
@@ -551,6 +557,9 @@ mod tests {
         ));
         page.fill(&mut piece);
         assert!(page.snapshot.is_some(), "sorted already: no read, no sort");
+        let json = listing_body(&site, "/big/?format=json", "*/*");
+        assert!(json.stream.is_some());
+        assert_eq!(json_names(&drain(json)).len(), n);
         let html = String::from_utf8(drain(page)).unwrap();
         assert_eq!(
             html.matches("<tr><td><a href=\"./f").count(),
