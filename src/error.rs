@@ -9,10 +9,12 @@ use std::io;
 pub enum ProtoError {
     /// The head grew past the caller's byte cap before its blank line.
     HeadTooLarge {
+        /// The cap that was exceeded, in bytes.
         limit: usize,
     },
     /// More header fields than the caller's cap.
     TooManyHeaders {
+        /// The cap on the number of fields.
         limit: usize,
     },
     /// The status line is not `HTTP/1.x NNN reason`.
@@ -21,6 +23,7 @@ pub enum ProtoError {
     BadRequestLine,
     /// The request line is longer than the cap (414).
     UriTooLong {
+        /// The cap on the request line, in bytes.
         limit: usize,
     },
     /// A version other than HTTP/1.0 or HTTP/1.1 (505).
@@ -33,6 +36,7 @@ pub enum ProtoError {
     ObsFold,
     /// HTTP/1.1 request without Host, or with more than one (RFC 9112 §3.2).
     MissingHost,
+    /// HTTP/1.1 request with more than one Host (RFC 9112 §3.2).
     RepeatedHost,
     /// Content-Length that is not plain digits, or too big for u64.
     BadContentLength,
@@ -100,14 +104,21 @@ pub enum Error {
     /// A URL that does not parse (exit 3).
     BadUrl(String),
     /// The host name did not resolve (exit 6).
-    Resolve { host: String, why: String },
+    Resolve {
+        /// The name that did not resolve.
+        host: String,
+        /// The resolver's reason.
+        why: String,
+    },
     /// Every address refused or failed (exit 7).
     Connect(String),
     /// The response could not be parsed or contradicts itself (exit 8; head caps are 56).
     Protocol(ProtoError),
     /// Body shorter than announced, or a chunked body cut off (exit 18).
     Truncated {
+        /// Body bytes received before the end.
         received: u64,
+        /// Bytes announced by Content-Length (`None` for a cut chunked body).
         expected: Option<u64>,
     },
     /// HTTP status >= 400 without --no-fail (exit 22).
@@ -129,7 +140,10 @@ pub enum Error {
     /// The server's certificate is not trusted (exit 60).
     CertNotTrusted(String),
     /// The body is larger than --max-filesize (exit 63).
-    FileTooLarge { limit: u64 },
+    FileTooLarge {
+        /// The `--max-filesize` limit.
+        limit: u64,
+    },
     /// --cacert unreadable or invalid (exit 77).
     CaCert(String),
     /// The server could not bind its address (exit 1).
@@ -137,7 +151,12 @@ pub enum Error {
     /// Any other runtime failure (exit 1).
     Io(io::Error),
     /// Another error, with the URL it happened on (same exit code as the inner error).
-    AtUrl { url: String, error: Box<Error> },
+    AtUrl {
+        /// The URL being fetched.
+        url: String,
+        /// What went wrong there.
+        error: Box<Error>,
+    },
     /// A redirect we will not follow: an https -> http downgrade without -k (exit 47).
     RedirectRefused(String),
     /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
@@ -149,7 +168,12 @@ pub enum Error {
     },
     /// A compressed body (Content-Encoding) that does not decode (exit 61, as curl), or whose
     /// compressed stream ends early (`truncated`: exit 18, as any cut-off body).
-    Decoding { why: String, truncated: bool },
+    Decoding {
+        /// What the decoder said.
+        why: String,
+        /// The compressed stream ended early (exit 18) rather than being corrupt (exit 61).
+        truncated: bool,
+    },
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
     ProxyResolve {
         /// The proxy as given or as `host:port`.

@@ -9,9 +9,12 @@
 //! Deliberately left out (the README's "Deliberately left out" says why): request bodies,
 //! HTTP/2 and HTTP/3, cookies, authentication schemes, CGI or any dynamic content.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod fetch;
 pub mod proto;
+pub mod save;
 pub mod serve;
 mod tls;
 

@@ -39,12 +39,15 @@ const COPY_CHUNK: u64 = 64 * 1024;
 /// Per-loop state every connection of that loop uses: configuration, the clock read once per
 /// wake-up, the nearest deadline, buffers shared instead of held per connection, the log.
 pub struct Ctx {
+    /// The engine's configuration.
     pub cfg: EngineConfig,
+    /// The clock, read once per wake-up.
     pub now: Instant,
     /// Earliest deadline any connection set since the loop last swept; the poll timeout.
     pub next_deadline: Instant,
     /// True once a stop was requested: no new keep-alive.
     pub stopping: bool,
+    /// Access-log lines waiting to be written.
     pub log: LogBuf,
     /// Scratch for file bytes on their way into rustls.
     pub scratch: Vec<u8>,
@@ -55,6 +58,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A loop's context at `now`.
     pub fn new(cfg: EngineConfig, now: Instant) -> Self {
         let log = LogBuf::new(cfg.log);
         Ctx {
@@ -85,7 +89,9 @@ impl Ctx {
 /// What the loop should do with a connection after it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
+    /// Keep it registered.
     Keep,
+    /// Close and forget it.
     Close,
 }
 
@@ -233,14 +239,24 @@ impl Conn {
         conn
     }
 
+    /// TLS fault `handshake-stall`: read and discard whatever arrives, answer nothing, until
+    /// the client gives up (or the send-stall deadline).
+    pub fn stall(&mut self, ctx: &mut Ctx) {
+        self.state = State::Stalled;
+        self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
+    }
+
+    /// The byte stream, for (de)registering its socket.
     pub fn transport_mut(&mut self) -> &mut Transport {
         &mut self.transport
     }
 
+    /// When `on_deadline` is due (its meaning depends on the state).
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
+    /// The client's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
     }
@@ -524,7 +540,9 @@ impl Conn {
             Some(n) if n > 0 && n < CONTINUE.len() => &CONTINUE[n..],
             _ => &[],
         };
-        record(&head, body_len, self.id, ctx);
+        if let Some(log) = ctx.cfg.record.as_ref() {
+            log.push(recorded(&head, body_len, self));
+        }
         let faults = match ctx.cfg.faults.as_deref() {
             Some(plan) => faults_for(plan, &head),
             None => Faults::default(),
@@ -532,8 +550,12 @@ impl Conn {
         faults.adjust_request(&mut head);
         let mut resp = match raw {
             Some(bytes) => echo_response(bytes),
-            None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
+            None => match super::routes::answer(&ctx.cfg.site, &head) {
+                Some(canned) => canned,
+                None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
+            },
         };
+        let faults = faults.cut_mid_body(&resp);
         // Judged before faults rewrite the status (`?status=400` is not a confused client).
         let keep_alive = keep_alive && !signals_confusion(resp.status, &head.method);
         let framing = faults.adjust_response(&mut resp, head.minor_version);
@@ -710,7 +732,7 @@ impl Conn {
             return Step::Close;
         }
         if ex.close || ctx.stopping {
-            self.start_close(ctx);
+            self.start_close(!ex.faults.no_close_notify, ctx);
             return Step::Again;
         }
         self.state = State::ReadingHead;
@@ -724,8 +746,11 @@ impl Conn {
         Step::Again
     }
 
-    fn start_close(&mut self, ctx: &mut Ctx) {
-        self.transport.start_close();
+    /// Drain and close; `notify`: say close_notify first over TLS (not under that fault).
+    fn start_close(&mut self, notify: bool, ctx: &mut Ctx) {
+        if notify {
+            self.transport.start_close();
+        }
         self.inbuf.clear();
         self.state = State::Draining;
         let linger = match self.short_linger {
@@ -869,23 +894,23 @@ fn faults_for(plan: &FaultPlan, head: &RequestHead) -> Faults {
     plan.next_faults(path, query)
 }
 
-fn record(head: &RequestHead, body_len: u64, connection_id: u64, ctx: &Ctx) {
-    let Some(log) = ctx.cfg.record.as_ref() else {
-        return;
-    };
+/// The request as the fixture log keeps it.
+fn recorded(head: &RequestHead, body_len: u64, conn: &Conn) -> RecordedRequest {
     let headers = head
         .headers
         .iter()
         .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
         .collect();
-    let entry = RecordedRequest {
+    RecordedRequest {
         method: head.method.clone(),
         target: head.target.clone(),
         headers,
         body_len,
-        connection_id,
-    };
-    super::record::push(log, entry);
+        connection_id: conn.id,
+        version: format!("HTTP/1.{}", head.minor_version),
+        peer: conn.peer,
+        tls: conn.transport.tls_details(),
+    }
 }
 
 /// Turn a response into bytes to write and body segments; `framing` (from the faults) says

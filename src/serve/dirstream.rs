@@ -90,9 +90,17 @@ impl DirReader {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
     /// The HTML page for `display_path` (decoded, `/a/b/`) in `order`.
-    Html { display_path: String, order: Order },
+    Html {
+        /// The directory's path as shown (decoded, `/a/b/`).
+        display_path: String,
+        /// How entries are sorted.
+        order: Order,
+    },
     /// The JSON array.
-    Json { order: Order },
+    Json {
+        /// How entries are sorted.
+        order: Order,
+    },
 }
 
 impl Format {

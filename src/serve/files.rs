@@ -20,6 +20,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The status to answer with (400 or 404).
     pub fn status(self) -> u16 {
         match self {
             Refusal::BadRequest => 400,

@@ -19,12 +19,15 @@ const SAFE_WRITE: usize = 4096;
 
 /// What one response line says.
 pub struct Entry<'a> {
+    /// The client.
     pub peer: SocketAddr,
     /// `None` when the request could not be parsed.
     pub request: Option<(&'a str, &'a str, u8)>,
+    /// The status sent.
     pub status: u16,
     /// Body bytes sent (CLF `%b`).
     pub bytes: u64,
+    /// Time from the request to the last byte, in microseconds.
     pub micros: u64,
 }
 
@@ -43,6 +46,7 @@ pub struct LogBuf {
 }
 
 impl LogBuf {
+    /// An empty buffer writing `format`.
     pub fn new(format: LogFormat) -> Self {
         LogBuf {
             format,
@@ -55,6 +59,7 @@ impl LogBuf {
         }
     }
 
+    /// Whether lines are written at all.
     pub fn is_on(&self) -> bool {
         self.format != LogFormat::Off
     }

@@ -13,8 +13,11 @@ use crate::proto::Headers;
 /// The methods this server implements (RFC 9110 §9.1: method names are case-sensitive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodKind {
+    /// GET.
     Get,
+    /// HEAD: GET's head without the body.
     Head,
+    /// OPTIONS: 204 with `Allow`.
     Options,
     /// Anything else: 405 with `Allow`.
     Other,
@@ -58,8 +61,8 @@ pub enum Decision {
 pub fn decide(method: MethodKind, headers: &Headers, v: &Validators, len: u64) -> Decision {
     let get_or_head = matches!(method, MethodKind::Get | MethodKind::Head);
     // Step 1-2: If-Match, else If-Unmodified-Since.
-    if let Some(if_match) = headers.get("if-match") {
-        if !etag_list_matches(if_match, &v.etag, true) {
+    if headers.count("if-match") > 0 {
+        if !etag_lines_match(headers, "if-match", &v.etag, true) {
             return Decision::PreconditionFailed;
         }
     } else if let Some(since) = header_date(headers, "if-unmodified-since") {
@@ -68,8 +71,8 @@ pub fn decide(method: MethodKind, headers: &Headers, v: &Validators, len: u64) -
         }
     }
     // Step 3-4: If-None-Match (weak comparison, §13.1.2), else If-Modified-Since (GET/HEAD).
-    if let Some(if_none_match) = headers.get("if-none-match") {
-        if etag_list_matches(if_none_match, &v.etag, false) {
+    if headers.count("if-none-match") > 0 {
+        if etag_lines_match(headers, "if-none-match", &v.etag, false) {
             return match get_or_head {
                 true => Decision::NotModified,
                 false => Decision::PreconditionFailed,
@@ -102,6 +105,15 @@ fn if_range_matches(headers: &Headers, v: &Validators) -> bool {
         Ok(date) => unix_secs(date) == unix_secs(v.modified),
         Err(_) => false,
     }
+}
+
+/// Whether any field line of the list-valued `name` matches: several If-Match or
+/// If-None-Match lines mean their comma-joined list (RFC 9110 §5.3), not just the first one
+/// (found by fuzz/preconditions).
+fn etag_lines_match(headers: &Headers, name: &str, etag: &str, strong: bool) -> bool {
+    headers
+        .get_all(name)
+        .any(|line| etag_list_matches(line, etag, strong))
 }
 
 /// Whether `*` or any entity-tag of a comma-separated list matches `etag` (§13.1.1, §13.1.2).
@@ -193,23 +205,48 @@ pub fn content_type(name: &str) -> Cow<'static, str> {
 pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        // The rest of RFC 9110 §15 (and RFC 6585 for 428/429/431): canned routes and
+        // `?status=` faults may answer any of them.
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
         204 => "No Content",
+        205 => "Reset Content",
         206 => "Partial Content",
+        300 => "Multiple Choices",
         301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
         304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        406 => "Not Acceptable",
         408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
         412 => "Precondition Failed",
         413 => "Content Too Large",
         414 => "URI Too Long",
+        415 => "Unsupported Media Type",
         416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
     }
@@ -293,6 +330,13 @@ mod tests {
             (Get, &[("If-Match", "\"x\", \"a-1\"")], whole()),
             (Get, &[("If-Match", "W/\"a-1\"")], PreconditionFailed),
             (Get, &[("If-Match", "\"b\"")], PreconditionFailed),
+            // Several field lines are one list (RFC 9110 §5.3).
+            (Get, &[("If-Match", "\"b\""), ("If-Match", ETAG)], whole()),
+            (
+                Get,
+                &[("If-None-Match", "\"b\""), ("If-None-Match", ETAG)],
+                NotModified,
+            ),
             (
                 Get,
                 &[("If-Match", "\"b\""), ("If-None-Match", "\"b\"")],

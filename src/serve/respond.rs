@@ -41,6 +41,8 @@ pub struct Site {
     pub fixed_mtime: Option<SystemTime>,
     /// Library fixtures: ETag from a hash of the content instead of size and mtime.
     pub content_etag: bool,
+    /// Canned replies (`--routes`, `Server::route`), tried before the files.
+    pub routes: Vec<super::routes::Route>,
 }
 
 /// A response ready to be sent: status, header fields, and where the body bytes come from.
@@ -48,8 +50,11 @@ pub struct Site {
 /// `Connection: close` when it decides to close.
 #[derive(Debug)]
 pub struct Response {
+    /// The status code.
     pub status: u16,
+    /// Header fields, in order.
     pub headers: Vec<(String, String)>,
+    /// Where the body comes from.
     pub body: BodySource,
 }
 
@@ -61,14 +66,24 @@ pub enum BodySource {
     /// Bytes built in memory (listings, error pages, small files if cached).
     Bytes(Vec<u8>),
     /// `len` bytes of `file` from `offset`: sent with sendfile(2) on plain connections.
-    File { file: File, offset: u64, len: u64 },
+    File {
+        /// The open file.
+        file: File,
+        /// Where the bytes start.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
     /// A directory listing produced as the socket drains (length unknown: chunked, or
     /// close-delimited for HTTP/1.0).
     Listing(Box<ListingBody>),
     /// multipart/byteranges: each part is a part head then a span of `file`; `tail` closes it.
     Multipart {
+        /// The open file the parts come from.
         file: File,
+        /// Each range's part head and span.
         parts: Vec<Part>,
+        /// The closing boundary.
         tail: Vec<u8>,
     },
 }
@@ -95,8 +110,11 @@ pub fn unknown_length_framing(
 /// One part of a multipart/byteranges body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
+    /// The part's boundary and header fields.
     pub head: Vec<u8>,
+    /// Where the span starts in the file.
     pub offset: u64,
+    /// Span length in bytes.
     pub len: u64,
 }
 
@@ -117,6 +135,7 @@ impl BodySource {
         }
     }
 
+    /// No body bytes at all.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -256,7 +275,7 @@ fn status_digits(status: u16) -> [u8; 3] {
 
 /// `--cors` and `-H` extras. An extra replaces a default of the same name (e.g. `Server`),
 /// except framing fields, which only the responder may set (a wrong one would desync the peer).
-fn add_site_headers(site: &Site, response: &mut Response) {
+pub(crate) fn add_site_headers(site: &Site, response: &mut Response) {
     if site.cors {
         response
             .headers
@@ -509,9 +528,8 @@ fn file_validators(site: &Site, file: &File, meta: &std::fs::Metadata) -> Valida
         .or_else(|| meta.modified().ok())
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let etag = match site.content_etag {
-        true => {
-            content_etag(file, len).unwrap_or_else(|_| reply::etag_from_metadata(len, modified))
-        }
+        true => super::etag_cache::cached(meta, || content_etag(file, len))
+            .unwrap_or_else(|_| reply::etag_from_metadata(len, modified)),
         false => reply::etag_from_metadata(len, modified),
     };
     Validators {
