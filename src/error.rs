@@ -1,5 +1,5 @@
 //! The crate's errors: `ProtoError` for the sans-IO core (small, `Copy`, comparable in tests) and
-//! `Error` for everything a user can hit, each mapping to one exit code (SPEC.md's table).
+//! `Error` for everything a user can hit, each mapping to one exit code (the README's table).
 
 use std::fmt;
 use std::io;
@@ -159,6 +159,21 @@ pub enum Error {
     },
     /// A redirect we will not follow: an https -> http downgrade without -k (exit 47).
     RedirectRefused(String),
+    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
+    ChecksumMismatch {
+        /// The digest asked for, lower-case hex.
+        expected: String,
+        /// The digest of the bytes received, lower-case hex.
+        got: String,
+    },
+    /// A compressed body (Content-Encoding) that does not decode (exit 61, as curl), or whose
+    /// compressed stream ends early (`truncated`: exit 18, as any cut-off body).
+    Decoding {
+        /// What the decoder said.
+        why: String,
+        /// The compressed stream ended early.
+        truncated: bool,
+    },
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
     ProxyResolve {
         /// The proxy as given or as `host:port`.
@@ -168,17 +183,10 @@ pub enum Error {
     },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
     ProxyTunnel(String),
-    /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
-    ChecksumMismatch {
-        /// The digest asked for, lower-case hex.
-        expected: String,
-        /// The digest of the bytes received, lower-case hex.
-        got: String,
-    },
 }
 
 impl Error {
-    /// The process exit code for this error (SPEC.md; curl's numbers).
+    /// The process exit code for this error (the README's table; curl's numbers).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
@@ -204,9 +212,13 @@ impl Error {
             Error::Bind(_) | Error::Io(_) => 1,
             Error::AtUrl { error, .. } => error.exit_code(),
             Error::RedirectRefused(_) => 47,
+            Error::ChecksumMismatch { .. } => 32,
+            Error::Decoding {
+                truncated: true, ..
+            } => 18,
+            Error::Decoding { .. } => 61,
             Error::ProxyResolve { .. } => 5,
             Error::ProxyTunnel(_) => 56,
-            Error::ChecksumMismatch { .. } => 32,
         }
     }
 
@@ -263,14 +275,19 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "{e}"),
             Error::AtUrl { url, error } => write!(f, "{error} ({url})"),
             Error::RedirectRefused(why) => write!(f, "redirect refused: {why}"),
-            Error::ProxyResolve { proxy, why } => {
-                write!(f, "could not resolve proxy {proxy}: {why}")
-            }
-            Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
             Error::ChecksumMismatch { expected, got } => write!(
                 f,
                 "checksum mismatch: expected sha256 {expected}, got {got}; not saved"
             ),
+            Error::Decoding {
+                why,
+                truncated: true,
+            } => write!(f, "transfer cut short: compressed body ends early: {why}"),
+            Error::Decoding { why, .. } => write!(f, "cannot decode the body: {why}"),
+            Error::ProxyResolve { proxy, why } => {
+                write!(f, "could not resolve proxy {proxy}: {why}")
+            }
+            Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
         }
     }
 }

@@ -149,7 +149,8 @@ fn one_failure_does_not_stop_the_others_and_fail_early_does() {
         url_of(&server, "f0.txt"),
         missing.clone(),
         url_of(&server, "f1.txt"),
-        url_of(&server, "f2.txt?status=503"),
+        // Two URLs saved under one name: with -Z they take turns on f2.txt.part.
+        url_of(&server, "f2.txt?again"),
         url_of(&server, "f2.txt"),
     ];
     for parallel in [false, true] {

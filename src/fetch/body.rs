@@ -15,6 +15,9 @@ use crate::{Error, ProtoError};
 
 /// Receive buffer: big enough for a whole capped head, and large reads keep syscalls few.
 pub const BUF_SIZE: usize = 128 * 1024;
+/// What a connection's receive buffer starts at: any ordinary head fits, and a batch of small
+/// files does not zero 128 KiB per request. It grows towards `BUF_SIZE` when a read fills it.
+const FIRST_BUF_SIZE: usize = 16 * 1024;
 
 /// Where response bytes come from: a socket with timeouts, or a test script.
 pub trait Source {
@@ -102,7 +105,7 @@ impl Source for TimedStream {
 pub struct Incoming<S> {
     /// Where the bytes come from.
     pub source: S,
-    buf: Box<[u8]>,
+    buf: Vec<u8>,
     start: usize,
     end: usize,
     /// Bytes received in total, to tell an empty reply (52) from a cut head.
@@ -114,7 +117,7 @@ impl<S: Source> Incoming<S> {
     pub fn new(source: S) -> Self {
         Self {
             source,
-            buf: vec![0; BUF_SIZE].into_boxed_slice(),
+            buf: vec![0; FIRST_BUF_SIZE],
             start: 0,
             end: 0,
             total: 0,
@@ -135,23 +138,40 @@ impl<S: Source> Incoming<S> {
         self.total > 0
     }
 
-    /// Read more bytes after the buffered ones, moving those to the front when the tail is full.
+    /// Read more bytes after the buffered ones, moving those to the front when the tail is full
+    /// and growing the buffer (up to `BUF_SIZE`) when it is full or a read filled it.
     fn fill(&mut self) -> Result<usize, Error> {
-        if self.end == self.buf.len() {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+        if self.end == self.buf.len() && self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
         if self.end == self.buf.len() {
-            // Unreachable with the proto caps (all far below BUF_SIZE); refuse rather than spin.
-            return Err(Error::Protocol(ProtoError::HeadTooLarge {
-                limit: BUF_SIZE,
-            }));
+            if self.buf.len() >= BUF_SIZE {
+                // Unreachable with the proto caps (all below BUF_SIZE); refuse, not spin.
+                return Err(Error::Protocol(ProtoError::HeadTooLarge {
+                    limit: BUF_SIZE,
+                }));
+            }
+            self.grow();
         }
+        let space = self.buf.len() - self.end;
         let n = self.source.read_some(&mut self.buf[self.end..])?;
         self.end += n;
         self.total += n as u64;
+        if n == space && self.buf.len() < BUF_SIZE {
+            // A stream (a chunked body) outruns the buffer: larger reads from now on.
+            self.grow();
+        }
         Ok(n)
+    }
+
+    fn grow(&mut self) {
+        let len = (self.buf.len() * 2).min(BUF_SIZE);
+        self.buf.resize(len, 0);
     }
 
     /// Read one response head; returns it with its raw bytes (for `-i` / `-D`).

@@ -12,6 +12,7 @@ use url::Url;
 
 use super::batch::{Batch, Context, Flow, Job};
 use super::connect::{Family, ResolveOverride};
+use super::decode::ACCEPT_ENCODING;
 use super::input::Entries;
 use super::outputs::{self, OutputSpec};
 use super::progress::{Board, Progress};
@@ -23,7 +24,7 @@ use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
 use super::timecond::{parse_time_cond, remote_time, TimeCond};
 use super::trace::{verbose_lines, Tracer};
 use super::transfer::{transfer, Output, TransferOptions};
-use super::writeout::{self, Piece, Record};
+use super::writeout::{self, Piece, Record, Var};
 use super::{FetchArgs, Origin, Pool, Request, Response};
 use crate::proto::framing::BodyKind;
 use crate::Error;
@@ -35,14 +36,14 @@ struct Options {
     resolve: Vec<ResolveOverride>,
     /// `-o`/`-O` in the order they pair with URLs.
     outputs: Vec<OutputSpec>,
-    /// `-z`: the conditional field every request carries.
-    time_cond: Option<TimeCond>,
-    /// `-x`/`--noproxy` over curl's proxy variables.
-    proxies: Proxies,
     /// `-w`, parsed.
     write_out: Option<Vec<Piece>>,
     /// Retry, resume and checksum settings shared by every transfer.
     transfer: TransferOptions,
+    /// `-z`: the conditional field every request carries.
+    time_cond: Option<TimeCond>,
+    /// `-x`/`--noproxy` over curl's proxy variables.
+    proxies: Proxies,
 }
 
 impl Options {
@@ -60,20 +61,6 @@ impl Options {
         if let Some(ua) = &args.user_agent {
             super::request::check_value(ua)?;
         }
-        let time_cond = args.time_cond.as_deref().and_then(|value| {
-            let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
-            if cond.is_none() && !args.silent {
-                eprintln!(
-                    "rawhttp: warning: --time-cond {value:?} is neither a file nor a date; \
-                     fetching unconditionally"
-                );
-            }
-            cond
-        });
-        let proxies =
-            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
-                std::env::var(name).ok()
-            });
         let write_out = args
             .write_out
             .as_deref()
@@ -88,7 +75,28 @@ impl Options {
             resume: args.continue_at,
             no_restart: args.no_restart,
             expect_sha256: None,
+            // Only when something prints the digest: hashing a large body costs CPU.
+            hash: write_out.as_ref().is_some_and(|w| {
+                w.iter()
+                    .any(|p| matches!(p, Piece::Var(Var::Json | Var::Sha256)))
+            }),
+            decode: args.compressed,
+            max_decoded: args.max_filesize,
         };
+        let time_cond = args.time_cond.as_deref().and_then(|value| {
+            let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
+            if cond.is_none() && !args.silent {
+                eprintln!(
+                    "rawhttp: warning: --time-cond {value:?} is neither a file nor a date; \
+                     fetching unconditionally"
+                );
+            }
+            cond
+        });
+        let proxies =
+            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
+                std::env::var(name).ok()
+            });
         Ok(Options {
             time_cond,
             proxies,
@@ -160,6 +168,20 @@ impl Options {
         }
         if a.location {
             req = req.follow_redirects(a.max_redirs);
+        }
+        self.with_habits(req)
+    }
+
+    /// `--compressed` (unless `-H` says its own Accept-Encoding), `-z`, and `-v`.
+    fn with_habits(&self, mut req: Request) -> Request {
+        let a = &self.args;
+        let asks_encoding = self.edits.iter().any(|e| match e {
+            HeaderEdit::Set(name, _) | HeaderEdit::Remove(name) => {
+                name.eq_ignore_ascii_case("accept-encoding")
+            }
+        });
+        if a.compressed && !asks_encoding {
+            req = req.header("Accept-Encoding", ACCEPT_ENCODING);
         }
         if let Some(cond) = &self.time_cond {
             req = req.header(cond.field, &cond.date);
@@ -391,7 +413,7 @@ struct CliOutput<'a> {
     progress: Option<Progress>,
     /// Stdout is a terminal nobody chose with `-o -`: refuse a binary first block.
     guard: bool,
-    /// `--limit-rate`: the pace of this transfer's body.
+    /// `--limit-rate`.
     limit: Option<RateLimit>,
 }
 
@@ -449,7 +471,13 @@ impl Output for CliOutput<'_> {
     }
 
     fn started(&mut self, response: &Response, already: u64) {
-        let total = response.content_length().map(|n| n + already);
+        // A decoded body has no known length: the bar becomes a spinner.
+        let decoding =
+            self.opts.args.compressed && response.headers().get("content-encoding").is_some();
+        let total = response
+            .content_length()
+            .filter(|_| !decoding)
+            .map(|n| n + already);
         self.progress = match self.board {
             Some(board) if self.to_file => {
                 Some(board.bar(&remote_name(&self.url).to_string_lossy(), total))
@@ -479,8 +507,8 @@ impl Output for CliOutput<'_> {
         Ok(())
     }
 
-    fn block_len(&self, max: usize) -> usize {
-        self.limit.as_ref().map_or(max, |l| l.slice(max))
+    fn read_size(&self, buf: usize) -> usize {
+        self.limit.as_ref().map_or(buf, |l| l.slice(buf))
     }
 
     fn before_commit(&mut self, response: &Response, sink: &mut Sink) -> Result<(), Error> {

@@ -52,8 +52,9 @@ pub struct Request {
     close: bool,
     trace: Option<Tracer>,
     proxies: Proxies,
-    /// Phase times of the request being sent (for `-w`).
+    /// Phase times of the request being sent (for `-w`), and when it started.
     timings: Timings,
+    started: Instant,
 }
 
 /// When each phase of the last request ended, measured from its start (curl's `-w` times).
@@ -94,6 +95,7 @@ impl Request {
             trace: None,
             proxies: Proxies::none(),
             timings: Timings::default(),
+            started: Instant::now(),
         }
     }
 
@@ -329,7 +331,7 @@ impl Request {
     /// One request on one connection: a pooled one when there is one, else a fresh one.
     fn send_once(&mut self, deadline: Option<Instant>, at_origin: bool) -> Result<Response, Error> {
         let url = self.url.clone();
-        let started = Instant::now();
+        self.started = Instant::now();
         self.timings = Timings::default();
         request::check_method(&self.method)?;
         let https = match url.scheme() {
@@ -346,7 +348,7 @@ impl Request {
             self.emit_reused(&url, &stream);
             match self.traced_exchange(stream, &bytes, deadline) {
                 Ok((incoming, head, raw)) => {
-                    self.timings.starttransfer = started.elapsed();
+                    self.timings.starttransfer = self.started.elapsed();
                     let lease = self.lease(route, persistent, true);
                     return self.response(incoming, head, raw, lease);
                 }
@@ -356,14 +358,14 @@ impl Request {
                 Err((e, _)) => return Err(e),
             }
         }
-        let stream = self.connect(&url, https, proxy.as_ref(), deadline, started)?;
+        let stream = self.connect(&url, https, proxy.as_ref(), deadline)?;
         if let Some(pool) = &self.pool {
             pool.note_opened();
         }
         let (incoming, head, raw) = self
             .traced_exchange(stream, &bytes, deadline)
             .map_err(|(e, _)| e)?;
-        self.timings.starttransfer = started.elapsed();
+        self.timings.starttransfer = self.started.elapsed();
         let lease = self.lease(route, persistent, false);
         self.response(incoming, head, raw, lease)
     }
@@ -461,7 +463,6 @@ impl Request {
         https: bool,
         proxy: Option<&Proxy>,
         deadline: Option<Instant>,
-        started: Instant,
     ) -> Result<Stream, Error> {
         let host = url
             .host()
@@ -471,11 +472,11 @@ impl Request {
             .ok_or_else(|| Error::BadUrl("no port for this scheme".into()))?;
         let connect_deadline = connect_deadline(self.connect_timeout, deadline);
         let tcp = match proxy {
-            None => self.dial(&host, port, connect_deadline, started),
-            Some(proxy) => self.dial_proxy(proxy, connect_deadline, started),
+            None => self.dial(&host, port, connect_deadline),
+            Some(proxy) => self.dial_proxy(proxy, connect_deadline),
         }
         .map_err(|e| which_timeout(e, deadline))?;
-        self.timings.connect = started.elapsed();
+        self.timings.connect = self.started.elapsed();
         if let (Some(tracer), Ok(addr)) = (&self.trace, tcp.peer_addr()) {
             let host = url.host_str().unwrap_or_default();
             tracer.emit(&TraceEvent::Connected { host, addr });
@@ -492,7 +493,7 @@ impl Request {
         let config = self.tls_client_config()?;
         let stream = connect::handshake(tcp, &host, config, connect_deadline)
             .map_err(|e| which_timeout(e, deadline))?;
-        self.timings.appconnect = started.elapsed();
+        self.timings.appconnect = self.started.elapsed();
         if let Some(facts) = self.trace.as_ref().and_then(|_| stream.tls_facts()) {
             self.emit(&TraceEvent::Tls(&facts));
         }
@@ -500,39 +501,27 @@ impl Request {
     }
 
     /// A TCP connection to `host:port` (`--resolve` and the family applied).
-    fn dial(
-        &mut self,
-        host: &Host<&str>,
-        port: u16,
-        until: Instant,
-        started: Instant,
-    ) -> Result<TcpStream, Error> {
+    fn dial(&mut self, host: &Host<&str>, port: u16, until: Instant) -> Result<TcpStream, Error> {
         let addrs = connect::resolve(host, port, &self.resolve, self.family)?;
-        self.timings.namelookup = started.elapsed();
+        self.timings.namelookup = self.started.elapsed();
         connect::connect_any(&addrs, until, limits::CONNECT_ATTEMPT_DELAY)
     }
 
     /// A TCP connection to the proxy: its name not resolving is exit 5, as curl's.
-    fn dial_proxy(
-        &mut self,
-        proxy: &Proxy,
-        until: Instant,
-        started: Instant,
-    ) -> Result<TcpStream, Error> {
+    fn dial_proxy(&mut self, proxy: &Proxy, until: Instant) -> Result<TcpStream, Error> {
         let host = proxy.host().ok_or_else(|| Error::ProxyResolve {
             proxy: proxy.authority(),
             why: "no host".into(),
         })?;
-        self.dial(&host, proxy.port(), until, started)
-            .map_err(|e| match e {
-                Error::Resolve { why, .. } => Error::ProxyResolve {
-                    proxy: proxy.authority(),
-                    why,
-                },
-                // `why` names the address that failed: the proxy's.
-                Error::Connect(why) => Error::Connect(format!("to proxy {why}")),
-                other => other,
-            })
+        self.dial(&host, proxy.port(), until).map_err(|e| match e {
+            Error::Resolve { why, .. } => Error::ProxyResolve {
+                proxy: proxy.authority(),
+                why,
+            },
+            // `why` names the address that failed: the proxy's.
+            Error::Connect(why) => Error::Connect(format!("to proxy {why}")),
+            other => other,
+        })
     }
 
     /// Ask the proxy for a tunnel to the origin (RFC 9110 §9.3.6: `CONNECT host:port`, any 2xx

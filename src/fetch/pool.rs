@@ -195,18 +195,23 @@ impl Pool {
 }
 
 /// An idle connection is usable when reading would block: EOF means the server closed it (its
-/// keep-alive timer, RFC 9112 §9.5), and bytes nobody asked for mean it is out of step.
+/// keep-alive timer, RFC 9112 §9.5), and bytes nobody asked for mean it is out of step. One
+/// non-blocking peek (`MSG_PEEK | MSG_DONTWAIT`) asks, without toggling the socket's mode.
 fn is_idle_and_open(stream: &Stream) -> bool {
-    let tcp = stream.tcp();
-    if tcp.set_nonblocking(true).is_err() {
-        return false;
-    }
+    use std::os::fd::AsRawFd;
+    let fd = stream.tcp().as_raw_fd();
     let mut probe = [0u8; 1];
-    let verdict = match tcp.peek(&mut probe) {
-        Err(e) => e.kind() == io::ErrorKind::WouldBlock,
-        Ok(_) => false,
+    // SAFETY: recv(2) writes at most 1 byte into `probe`, which lives across the call; `fd` is
+    // the open socket `stream` owns for the whole call.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            probe.as_mut_ptr().cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
     };
-    tcp.set_nonblocking(false).is_ok() && verdict
+    n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
 }
 
 #[cfg(test)]

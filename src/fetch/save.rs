@@ -9,6 +9,7 @@ use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 
 use url::Url;
 
@@ -204,7 +205,41 @@ enum SinkKind {
         tracked: u64,
         /// Left in place when the transfer fails (`-C`, `--retry`: a later attempt resumes).
         keep: bool,
+        /// No other sink of this process writes the same part file meanwhile.
+        _claim: Option<Claim>,
     },
+}
+
+/// Part files being written by this process. Two transfers of one batch that name the same
+/// file (`-Z` with a repeated URL) take turns instead of removing each other's part file.
+static CLAIMED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static RELEASED: Condvar = Condvar::new();
+
+/// This process's exclusive use of one part file path, until dropped.
+#[derive(Debug)]
+struct Claim(PathBuf);
+
+impl Claim {
+    /// Wait until no other sink holds `part`, then hold it.
+    fn new(part: &Path) -> Claim {
+        // Plain data: a panic elsewhere cannot leave the list inconsistent.
+        let mut held = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
+        while held.iter().any(|p| p == part) {
+            held = RELEASED.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+        held.push(part.to_path_buf());
+        Claim(part.to_path_buf())
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut held = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = held.iter().position(|p| *p == self.0) {
+            held.swap_remove(at);
+        }
+        RELEASED.notify_all();
+    }
 }
 
 fn write_error(path: &Path, e: io::Error) -> Error {
@@ -256,6 +291,7 @@ impl Sink {
     fn open_part(path: &Path, no_clobber: bool) -> Result<Sink, Error> {
         let bad_name = || write_error(path, io::ErrorKind::InvalidInput.into());
         let part = part_path(path).ok_or_else(bad_name)?;
+        let claim = Claim::new(&part);
         match fs::remove_file(&part) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(write_error(&part, e)),
             _ => {}
@@ -265,10 +301,16 @@ impl Sink {
             .create_new(true)
             .open(&part)
             .map_err(|e| write_error(&part, e))?;
-        Ok(Self::tracked_part(file, part, path, no_clobber))
+        Ok(Self::tracked_part(file, part, path, no_clobber, claim))
     }
 
-    fn tracked_part(file: File, part: PathBuf, path: &Path, no_clobber: bool) -> Sink {
+    fn tracked_part(
+        file: File,
+        part: PathBuf,
+        path: &Path,
+        no_clobber: bool,
+        claim: Claim,
+    ) -> Sink {
         let tracked = interrupt::register(&part);
         Sink {
             kind: SinkKind::Part {
@@ -278,6 +320,7 @@ impl Sink {
                 no_clobber,
                 tracked,
                 keep: false,
+                _claim: Some(claim),
             },
         }
     }
@@ -288,6 +331,7 @@ impl Sink {
     pub fn open_part_at(path: &Path, offset: u64) -> Result<Sink, Error> {
         let bad_name = || write_error(path, io::ErrorKind::InvalidInput.into());
         let part = part_path(path).ok_or_else(bad_name)?;
+        let claim = Claim::new(&part);
         let open = || -> io::Result<File> {
             let mut file = OpenOptions::new()
                 .write(true)
@@ -305,7 +349,7 @@ impl Sink {
             Ok(file)
         };
         let file = open().map_err(|e| write_error(&part, e))?;
-        Ok(Self::tracked_part(file, part, path, false))
+        Ok(Self::tracked_part(file, part, path, false, claim))
     }
 
     /// Keep `NAME.part` when this sink is dropped uncommitted (and on SIGINT/SIGTERM), so a
@@ -414,6 +458,7 @@ impl Sink {
             no_clobber: false,
             tracked: 0,
             keep: false,
+            _claim: None,
         };
         result
     }

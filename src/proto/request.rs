@@ -1,4 +1,4 @@
-//! Request head parsing for the server, with the strict input rules of SPEC.md (RFC 9112 §2-§5).
+//! Request head parsing for the server, with the strict input rules the README lists (RFC 9112 §2-§5).
 //! Bytes in, a `RequestHead` out; it does not decide body framing (`framing`) nor map targets
 //! to files (`serve::files`).
 

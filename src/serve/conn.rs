@@ -1,5 +1,5 @@
 //! One connection's state machine: reading head -> (reading body) -> (delaying) -> sending ->
-//! back to reading head (keep-alive) or draining -> closed (DESIGN rule 3).
+//! back to reading head (keep-alive) or draining -> closed (ARCHITECTURE.md rule 3).
 //! It turns readiness into progress; what to answer is `respond`'s decision, how bytes move is
 //! `transport`'s, and when timers fire is the event loop's.
 //!
@@ -17,11 +17,12 @@ use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 use super::cache::FileCache;
+use super::dirstream::ListingBody;
 use super::event_loop::EngineConfig;
 use super::faults::{self, Cut, FaultPlan, Faults, WireFraming};
 use super::log::{Entry, LogBuf};
 use super::record::RecordedRequest;
-use super::respond::{error_response, BodySource, Response};
+use super::respond::{error_response, unknown_length_framing, BodySource, Response};
 use super::transport::{ReadStatus, Transport};
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
@@ -137,7 +138,12 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 /// Where body bytes still to be sent come from.
 enum Seg {
     Mem(Vec<u8>),
-    Span { offset: u64, len: u64 },
+    Span {
+        offset: u64,
+        len: u64,
+    },
+    /// A listing rendered piece by piece as the socket drains (issue 13).
+    Listing(Box<ListingBody>),
 }
 
 /// One response in progress, with every counter partial writes need.
@@ -161,6 +167,8 @@ struct Exchange {
     rate_start: Instant,
     /// A rate fault paused sending until the deadline.
     paused: bool,
+    /// A listing piece went out: let the loop serve others before rendering the next one.
+    yield_due: bool,
     // for the access log
     request: Option<(String, String, u8)>,
     status: u16,
@@ -551,6 +559,7 @@ impl Conn {
         // Judged before faults rewrite the status (`?status=400` is not a confused client).
         let keep_alive = keep_alive && !signals_confusion(resp.status, &head.method);
         let framing = faults.adjust_response(&mut resp, head.minor_version);
+        let framing = unknown_length_framing(&mut resp, framing, head.minor_version);
         let info = (head.method, head.target, head.minor_version);
         self.start_exchange(resp, Some(info), keep_alive, (faults, framing), ctx);
         if let Some(ex) = self.exchange.as_mut().filter(|_| !unfinished.is_empty()) {
@@ -940,6 +949,7 @@ fn build_exchange(
         chunk_trailer_sent: false,
         rate_start: now,
         paused: false,
+        yield_due: false,
         request: None,
         status: resp.status,
         started: now,
@@ -951,6 +961,10 @@ fn plan_body(body: BodySource, out: &mut Vec<u8>, inline: bool) -> (Option<File>
     let mut segs = VecDeque::new();
     match body {
         BodySource::None => (None, segs),
+        BodySource::Listing(body) => {
+            segs.push_back(Seg::Listing(body));
+            (None, segs)
+        }
         BodySource::Bytes(v) => {
             if inline && v.len() as u64 <= INLINE_BODY {
                 out.extend_from_slice(&v);
@@ -1033,7 +1047,35 @@ impl Exchange {
                 self.copy_mem(allowed);
                 Ok(BodyStep::Refill)
             }
+            Some(Seg::Listing(_)) => Ok(self.pull_listing(allowed, now)),
         }
+    }
+
+    /// Render the listing's next piece into `out` (framed when chunked); every other call
+    /// yields instead (a pause that ends at once: the loop handles other events and timers
+    /// first), so a huge listing never holds the loop for more than one piece.
+    fn pull_listing(&mut self, allowed: u64, now: Instant) -> BodyStep {
+        if std::mem::take(&mut self.yield_due) {
+            return BodyStep::Pause(now);
+        }
+        let chunked = self.faults.chunked;
+        let Some(Seg::Listing(body)) = self.segs.front_mut() else {
+            return BodyStep::Refill;
+        };
+        let mut piece = Vec::new();
+        let done = body.fill(&mut piece);
+        piece.truncate(usize::try_from(allowed).unwrap_or(usize::MAX));
+        if !piece.is_empty() {
+            frame_open(&mut self.out, piece.len() as u64, chunked);
+            self.out.extend_from_slice(&piece);
+            frame_close(&mut self.out, chunked);
+            self.body_queued += piece.len() as u64;
+        }
+        if done {
+            self.segs.pop_front();
+        }
+        self.yield_due = true;
+        BodyStep::Refill
     }
 
     /// Copy up to `n` bytes of the front file span into `out`, framed as one chunk.

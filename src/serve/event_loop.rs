@@ -215,7 +215,7 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> Result<std::net::TcpListener, E
         socket.set_reuse_port(true).map_err(fail)?;
     }
     if addr.is_ipv6() && addr.ip().is_unspecified() {
-        // SPEC: `::` means every interface, IPv4 included (dual-stack).
+        // README: `::` means every interface, IPv4 included (dual-stack).
         socket.set_only_v6(false).map_err(fail)?;
     }
     socket.bind(&addr.into()).map_err(fail)?;

@@ -335,9 +335,94 @@ pub fn rate_allowance(rate: u64, sent: u64, elapsed: Duration) -> Result<u64, Du
     ))
 }
 
+/// A builder, so a fixture names only the faults it wants:
+/// `Faults::new().delay_ms(200).truncate(100)` is `?delay=200&truncate=100`.
+impl Faults {
+    /// No faults (the same as `Faults::default()`).
+    pub fn new() -> Faults {
+        Faults::default()
+    }
+
+    /// Wait `ms` milliseconds before sending the head (`delay=MS`).
+    pub fn delay_ms(mut self, ms: u64) -> Faults {
+        self.delay_ms = Some(ms);
+        self
+    }
+
+    /// Send the body at most `bytes` per second (`rate=BYTES`; 0 means no limit).
+    pub fn rate(mut self, bytes: u64) -> Faults {
+        self.rate = Some(bytes).filter(|&n| n > 0);
+        self
+    }
+
+    /// Announce the full length, send `n` body bytes, close (`truncate=N`).
+    pub fn truncate(mut self, n: u64) -> Faults {
+        self.truncate = Some(n);
+        self
+    }
+
+    /// Send `n` body bytes, then reset the connection (`reset=N`).
+    pub fn reset(mut self, n: u64) -> Faults {
+        self.reset = Some(n);
+        self
+    }
+
+    /// Send the head, then nothing until the client gives up (`stall`).
+    pub fn stall(mut self) -> Faults {
+        self.stall = true;
+        self
+    }
+
+    /// Send the body chunked (`chunked`).
+    pub fn chunked(mut self) -> Faults {
+        self.chunked = true;
+        self
+    }
+
+    /// Send no length and close after the body (`no-length`).
+    pub fn no_length(mut self) -> Faults {
+        self.no_length = true;
+        self
+    }
+
+    /// Answer 200 with the whole body even when a Range was asked (`ignore-range`).
+    pub fn ignore_range(mut self) -> Faults {
+        self.ignore_range = true;
+        self
+    }
+
+    /// Answer with `code` (a final status, 200..=599), the file as body (`status=CODE`).
+    pub fn status(mut self, code: u16) -> Faults {
+        self.status = Some(code).filter(|c| (200..=599).contains(c));
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_builder_says_what_the_query_says() {
+        let built = Faults::new()
+            .delay_ms(200)
+            .rate(1000)
+            .truncate(100)
+            .reset(7)
+            .stall()
+            .chunked()
+            .no_length()
+            .ignore_range()
+            .status(503);
+        let query = "delay=200&rate=1000&truncate=100&reset=7&stall&chunked&no-length\
+                     &ignore-range&status=503";
+        assert_eq!(built, Faults::from_query(query));
+        assert_eq!(
+            Faults::new().status(150).rate(0),
+            Faults::from_query("status=150&rate=0")
+        );
+        assert!(Faults::new().is_none());
+    }
     use crate::proto::Headers;
 
     fn faults(f: impl FnOnce(&mut Faults)) -> Faults {

@@ -302,17 +302,18 @@ fn escape_clf(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u64,
-    min: u64,
-    sec: u64,
+/// A UTC calendar instant, to the second.
+pub(super) struct Civil {
+    pub(super) year: i64,
+    pub(super) month: u32,
+    pub(super) day: u32,
+    pub(super) hour: u64,
+    pub(super) min: u64,
+    pub(super) sec: u64,
 }
 
 /// UTC calendar time from Unix seconds (Howard Hinnant's days-to-civil algorithm).
-fn civil(secs: u64) -> Civil {
+pub(super) fn civil(secs: u64) -> Civil {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;

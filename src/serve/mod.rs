@@ -4,6 +4,7 @@
 pub mod badssl;
 pub mod cache;
 pub mod conn;
+pub mod dirstream;
 mod etag_cache;
 pub mod event_loop;
 pub mod faults;
@@ -12,6 +13,7 @@ pub mod files;
 pub mod fixture;
 pub mod listing;
 pub mod log;
+pub mod page;
 pub mod record;
 pub mod reply;
 pub mod respond;
@@ -35,7 +37,7 @@ use respond::Site;
 
 pub use fixture::{Server, ServerHandle};
 
-/// Access log format (SPEC: `--log`).
+/// Access log format (README: `--log`).
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
     /// Common Log Format, one line per request.
@@ -47,7 +49,7 @@ pub enum LogFormat {
     Off,
 }
 
-/// `rawhttp serve` flags (SPEC.md, serve table).
+/// `rawhttp serve` flags (README, serve table).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Folder to serve
@@ -122,7 +124,7 @@ pub struct ServeArgs {
     pub routes: Option<PathBuf>,
 }
 
-/// Run `rawhttp serve` until SIGINT/SIGTERM; returns the exit code (0, 1 or 2 per SPEC).
+/// Run `rawhttp serve` until SIGINT/SIGTERM; returns the exit code (0, 1 or 2, as the README says).
 pub fn run(args: ServeArgs) -> i32 {
     match serve(&args) {
         Ok(()) => 0,
@@ -310,7 +312,7 @@ fn bind_addrs(args: &ServeArgs) -> Result<Vec<SocketAddr>, Error> {
         .collect()
 }
 
-/// The ready line per address (SPEC), flushed so a waiting script sees it at once.
+/// The ready line per address (README), flushed so a waiting script sees it at once.
 fn announce(dir: &Path, tls: bool, addrs: &[SocketAddr]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     for addr in addrs {
