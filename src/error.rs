@@ -171,7 +171,7 @@ pub enum Error {
     Decoding {
         /// What the decoder said.
         why: String,
-        /// The compressed stream ended early.
+        /// The compressed stream ended early (exit 18) rather than being corrupt (exit 61).
         truncated: bool,
     },
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).

@@ -15,14 +15,14 @@ pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 /// A content coding (RFC 9110 §8.4.1) we can undo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
-    /// gzip (RFC 1952).
+    /// "gzip" and "x-gzip" (RFC 9110 §8.4.1.3); concatenated members are all read.
     Gzip,
     /// "deflate" is zlib-wrapped (RFC 9110 §8.4.1.2); raw deflate is accepted too, as
     /// browsers and curl do, because servers send both.
     Deflate,
-    /// br (RFC 7932).
+    /// "br" (RFC 7932).
     Brotli,
-    /// zstd (RFC 8878).
+    /// "zstd" (RFC 8878).
     Zstd,
 }
 

@@ -91,14 +91,14 @@ impl DirReader {
 pub enum Format {
     /// The HTML page for `display_path` (decoded, `/a/b/`) in `order`.
     Html {
-        /// The directory's decoded path, `/a/b/`.
+        /// The directory's path as shown (decoded, `/a/b/`).
         display_path: String,
-        /// The sort order.
+        /// How entries are sorted.
         order: Order,
     },
     /// The JSON array.
     Json {
-        /// The sort order.
+        /// How entries are sorted.
         order: Order,
     },
 }
