@@ -14,6 +14,7 @@
 pub mod error;
 pub mod fetch;
 pub mod proto;
+pub mod save;
 pub mod serve;
 mod tls;
 

@@ -21,6 +21,8 @@ enum Command {
     Fetch(rawhttp::fetch::FetchArgs),
     /// Serve a folder over HTTP or HTTPS
     Serve(rawhttp::serve::ServeArgs),
+    /// Save a page with everything it needs (or a site) so it opens offline
+    Save(rawhttp::save::SaveArgs),
 }
 
 fn main() {
@@ -39,6 +41,7 @@ fn main() {
             rawhttp::fetch::run(args)
         }
         Command::Serve(args) => rawhttp::serve::run(args),
+        Command::Save(args) => rawhttp::save::run(args),
     };
     std::process::exit(code);
 }

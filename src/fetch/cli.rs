@@ -10,16 +10,13 @@ use std::sync::Arc;
 
 use url::Url;
 
+use super::args::ClientOptions;
 use super::batch::{Batch, Context, Flow, Job};
-use super::connect::{Family, ResolveOverride};
 use super::decode::ACCEPT_ENCODING;
 use super::input::Entries;
 use super::outputs::{self, OutputSpec};
 use super::progress::{Board, Progress};
-use super::proxy::Proxies;
 use super::ratelimit::RateLimit;
-use super::request::{parse_header_arg, HeaderEdit};
-use super::retry::RetryPolicy;
 use super::save::{disposition_name, ensure_dir, remote_name, Destination, Sink};
 use super::timecond::{parse_time_cond, remote_time, TimeCond};
 use super::trace::{verbose_lines, Tracer};
@@ -32,8 +29,8 @@ use crate::Error;
 /// Flags turned into values once, before any URL is fetched.
 struct Options {
     args: FetchArgs,
-    edits: Vec<HeaderEdit>,
-    resolve: Vec<ResolveOverride>,
+    /// The connection flags shared with `save`, parsed.
+    client: ClientOptions,
     /// `-o`/`-O` in the order they pair with URLs.
     outputs: Vec<OutputSpec>,
     /// `-w`, parsed.
@@ -42,36 +39,19 @@ struct Options {
     transfer: TransferOptions,
     /// `-z`: the conditional field every request carries.
     time_cond: Option<TimeCond>,
-    /// `-x`/`--noproxy` over curl's proxy variables.
-    proxies: Proxies,
 }
 
 impl Options {
     fn new(args: FetchArgs) -> Result<Options, Error> {
-        let edits = args
-            .headers
-            .iter()
-            .map(|h| parse_header_arg(h))
-            .collect::<Result<Vec<_>, _>>()?;
-        let resolve = args
-            .resolve
-            .iter()
-            .map(|r| ResolveOverride::parse(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(ua) = &args.user_agent {
-            super::request::check_value(ua)?;
-        }
+        let client = args.client.parse()?;
         let write_out = args
+            .batch
             .write_out
             .as_deref()
             .map(|w| writeout::parse_format(&read_format(w)?))
             .transpose()?;
         let transfer = TransferOptions {
-            retry: RetryPolicy {
-                max_retries: args.retry,
-                fixed_delay: args.retry_delay,
-                max_time: args.retry_max_time.filter(|d| !d.is_zero()),
-            },
+            retry: args.batch.retry_policy(),
             resume: args.continue_at,
             no_restart: args.no_restart,
             expect_sha256: None,
@@ -85,7 +65,7 @@ impl Options {
         };
         let time_cond = args.time_cond.as_deref().and_then(|value| {
             let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
-            if cond.is_none() && !args.silent {
+            if cond.is_none() && !args.client.silent {
                 eprintln!(
                     "rawhttp: warning: --time-cond {value:?} is neither a file nor a date; \
                      fetching unconditionally"
@@ -93,17 +73,11 @@ impl Options {
             }
             cond
         });
-        let proxies =
-            Proxies::from_settings(args.proxy.as_deref(), args.noproxy.as_deref(), |name| {
-                std::env::var(name).ok()
-            });
         Ok(Options {
+            client,
             time_cond,
-            proxies,
             outputs: args.ordered_outputs(),
             args,
-            edits,
-            resolve,
             write_out,
             transfer,
         })
@@ -133,36 +107,7 @@ impl Options {
     fn request(&self, url: Url) -> Request {
         let a = &self.args;
         let method = if a.head { "HEAD" } else { "GET" };
-        let mut req = Request::new(method, url)
-            .proxies(self.proxies.clone())
-            .http10(a.http10)
-            .insecure(a.insecure)
-            .family(match (a.ipv4, a.ipv6) {
-                (true, _) => Family::V4,
-                (_, true) => Family::V6,
-                _ => Family::Any,
-            });
-        for edit in &self.edits {
-            req = req.header_edit(edit.clone());
-        }
-        for pin in &self.resolve {
-            req = req.resolve(pin.clone());
-        }
-        if let Some(ua) = &a.user_agent {
-            req = req.user_agent(ua);
-        }
-        if let Some(path) = &a.cacert {
-            req = req.cacert(path.clone());
-        }
-        if let Some(d) = a.connect_timeout {
-            req = req.connect_timeout(d);
-        }
-        if let Some(d) = a.read_timeout {
-            req = req.read_timeout(d);
-        }
-        if let Some(d) = a.max_time {
-            req = req.max_time(d);
-        }
+        let mut req = self.client.request(method, url).http10(a.http10);
         if let Some(n) = a.max_filesize {
             req = req.max_filesize(n);
         }
@@ -175,11 +120,7 @@ impl Options {
     /// `--compressed` (unless `-H` says its own Accept-Encoding), `-z`, and `-v`.
     fn with_habits(&self, mut req: Request) -> Request {
         let a = &self.args;
-        let asks_encoding = self.edits.iter().any(|e| match e {
-            HeaderEdit::Set(name, _) | HeaderEdit::Remove(name) => {
-                name.eq_ignore_ascii_case("accept-encoding")
-            }
-        });
+        let asks_encoding = self.client.edits_header("accept-encoding");
         if a.compressed && !asks_encoding {
             req = req.header("Accept-Encoding", ACCEPT_ENCODING);
         }
@@ -199,7 +140,7 @@ impl Options {
 /// to `--parallel-max` at once, over one pool of kept-alive connections. A failure never
 /// stops the others (unless `--fail-early`); the exit code is the last failure's.
 pub fn run(args: FetchArgs) -> i32 {
-    let quiet = args.silent && !args.show_error;
+    let quiet = !args.client.shows_errors();
     let opts = match Options::new(args) {
         Ok(o) => o,
         Err(e) => {
@@ -224,16 +165,13 @@ pub fn run(args: FetchArgs) -> i32 {
         eprintln!("rawhttp: warning: Ctrl-C will not clean up part files: {e}");
     }
     super::interrupt::keep_part_files(opts.transfer.keeps_part());
-    if opts.args.insecure && !opts.args.silent {
+    if opts.args.client.insecure && !opts.args.client.silent {
         eprintln!("rawhttp: warning: --insecure: server certificates are not verified");
     }
-    let parallel = match opts.args.parallel {
-        true => opts.args.parallel_max as usize,
-        false => 1,
-    };
+    let parallel = opts.args.batch.parallelism();
     let pool = Arc::new(Pool::new(parallel));
     let board = match parallel > 1 {
-        true => Board::start(opts.args.silent),
+        true => Board::start(opts.args.client.silent),
         false => None,
     };
     let argv = opts.argv_jobs();
@@ -281,14 +219,14 @@ pub fn run(args: FetchArgs) -> i32 {
 }
 
 /// `-w`: the format filled from one transfer's record, on stdout.
-fn print_write_out(format: &[Piece], record: &Record) {
+pub(crate) fn print_write_out(format: &[Piece], record: &Record) {
     let text = writeout::render(format, record);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// A `-w` argument: the format itself, or `@FILE` / `@-` to read it (as curl).
-fn read_format(arg: &str) -> Result<String, Error> {
+pub(crate) fn read_format(arg: &str) -> Result<String, Error> {
     let Some(path) = arg.strip_prefix('@') else {
         return Ok(arg.to_string());
     };
@@ -483,7 +421,7 @@ impl Output for CliOutput<'_> {
                 Some(board.bar(&remote_name(&self.url).to_string_lossy(), total))
             }
             Some(_) => None,
-            None => Progress::start(self.opts.args.silent, self.to_file, total),
+            None => Progress::start(self.opts.args.client.silent, self.to_file, total),
         };
         if let Some(bar) = &self.progress {
             bar.inc(already);
@@ -559,7 +497,7 @@ fn note_kept(opts: &Options, dest: &Destination, response: &Response, at: &str) 
     let Destination::File { path, .. } = dest else {
         return;
     };
-    if opts.args.silent || !path.is_file() {
+    if opts.args.client.silent || !path.is_file() {
         return;
     }
     let status = response.status();

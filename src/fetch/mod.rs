@@ -2,6 +2,7 @@
 //! `Request`/`Response` are the library API; `run` is `rawhttp fetch` built on it. Parsing and
 //! framing decisions live in `proto`; nothing here serves.
 
+pub mod args;
 pub mod batch;
 pub mod body;
 mod cli;
@@ -33,6 +34,8 @@ use std::time::Duration;
 
 use crate::proto::syntax::parse_decimal;
 
+pub use cli::parse_url;
+pub(crate) use cli::{print_write_out, read_format};
 pub use client::{Request, Response, Timings};
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
@@ -72,13 +75,6 @@ pub struct FetchArgs {
     /// Send HEAD and print the response head
     #[arg(short = 'I', long = "head")]
     pub head: bool,
-    /// Add or replace a request header 'Name: value'; 'Name:' removes a default, 'Name;' sends
-    /// it empty (repeatable)
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    pub headers: Vec<String>,
-    /// User-Agent (default rawhttp/VERSION)
-    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
-    pub user_agent: Option<String>,
     /// Follow redirects
     #[arg(short = 'L', long = "location")]
     pub location: bool,
@@ -91,41 +87,9 @@ pub struct FetchArgs {
     /// Save the body of an HTTP error response and exit 0
     #[arg(long = "no-fail", overrides_with = "fail")]
     pub no_fail: bool,
-    /// Seconds for connecting, TLS included (0 = no limit)
-    #[arg(long = "connect-timeout", value_name = "SECS", value_parser = parse_secs)]
-    pub connect_timeout: Option<Duration>,
-    /// Seconds without data before giving up (0 = no limit)
-    #[arg(long = "read-timeout", value_name = "SECS", value_parser = parse_secs)]
-    pub read_timeout: Option<Duration>,
-    /// Seconds for the whole transfer (0 = no limit)
-    #[arg(short = 'm', long = "max-time", value_name = "SECS", value_parser = parse_secs)]
-    pub max_time: Option<Duration>,
     /// Refuse bodies larger than BYTES (suffixes k, M, G)
     #[arg(long = "max-filesize", value_name = "BYTES", value_parser = parse_size)]
     pub max_filesize: Option<u64>,
-    /// Extra PEM trust anchors
-    #[arg(long = "cacert", value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Do not verify server certificates
-    #[arg(short = 'k', long = "insecure")]
-    pub insecure: bool,
-    /// Use this HTTP proxy for every URL ([http://][user:pass@]host[:port], port 1080 by
-    /// default); '' disables proxies, also those from http_proxy/https_proxy
-    #[arg(short = 'x', long = "proxy", value_name = "URL")]
-    pub proxy: Option<String>,
-    /// Hosts that bypass the proxy, comma-separated (domains with their subdomains, IPs,
-    /// CIDR blocks, host:port); '*' for all. Overrides no_proxy
-    #[arg(long = "noproxy", value_name = "LIST")]
-    pub noproxy: Option<String>,
-    /// Use ADDR for HOST:PORT (repeatable)
-    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
-    pub resolve: Vec<String>,
-    /// IPv4 addresses only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    pub ipv4: bool,
-    /// IPv6 addresses only
-    #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
     /// Send an HTTP/1.0 request
     #[arg(long = "http1.0")]
     pub http10: bool,
@@ -160,19 +124,6 @@ pub struct FetchArgs {
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]
     pub output_order: Option<Vec<outputs::OutputSpec>>,
-    /// No progress and no error messages
-    #[arg(short = 's', long = "silent")]
-    pub silent: bool,
-    /// Error messages even with -s
-    #[arg(short = 'S', long = "show-error")]
-    pub show_error: bool,
-    /// Fetch the URLs concurrently
-    #[arg(short = 'Z', long = "parallel")]
-    pub parallel: bool,
-    /// Most transfers at once with -Z
-    #[arg(long = "parallel-max", value_name = "N", default_value_t = 8,
-          value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub parallel_max: u32,
     /// Read URLs from FILE (`-` = stdin), one per line with an optional output name after
     /// it; blank lines and `#` comments are skipped
     #[arg(long = "input-file", value_name = "FILE")]
@@ -187,21 +138,15 @@ pub struct FetchArgs {
     /// continue a part file
     #[arg(long = "no-restart")]
     pub no_restart: bool,
-    /// Retry transient failures N times
-    #[arg(long = "retry", value_name = "N", default_value_t = 0)]
-    pub retry: u32,
-    /// Wait SECS between retries instead of the exponential backoff
-    #[arg(long = "retry-delay", value_name = "SECS", value_parser = parse_delay)]
-    pub retry_delay: Option<Duration>,
-    /// Start no retry after SECS since the first attempt (0 = no limit)
-    #[arg(long = "retry-max-time", value_name = "SECS", value_parser = parse_delay)]
-    pub retry_max_time: Option<Duration>,
-    /// Print FORMAT after each transfer (`@FILE` reads it from FILE, `@-` from stdin)
-    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
-    pub write_out: Option<String>,
     /// The SHA-256 the saved bytes must have; one per URL in order
     #[arg(long = "expect-sha256", value_name = "HEX", value_parser = transfer::parse_sha256)]
     pub expect_sha256: Vec<[u8; 32]>,
+    /// Connection flags shared with `save`
+    #[command(flatten)]
+    pub client: args::ClientArgs,
+    /// Batch flags shared with `save`
+    #[command(flatten)]
+    pub batch: args::BatchArgs,
 }
 
 impl FetchArgs {
@@ -234,7 +179,7 @@ impl FetchArgs {
 }
 
 /// Seconds as a decimal number; 0 means no limit.
-fn parse_secs(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_secs(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .trim()
         .parse()
@@ -250,7 +195,7 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 }
 
 /// Seconds as a decimal number where 0 means "none" (a wait), not "no limit".
-fn parse_delay(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_delay(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .trim()
         .parse()
