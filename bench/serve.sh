@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rawhttp serve vs nginx and lighttpd over plain HTTP, same run, same folder (issue 3).
 #
-#   bench/serve.sh [1k] [100k] [log] [idle]     (default: all four)
+#   bench/serve.sh [1k] [100k] [log] [idle] [listing]     (default: all five)
 #
 #   1k, 100k  wrk -t2 -c64 keep-alive req/s for a 1 KiB / 100 KiB file on each server;
 #             rawhttp divided by the faster peer (targets >= 1.2x and >= 1.0x)
@@ -9,6 +9,11 @@
 #             (target: costs <= 10%)
 #   idle      10,000 idle keep-alive connections held at once (bench/idle_conns.py):
 #             server RSS while held (target <= 64 MiB), all served again; nginx alongside
+#   listing   a LISTING_FILES-entry directory (issue 13), rawhttp and nginx autoindex, fresh
+#             servers: RSS before / peak / 3 s after 50 clients ask for the listing and never
+#             read (bench/listing_hold.py; target: after within 10% of before); and another
+#             client's 1 KiB latency (wrk -t1 -c1 --latency) while 4 curl loops fetch the
+#             listing (target: p99 < 50 ms)
 #
 # Environment: DURATION (seconds per wrk run, default 10), ROUNDS (default 1; the median is
 # reported), WRK_THREADS (2), WRK_CONNS (64), IDLE_CONNS (10000), RAWHTTP_BIN (skip the build).
@@ -23,11 +28,12 @@ ROUNDS=${ROUNDS:-1}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNS=${WRK_CONNS:-64}
 IDLE_CONNS=${IDLE_CONNS:-10000}
-for v in SECS ROUNDS WRK_THREADS WRK_CONNS IDLE_CONNS; do
+LISTING_FILES=${LISTING_FILES:-100000}
+for v in SECS ROUNDS WRK_THREADS WRK_CONNS IDLE_CONNS LISTING_FILES; do
     case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive whole number, got '${!v}'" ;; esac
 done
 
-select_parts "1k 100k log idle" "$@"
+select_parts "1k 100k log idle listing" "$@"
 
 need python3 python3
 need wrk wrk
@@ -117,6 +123,107 @@ bench_idle() {
     ROWS+=("| $IDLE_CONNS idle keep-alive conns: RSS MiB (served twice) | $nm ($nok) | – | $rm ($rok) | – | ≤ 64 MiB, all served | $ok |")
 }
 
+# make_big_dir DIR N: DIR holds exactly the N empty files file-000000.txt … (kept when it does).
+make_big_dir() {
+    local dir=$1 n=$2
+    [ -d "$dir" ] && [ "$(find "$dir" -maxdepth 1 -type f | wc -l)" -eq "$n" ] && return 0
+    rm -rf "$dir"
+    python3 -c 'import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(d)
+for i in range(n):
+    open(os.path.join(d, "file-%06d.txt" % i), "w").close()' "$dir" "$n"
+}
+
+# wrk_p99_ms FILE / wrk_p50_ms FILE: a percentile of a `wrk --latency` run, in milliseconds.
+wrk_pct_ms() {
+    awk -v p="$1" '$1 == p {
+        v = $2
+        if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v) }
+        else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
+        printf "%.1f\n", v }' "$2"
+}
+
+# listing_hold NAME PORT PIDS...: listing_hold.py on one fresh server; prints "BEFORE PEAK AFTER"
+# in MiB.
+listing_hold() {
+    local name=$1 port=$2 json pidargs=() p
+    shift 2
+    for p in "$@"; do pidargs+=(--pid "$p"); done
+    # A first request, so "before" includes what any request costs (code paged in, caches).
+    curl -sf -o /dev/null --max-time 60 "http://127.0.0.1:$port/big/" ||
+        die "$name does not list http://127.0.0.1:$port/big/"
+    json=$(python3 "$BENCH_DIR/listing_hold.py" --port "$port" --path /big/ "${pidargs[@]}" \
+        2>"$OUT/serve-listing-hold-$name.err") ||
+        die "listing_hold.py against $name failed: $(tail -n 3 "$OUT/serve-listing-hold-$name.err")"
+    echo "$json" >"$OUT/serve-listing-hold-$name.json"
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%.1f %.1f %.1f" % (d["before_kib"]/1024, d["peak_kib"]/1024, d["after_kib"]/1024))' "$json"
+}
+
+# listing_latency NAME BASE_URL ROUND: 4 curl loops on BASE_URL/big/ while wrk -t1 -c1 asks
+# for BASE_URL/1k.bin; prints "P50 P99 LISTINGS" (ms, ms, listings completed).
+listing_latency() {
+    local name=$1 base=$2 round=$3 f loops=() i count
+    f=$OUT/serve-listing-latency-$name-$round.txt
+    : >"$OUT/serve-listing-loops-$name.txt"
+    for i in 1 2 3 4; do
+        (while :; do curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 "${base}big/" || true; done) \
+            >>"$OUT/serve-listing-loops-$name.txt" 2>/dev/null &
+        loops+=($!)
+    done
+    run_wrk "$f" -t1 -c1 -d"${SECS}s" --latency "${base}1k.bin" >/dev/null
+    for i in "${loops[@]}"; do
+        pkill -P "$i" curl 2>/dev/null || true
+        kill "$i" 2>/dev/null || true
+        wait "$i" 2>/dev/null || true
+    done
+    count=$(grep -c '^200$' "$OUT/serve-listing-loops-$name.txt" || true)
+    echo "$(wrk_pct_ms 50% "$f") $(wrk_pct_ms 99% "$f") ${count:-0}"
+}
+
+# bench_listing: the issue 13 attacks on a LISTING_FILES-entry directory, rawhttp beside nginx
+# autoindex; adds three rows.
+bench_listing() {
+    local lw=$OUT/listing-www r n pids round rl nl rp=() np=() rc=0 nc=0
+    make_big_dir "$lw/big" "$LISTING_FILES"
+    make_file "$lw/1k.bin" 1024
+    start_rawhttp serve-listing-rawhttp "$OUT/serve-listing-rawhttp.log" --log off "$lw"
+    local rport=${RAWHTTP_URL##*:}
+    rport=${rport%/}
+    r=$(listing_hold rawhttp "$rport" "$RAWHTTP_PID")
+    stop_pid "$RAWHTTP_PID"
+    start_nginx serve-listing-nginx "$lw" "" "autoindex on;"
+    mapfile -t pids < <(with_children "$NGINX_PID")
+    n=$(listing_hold nginx "$NGINX_PORT" "${pids[@]}")
+    stop_pid "$NGINX_PID"
+    local rb rpk ra nb npk na
+    read -r rb rpk ra <<<"$r"
+    read -r nb npk na <<<"$n"
+    note "listing hold: rawhttp $rb -> $rpk -> $ra MiB, nginx $nb -> $npk -> $na MiB"
+    local back
+    back=$(awk -v b="$rb" -v a="$ra" 'BEGIN { print (a <= b * 1.10) ? "PASS" : "FAIL" }')
+    ROWS+=("| $LISTING_FILES-entry listing, 50 clients that never read: RSS MiB before → peak | $nb → $npk | – | $rb → $rpk | – | – | – |")
+    ROWS+=("| same, RSS MiB 3 s after they close (÷ before) | $na ($(ratio "$na" "$nb")×) | – | $ra ($(ratio "$ra" "$rb")×) | – | ≤ 1.10× before | $back |")
+    start_rawhttp serve-listing-rawhttp "$OUT/serve-listing-rawhttp.log" --log off "$lw"
+    local raw_url=$RAWHTTP_URL raw_pid=$RAWHTTP_PID
+    start_nginx serve-listing-nginx "$lw" "" "autoindex on;"
+    local nginx_url=http://127.0.0.1:$NGINX_PORT/
+    for round in $(seq "$ROUNDS"); do
+        read -r -a rl <<<"$(listing_latency rawhttp "$raw_url" "$round")"
+        read -r -a nl <<<"$(listing_latency nginx "$nginx_url" "$round")"
+        note "listing latency round $round: rawhttp p50 ${rl[0]} p99 ${rl[1]} ms (${rl[2]} listings), nginx p50 ${nl[0]} p99 ${nl[1]} ms (${nl[2]} listings)"
+        rp+=("${rl[1]}") np+=("${nl[1]}")
+        rc=$((rc + rl[2])) nc=$((nc + nl[2]))
+    done
+    kill -0 "$raw_pid" 2>/dev/null || die "rawhttp died during the listing latency runs"
+    local rmed nmed
+    rmed=$(median "${rp[@]}") nmed=$(median "${np[@]}")
+    local range="range $(printf '%s\n' "${rp[@]}" | sort -g | head -1)–$(printf '%s\n' "${rp[@]}" | sort -g | tail -1)"
+    ROWS+=("| 1 KiB p99 ms while 4 clients loop on the listing (listings done) | $nmed ($nc) | – | $rmed ($rc; $range) | $(ratio "$rmed" "$nmed")× | < 50 ms | $(verdict "$rmed" le 50) |")
+    stop_all
+}
+
 if want 1k || want 100k || want log; then
     start_rawhttp serve-rawhttp "$OUT/serve-rawhttp.log" --log off "$WWW"
     URLS[rawhttp]=$RAWHTTP_URL PIDS[rawhttp]=$RAWHTTP_PID
@@ -141,6 +248,7 @@ if want log; then
 fi
 stop_all
 want idle && bench_idle
+want listing && bench_listing
 
 {
     echo "### rawhttp serve vs nginx and lighttpd (plain HTTP, wrk -t$WRK_THREADS -c$WRK_CONNS -d${SECS}s, loopback)"

@@ -1,5 +1,5 @@
 //! The crate's errors: `ProtoError` for the sans-IO core (small, `Copy`, comparable in tests) and
-//! `Error` for everything a user can hit, each mapping to one exit code (SPEC.md's table).
+//! `Error` for everything a user can hit, each mapping to one exit code (the README's table).
 
 use std::fmt;
 use std::io;
@@ -9,10 +9,12 @@ use std::io;
 pub enum ProtoError {
     /// The head grew past the caller's byte cap before its blank line.
     HeadTooLarge {
+        /// The cap that was exceeded, in bytes.
         limit: usize,
     },
     /// More header fields than the caller's cap.
     TooManyHeaders {
+        /// The cap on the number of fields.
         limit: usize,
     },
     /// The status line is not `HTTP/1.x NNN reason`.
@@ -21,6 +23,7 @@ pub enum ProtoError {
     BadRequestLine,
     /// The request line is longer than the cap (414).
     UriTooLong {
+        /// The cap on the request line, in bytes.
         limit: usize,
     },
     /// A version other than HTTP/1.0 or HTTP/1.1 (505).
@@ -33,6 +36,7 @@ pub enum ProtoError {
     ObsFold,
     /// HTTP/1.1 request without Host, or with more than one (RFC 9112 §3.2).
     MissingHost,
+    /// HTTP/1.1 request with more than one Host (RFC 9112 §3.2).
     RepeatedHost,
     /// Content-Length that is not plain digits, or too big for u64.
     BadContentLength,
@@ -100,14 +104,21 @@ pub enum Error {
     /// A URL that does not parse (exit 3).
     BadUrl(String),
     /// The host name did not resolve (exit 6).
-    Resolve { host: String, why: String },
+    Resolve {
+        /// The name that did not resolve.
+        host: String,
+        /// The resolver's reason.
+        why: String,
+    },
     /// Every address refused or failed (exit 7).
     Connect(String),
     /// The response could not be parsed or contradicts itself (exit 8; head caps are 56).
     Protocol(ProtoError),
     /// Body shorter than announced, or a chunked body cut off (exit 18).
     Truncated {
+        /// Body bytes received before the end.
         received: u64,
+        /// Bytes announced by Content-Length (`None` for a cut chunked body).
         expected: Option<u64>,
     },
     /// HTTP status >= 400 without --no-fail (exit 22).
@@ -129,7 +140,10 @@ pub enum Error {
     /// The server's certificate is not trusted (exit 60).
     CertNotTrusted(String),
     /// The body is larger than --max-filesize (exit 63).
-    FileTooLarge { limit: u64 },
+    FileTooLarge {
+        /// The `--max-filesize` limit.
+        limit: u64,
+    },
     /// --cacert unreadable or invalid (exit 77).
     CaCert(String),
     /// The server could not bind its address (exit 1).
@@ -137,7 +151,12 @@ pub enum Error {
     /// Any other runtime failure (exit 1).
     Io(io::Error),
     /// Another error, with the URL it happened on (same exit code as the inner error).
-    AtUrl { url: String, error: Box<Error> },
+    AtUrl {
+        /// The URL being fetched.
+        url: String,
+        /// What went wrong there.
+        error: Box<Error>,
+    },
     /// A redirect we will not follow: an https -> http downgrade without -k (exit 47).
     RedirectRefused(String),
     /// The saved bytes do not hash to `--expect-sha256` (exit 32; curl has no such code).
@@ -146,6 +165,14 @@ pub enum Error {
         expected: String,
         /// The digest of the bytes received, lower-case hex.
         got: String,
+    },
+    /// A compressed body (Content-Encoding) that does not decode (exit 61, as curl), or whose
+    /// compressed stream ends early (`truncated`: exit 18, as any cut-off body).
+    Decoding {
+        /// What the decoder said.
+        why: String,
+        /// The compressed stream ended early (exit 18) rather than being corrupt (exit 61).
+        truncated: bool,
     },
     /// The proxy's name did not resolve, or the proxy URL is malformed (exit 5, curl's).
     ProxyResolve {
@@ -159,7 +186,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code for this error (SPEC.md; curl's numbers).
+    /// The process exit code for this error (the README's table; curl's numbers).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
@@ -186,6 +213,10 @@ impl Error {
             Error::AtUrl { error, .. } => error.exit_code(),
             Error::RedirectRefused(_) => 47,
             Error::ChecksumMismatch { .. } => 32,
+            Error::Decoding {
+                truncated: true, ..
+            } => 18,
+            Error::Decoding { .. } => 61,
             Error::ProxyResolve { .. } => 5,
             Error::ProxyTunnel(_) => 56,
         }
@@ -248,6 +279,11 @@ impl fmt::Display for Error {
                 f,
                 "checksum mismatch: expected sha256 {expected}, got {got}; not saved"
             ),
+            Error::Decoding {
+                why,
+                truncated: true,
+            } => write!(f, "transfer cut short: compressed body ends early: {why}"),
+            Error::Decoding { why, .. } => write!(f, "cannot decode the body: {why}"),
             Error::ProxyResolve { proxy, why } => {
                 write!(f, "could not resolve proxy {proxy}: {why}")
             }

@@ -6,8 +6,10 @@
 //!   and as a test-fixture library ([`serve::Server`]).
 //! - [`proto`]: the sans-IO HTTP/1.1 core both are built on.
 //!
-//! Deliberately left out: HTTP/2 and HTTP/3, proxies, cookies, authentication schemes,
-//! compression, request bodies beyond what fixtures need, CGI or any dynamic content.
+//! Deliberately left out (the README's "Deliberately left out" says why): request bodies,
+//! HTTP/2 and HTTP/3, cookies, authentication schemes, CGI or any dynamic content.
+
+#![warn(missing_docs)]
 
 pub mod error;
 pub mod fetch;
@@ -21,3 +23,8 @@ pub use error::{Error, ProtoError};
 /// The `url` crate, re-exported so `rawhttp::url::Url` works without adding it as a dependency
 /// (and is always the version this crate's API takes).
 pub use url;
+
+/// The README's Rust example, compiled and run by `cargo test` so it keeps working as pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -47,7 +47,7 @@ fn main() {
 }
 
 /// Help and version go out as clap renders them (exit 0); a usage error becomes the one stderr
-/// line every rawhttp failure is (`rawhttp: usage: <why> (see --help)`), exit 2 (SPEC), with
+/// line every rawhttp failure is (`rawhttp: usage: <why> (see --help)`), exit 2 (README), with
 /// everything clap said in it: the missing arguments, the possible values, its tips and the
 /// usage synopsis.
 fn report_usage(e: clap::Error) -> i32 {

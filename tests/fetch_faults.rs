@@ -1,4 +1,4 @@
-//! Black-box tests of `rawhttp fetch` whose scenario is one of SPEC's faults, played by
+//! Black-box tests of `rawhttp fetch` whose scenario is one of the README's faults, played by
 //! rawhttp's own server (the fixture library, in-process, `?truncate=5` and friends): framing
 //! that ends on a kept-alive connection, truncation (18), reset (56), stall and delay against
 //! --read-timeout and -m (28), throttling, error statuses (22, --no-fail), --max-filesize (63).

@@ -1,8 +1,8 @@
 //! Black-box tests of `rawhttp fetch` against raw replies from fixtures/responses/: body framing
-//! (SPEC "Framing"), the exit code and one stderr line of every failure, and the atomic-save
+//! (README "Framing is checked"), the exit code and one stderr line of every failure, and the atomic-save
 //! promise (a failure leaves the destination as it was, and no NAME.part behind). These are the
 //! corner cases no well-behaved server sends (malformed heads, bad chunk lines, conflicting
-//! lengths, 1xx, huge heads, bytes trickled one by one); scenarios that are one of SPEC's
+//! lengths, 1xx, huge heads, bytes trickled one by one); scenarios that are one of the README's
 //! faults run against rawhttp's own server in fetch_faults.rs. No server runs inside this
 //! process but the small replay one: large_body_is_streamed_in_bounded_memory measures it.
 

@@ -209,3 +209,172 @@ fn verbose_shows_the_tls_facts_curl_shows() {
     };
     assert_eq!(names(&out.stderr), names(&theirs));
 }
+
+/// Text worth compressing, different in every line so the codings have real work.
+fn plain_text() -> Vec<u8> {
+    (0..4000)
+        .map(|i| format!("line {i}: the quick brown fox {}\n", i * 7919 % 1013))
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
+    use flate2::{write, Compression};
+    use std::io::Write;
+    match coding {
+        "gzip" => {
+            let mut e = write::GzEncoder::new(Vec::new(), Compression::default());
+            e.write_all(data).expect("gzip");
+            e.finish().expect("gzip")
+        }
+        "deflate" => {
+            let mut e = write::ZlibEncoder::new(Vec::new(), Compression::default());
+            e.write_all(data).expect("zlib");
+            e.finish().expect("zlib")
+        }
+        "raw-deflate" => {
+            let mut e = write::DeflateEncoder::new(Vec::new(), Compression::default());
+            e.write_all(data).expect("deflate");
+            e.finish().expect("deflate")
+        }
+        "br" => {
+            let mut out = Vec::new();
+            let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+            e.write_all(data).expect("br");
+            drop(e);
+            out
+        }
+        "zstd" => zstd::encode_all(data, 3).expect("zstd"),
+        other => panic!("no encoder for {other}"),
+    }
+}
+
+/// `/CODING[/cut|/short]`: the plain text encoded with CODING (raw-deflate is sent as
+/// `deflate`), when the request accepts it; `cut` sends half the stream with a matching
+/// Content-Length, `short` announces more than it sends. Anything else: the text as is.
+fn encoding_server() -> ScriptedServer {
+    ScriptedServer::start(|conn| {
+        let Some(req) = conn.request() else { return };
+        let accepted = req.header("accept-encoding").unwrap_or_default();
+        let mut parts = req.target().trim_start_matches('/').split('/');
+        let coding = parts.next().unwrap_or("");
+        let how = parts.next().unwrap_or("");
+        let label = match coding {
+            "bomb" => "gzip",
+            other => other.trim_start_matches("raw-"),
+        };
+        if coding.is_empty() || !accepted.contains(label) {
+            conn.ok(&plain_text());
+            return;
+        }
+        let mut body = if coding == "bomb" {
+            encode("gzip", &vec![0u8; 4 << 20])
+        } else if coding == "compress" {
+            b"\x1f\x9d whatever".to_vec()
+        } else {
+            encode(coding, &plain_text())
+        };
+        if how == "cut" {
+            body.truncate(body.len() / 2);
+        }
+        let announced = body.len() + if how == "short" { 100 } else { 0 };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: {label}\r\nContent-Length: {announced}\r\n\
+             Connection: close\r\n\r\n"
+        );
+        conn.send(head.as_bytes());
+        conn.send(&body);
+    })
+}
+
+#[test]
+fn compressed_saves_the_same_decoded_bytes_as_curl() {
+    let server = encoding_server();
+    let dir = tempdir();
+    for coding in ["gzip", "deflate", "br", "zstd"] {
+        let url = server.url(&format!("/{coding}"));
+        fetch(dir.path(), &["--compressed", "-o", "ours", &url]).assert_ok();
+        let curl = Command::new("curl")
+            .args(["-sS", "--compressed", "-o", "curls", &url])
+            .current_dir(dir.path())
+            .status()
+            .expect("curl runs");
+        assert!(curl.success(), "curl {coding}");
+        let ours = read(dir.path(), "ours").expect("ours");
+        assert_eq!(ours, plain_text(), "{coding}");
+        assert_eq!(Some(ours), read(dir.path(), "curls"), "{coding} as curl");
+    }
+    // Raw deflate, which some servers send as "deflate", decodes too.
+    let url = server.url("/raw-deflate");
+    fetch(dir.path(), &["--compressed", "-o", "raw", &url]).assert_ok();
+    assert_eq!(read(dir.path(), "raw"), Some(plain_text()));
+    // The request said what it accepts, as curl's does.
+    let sent = server.seen()[0].header("accept-encoding");
+    assert_eq!(sent.as_deref(), Some("gzip, deflate, br, zstd"));
+}
+
+#[test]
+fn without_compressed_nothing_changes() {
+    let server = encoding_server();
+    let dir = tempdir();
+    let url = server.url("/gzip");
+    // No Accept-Encoding goes out, so the server sends the text as is ...
+    fetch(dir.path(), &["-o", "plain", &url]).assert_ok();
+    assert_eq!(read(dir.path(), "plain"), Some(plain_text()));
+    assert_eq!(server.seen()[0].header("accept-encoding"), None);
+    // ... and a body the server chose to encode is saved as served.
+    fetch(
+        dir.path(),
+        &["-H", "Accept-Encoding: gzip", "-o", "raw", &url],
+    )
+    .assert_ok();
+    assert_eq!(read(dir.path(), "raw"), Some(encode("gzip", &plain_text())));
+}
+
+#[test]
+fn compressed_bodies_keep_truncation_and_size_limits() {
+    let server = encoding_server();
+    for coding in ["gzip", "br", "zstd", "deflate"] {
+        // The compressed stream ends early although the framing is complete: 18.
+        let url = server.url(&format!("/{coding}/cut"));
+        assert_url_fails_and_keeps_destination(&url, 18, &["--compressed"]);
+        // The framing itself is short: 18, as without --compressed.
+        let url = server.url(&format!("/{coding}/short"));
+        assert_url_fails_and_keeps_destination(&url, 18, &["--compressed"]);
+    }
+    // 4 MiB of zeros in a few KiB: --max-filesize counts decoded bytes.
+    let url = server.url("/bomb");
+    assert_url_fails_and_keeps_destination(&url, 63, &["--compressed", "--max-filesize", "1M"]);
+    // A coding we cannot undo: 61, as curl.
+    let url = server.url("/compress");
+    assert_url_fails_and_keeps_destination(
+        &url,
+        61,
+        &["--compressed", "-H", "Accept-Encoding: compress"],
+    );
+}
+
+#[test]
+fn verbose_shows_every_hop_of_a_redirect_chain() {
+    let server = ReplayServer::start(
+        vec![
+            (
+                "/from",
+                Reply::bytes("HTTP/1.1 302 Found\r\nLocation: /to\r\nContent-Length: 0\r\n\r\n"),
+            ),
+            ("/to", Reply::file("length.http")),
+        ],
+        None,
+    );
+    let dir = tempdir();
+    let out = fetch(dir.path(), &["-v", "-L", "-o", "x", &server.url("/from")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let requests = lines_with(&out.stderr, "> GET ");
+    assert_eq!(requests, ["> GET /from HTTP/1.1", "> GET /to HTTP/1.1"]);
+    let statuses = lines_with(&out.stderr, "< HTTP/");
+    assert_eq!(statuses, ["< HTTP/1.1 302 Found", "< HTTP/1.1 200 OK"]);
+    assert_eq!(
+        read(dir.path(), "x").as_deref(),
+        Some(&b"hello, world\n"[..])
+    );
+}

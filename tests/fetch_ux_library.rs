@@ -61,16 +61,38 @@ fn a_raw_space_in_a_url_is_refused_as_curl_does() {
     assert!(names(dir.path()).is_empty());
 }
 
-/// Plain HTTP to a TLS port, against rawhttp's own TLS server and `openssl s_server`: the
-/// answer is a TLS record (an alert), and the error says so and suggests https://.
+/// Plain HTTP to a TLS port whose server answers with a TLS alert (rustls does; OpenSSL closes
+/// silently, exit 52; rawhttp serve and nginx answer a plain-text 400): the error says the
+/// server speaks TLS and suggests https://.
 #[test]
 fn plain_http_to_a_tls_port_says_the_server_speaks_tls() {
-    let server = tls_fault_server();
-    let plain = url_of(&server, "hello.txt").replacen("https://", "http://", 1);
+    let tls = TestPki::get().server_config(Leaf::Good);
+    let server = ReplayServer::start(vec![("/", Reply::file("length.http"))], Some(tls));
     let dir = tempdir();
-    let out = fetch(dir.path(), &["-o", "x", &plain]);
+    let url = server.url("/hello.txt").replacen("https://", "http://", 1);
+    assert!(url.starts_with("http://"), "{url}");
+    let out = fetch(dir.path(), &["-o", "x", &url]);
     assert_eq!(out.code, 8, "{out:?}");
     assert!(out.stderr.contains("speaks TLS"), "{out:?}");
     assert!(out.stderr.contains("https://"), "{out:?}");
     assert!(names(dir.path()).is_empty());
+}
+
+#[test]
+fn faults_are_built_by_name() {
+    use rawhttp::serve::faults::Faults;
+    let server = rawhttp::serve::Server::in_memory()
+        .file("hello.txt", HELLO)
+        .faults(Faults::new().truncate(5))
+        .start()
+        .expect("start");
+    let url: rawhttp::url::Url = url_of(&server, "hello.txt").parse().expect("url");
+    let mut response = Request::get(url).send().expect("head");
+    let mut body = Vec::new();
+    let e = response
+        .read_to_end(&mut body)
+        .map_err(rawhttp::Error::from)
+        .expect_err("cut after 5 bytes");
+    assert_eq!(e.exit_code(), 18, "{e}");
+    assert_eq!(body, &HELLO[..5]);
 }

@@ -1,4 +1,4 @@
-//! `rawhttp serve` HTTP semantics over raw sockets: every status code SPEC names (200, 206 single
+//! `rawhttp serve` HTTP semantics over raw sockets: every status code the README names (200, 206 single
 //! and multipart, 301, 304, 400s, 403, 404, 405, 412, 414, 416, 431, 501, 505, OPTIONS 204),
 //! HEAD, listings in HTML and JSON, escaping, dotfiles, symlinks, --cors and -H.
 

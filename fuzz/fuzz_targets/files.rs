@@ -2,7 +2,8 @@
 //!
 //! Input: byte 0's low bit is `hidden` (`--hidden`), the rest is the target (any bytes, made
 //! UTF-8 lossily, since the server hands resolve_target a `&str`).
-//! Checks on an accepted path: no empty, `.` or `..` segment, no NUL, control byte or `\`, no
+//! Checks on an accepted path: no empty, `.` or `..` segment, no NUL, control byte (but HTAB,
+//! which a name may hold) or `\`, no
 //! leading or trailing `/`; as a `Path` it has only normal components, so joined to a root it
 //! stays beneath it; without `hidden` no segment starts with `.`; the root is always dir-form;
 //! the query is the target's text after the first `?`; and the canonical URL of the result
@@ -16,7 +17,8 @@ use std::path::{Component, Path};
 fn check_safe(path: &SafePath<'_>, target: &str, hidden: bool) {
     let rel = &path.rel;
     assert!(
-        !rel.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'\\'),
+        !rel.bytes()
+            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == b'\\'),
         "{rel:?}"
     );
     assert!(!rel.starts_with('/') && !rel.ends_with('/'), "{rel:?}");

@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
             // The head is exactly its own bytes: nothing after `used` changed the answer.
             let again = parse_response_head(&buf[..*used], max_head, max_headers);
             assert_eq!(again, result, "re-parse of the head alone differs");
-            // DESIGN rule 1: a strict prefix of a valid head is need-more, never an error.
+            // ARCHITECTURE.md rule 1: a strict prefix of a valid head is need-more, never an error.
             for n in [0, used / 2, used.saturating_sub(1)] {
                 if n < *used {
                     let prefix = parse_response_head(&buf[..n], max_head, max_headers);

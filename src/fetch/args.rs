@@ -24,7 +24,7 @@ pub struct ClientArgs {
     /// it empty (repeatable)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
-    /// User-Agent (default rawhttp/<version>)
+    /// User-Agent (default rawhttp/VERSION)
     #[arg(short = 'A', long = "user-agent", value_name = "UA")]
     pub user_agent: Option<String>,
     /// Seconds for connecting, TLS included (0 = no limit)
@@ -120,6 +120,13 @@ impl ClientOptions {
         let a = &self.args;
         self.tls = Some(super::tls::client_config(a.cacert.as_deref(), a.insecure)?);
         Ok(self)
+    }
+
+    /// Whether `-H` sets or removes the header `name` (case-insensitive).
+    pub fn edits_header(&self, name: &str) -> bool {
+        self.edits.iter().any(|e| match e {
+            HeaderEdit::Set(n, _) | HeaderEdit::Remove(n) => n.eq_ignore_ascii_case(name),
+        })
     }
 
     /// A request for `url` with every flag applied.

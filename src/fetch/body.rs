@@ -28,14 +28,18 @@ pub trait Source {
 /// A `Stream` with the idle read timeout and the whole-transfer deadline applied to each read.
 #[derive(Debug)]
 pub struct TimedStream {
+    /// The connection read from.
     pub stream: Stream,
+    /// Longest wait for any single read (`--read-timeout`).
     pub read_timeout: Duration,
+    /// When the whole transfer must be over (`--max-time`).
     pub deadline: Option<Instant>,
     /// The timeout currently set on the socket, to skip redundant setsockopt calls.
     current: Option<Duration>,
 }
 
 impl TimedStream {
+    /// `stream` with these limits applied to every read.
     pub fn new(stream: Stream, read_timeout: Duration, deadline: Option<Instant>) -> Self {
         Self {
             stream,
@@ -99,6 +103,7 @@ impl Source for TimedStream {
 /// A source plus the bytes read from it but not consumed yet (`buf[start..end]`).
 #[derive(Debug)]
 pub struct Incoming<S> {
+    /// Where the bytes come from.
     pub source: S,
     buf: Vec<u8>,
     start: usize,
@@ -108,6 +113,7 @@ pub struct Incoming<S> {
 }
 
 impl<S: Source> Incoming<S> {
+    /// Nothing buffered yet.
     pub fn new(source: S) -> Self {
         Self {
             source,
@@ -225,6 +231,7 @@ impl<S: Source> Incoming<S> {
 /// The body of one response as the framing delimits it.
 #[derive(Debug)]
 pub struct Body<S> {
+    /// The connection's buffered input, body bytes first.
     pub incoming: Incoming<S>,
     kind: BodyKind,
     /// Bytes still due for `Length`.
@@ -238,6 +245,7 @@ pub struct Body<S> {
 }
 
 impl<S: Source> Body<S> {
+    /// A body framed as `kind`, refusing more than `max_size` bytes (`--max-filesize`).
     pub fn new(incoming: Incoming<S>, kind: BodyKind, max_size: Option<u64>) -> Self {
         let remaining = match kind {
             BodyKind::Length(n) => n,
@@ -254,10 +262,12 @@ impl<S: Source> Body<S> {
         }
     }
 
+    /// The framing this body follows.
     pub fn kind(&self) -> BodyKind {
         self.kind
     }
 
+    /// Body bytes handed out so far.
     pub fn received(&self) -> u64 {
         self.received
     }

@@ -12,6 +12,7 @@ use url::Url;
 
 use super::args::ClientOptions;
 use super::batch::{Batch, Context, Flow, Job};
+use super::decode::ACCEPT_ENCODING;
 use super::input::Entries;
 use super::outputs::{self, OutputSpec};
 use super::progress::{Board, Progress};
@@ -59,6 +60,8 @@ impl Options {
                 w.iter()
                     .any(|p| matches!(p, Piece::Var(Var::Json | Var::Sha256)))
             }),
+            decode: args.compressed,
+            max_decoded: args.max_filesize,
         };
         let time_cond = args.time_cond.as_deref().and_then(|value| {
             let cond = parse_time_cond(value, |p| fs::metadata(p).and_then(|m| m.modified()).ok());
@@ -110,6 +113,16 @@ impl Options {
         }
         if a.location {
             req = req.follow_redirects(a.max_redirs);
+        }
+        self.with_habits(req)
+    }
+
+    /// `--compressed` (unless `-H` says its own Accept-Encoding), `-z`, and `-v`.
+    fn with_habits(&self, mut req: Request) -> Request {
+        let a = &self.args;
+        let asks_encoding = self.client.edits_header("accept-encoding");
+        if a.compressed && !asks_encoding {
+            req = req.header("Accept-Encoding", ACCEPT_ENCODING);
         }
         if let Some(cond) = &self.time_cond {
             req = req.header(cond.field, &cond.date);
@@ -396,7 +409,13 @@ impl Output for CliOutput<'_> {
     }
 
     fn started(&mut self, response: &Response, already: u64) {
-        let total = response.content_length().map(|n| n + already);
+        // A decoded body has no known length: the bar becomes a spinner.
+        let decoding =
+            self.opts.args.compressed && response.headers().get("content-encoding").is_some();
+        let total = response
+            .content_length()
+            .filter(|_| !decoding)
+            .map(|n| n + already);
         self.progress = match self.board {
             Some(board) if self.to_file => {
                 Some(board.bar(&remote_name(&self.url).to_string_lossy(), total))

@@ -20,9 +20,12 @@ use crate::Error;
 /// Which address families may be used (`-4`, `-6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Family {
+    /// Whatever the name resolves to (`-4`/`-6` not given).
     #[default]
     Any,
+    /// IPv4 only (`-4`).
     V4,
+    /// IPv6 only (`-6`).
     V6,
 }
 
@@ -39,8 +42,11 @@ impl Family {
 /// One `--resolve HOST:PORT:ADDR` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveOverride {
+    /// The host name as written in URLs.
     pub host: String,
+    /// The port it applies to.
     pub port: u16,
+    /// The address to connect to instead of resolving.
     pub addr: IpAddr,
 }
 
@@ -284,7 +290,9 @@ fn into_stream(socket: Socket) -> Result<TcpStream, Error> {
 /// A connected transport: plain TCP or TLS over TCP. Blocking, with socket timeouts.
 #[derive(Debug)]
 pub enum Stream {
+    /// Plain TCP (`http://`).
     Plain(TcpStream),
+    /// TLS over TCP (`https://`), boxed: a rustls session is large.
     Tls(Box<TlsStream>),
 }
 

@@ -8,6 +8,7 @@ pub mod body;
 mod cli;
 pub mod client;
 pub mod connect;
+pub mod decode;
 pub mod input;
 pub mod interrupt;
 pub mod outputs;
@@ -45,7 +46,7 @@ pub(crate) const CONNECT_TIMED_OUT: &str = "connect not finished within the conn
 pub(crate) const READ_TIMED_OUT: &str = "no data within the read timeout";
 pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within the time limit";
 
-/// `rawhttp fetch` flags (SPEC.md, fetch table).
+/// `rawhttp fetch` flags (README, fetch table).
 #[derive(clap::Args, Debug, Clone)]
 pub struct FetchArgs {
     /// URLs to fetch (http:// is assumed when the scheme is missing)
@@ -116,6 +117,9 @@ pub struct FetchArgs {
     /// Show connection facts, the request head (`> `) and response heads (`< `) on stderr
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+    /// Ask for a compressed body (gzip, deflate, br, zstd) and save it decoded
+    #[arg(long = "compressed")]
+    pub compressed: bool,
     /// `-o`/`-O` in command-line order (filled from clap's indices by the binary; when empty the
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]

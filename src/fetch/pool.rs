@@ -20,9 +20,11 @@ use crate::proto::limits::{POOL_IDLE_TIMEOUT, POOL_MAX_IDLE};
 /// same origin may share a connection; any other difference (path, query) may not matter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
+    /// `https://` (TLS) rather than `http://`.
     pub https: bool,
     /// Lower-case host as the url crate normalises it (IPv6 literals in brackets).
     pub host: String,
+    /// The port, default filled in.
     pub port: u16,
 }
 

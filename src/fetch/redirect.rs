@@ -8,7 +8,9 @@ use crate::Error;
 /// The next request after a redirect response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hop {
+    /// Where to go next (resolved against the old URL).
     pub url: Url,
+    /// The method to use there (GET after 301/302/303 per RFC 9110 §15.4).
     pub method: String,
 }
 

@@ -167,10 +167,13 @@ fn decode_ext_value(v: &[u8]) -> Option<Vec<u8>> {
 /// Where one transfer's output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
+    /// Standard output (`-o -`).
     Stdout,
     /// A path; `no_clobber` when the name came from the server (`-J`).
     File {
+        /// The file to write (via `NAME.part`).
         path: PathBuf,
+        /// Refuse to replace an existing file.
         no_clobber: bool,
     },
 }
@@ -404,6 +407,7 @@ impl Sink {
         !matches!(self.kind, SinkKind::Stdout(_))
     }
 
+    /// Write all of `bytes`; a failure is exit 23.
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let result = match &mut self.kind {
             SinkKind::Stdout(f) => f.write_all(bytes),

@@ -13,9 +13,19 @@ use rustls::pki_types::CertificateDer;
 #[derive(Debug)]
 pub enum TraceEvent<'a> {
     /// A new TCP connection to `addr` for `host`.
-    Connected { host: &'a str, addr: SocketAddr },
+    Connected {
+        /// The host name from the URL.
+        host: &'a str,
+        /// The address connected to.
+        addr: SocketAddr,
+    },
     /// A kept-alive connection from the pool is used again.
-    Reused { host: &'a str, addr: SocketAddr },
+    Reused {
+        /// The host name from the URL.
+        host: &'a str,
+        /// The address of the reused connection.
+        addr: SocketAddr,
+    },
     /// The TLS handshake finished.
     Tls(&'a TlsFacts),
     /// The request head as written.
@@ -35,7 +45,9 @@ pub struct TlsFacts {
     pub alpn: Option<String>,
     /// The leaf certificate's subject and issuer (RFC 4514 strings) and expiry.
     pub subject: Option<String>,
+    /// The leaf certificate's issuer (RFC 4514).
     pub issuer: Option<String>,
+    /// The leaf certificate's expiry.
     pub not_after: Option<SystemTime>,
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use sha2::{Digest, Sha256};
 
 use super::body::BUF_SIZE;
+use super::decode::{decoded, parse_codings, Coding};
 use super::resume::{judge, meta_path, ResumeVerdict, Validator};
 use super::retry::{self, RetryPolicy};
 use super::save::{part_path, Sink};
@@ -35,6 +36,11 @@ pub struct TransferOptions {
     /// Compute the SHA-256 of the saved bytes for the record (`%{json}`, `%{sha256}`); always
     /// done when `expect_sha256` is set. Off, a large body costs no hashing.
     pub hash: bool,
+    /// `--compressed`: undo the response's Content-Encoding before saving. The part file then
+    /// holds decoded bytes, which a Range over the encoded ones cannot continue: no resume.
+    pub decode: bool,
+    /// `--max-filesize` applied to the decoded bytes (a small body may inflate past it).
+    pub max_decoded: Option<u64>,
 }
 
 impl TransferOptions {
@@ -131,7 +137,11 @@ fn attempt(
     record: &mut Record,
 ) -> Result<(), Failure> {
     let plain = |e: Error| (e, None);
-    let mut from = if resume { resumable(out) } else { None };
+    let mut from = if resume && !opts.decode {
+        resumable(out)
+    } else {
+        None
+    };
     loop {
         let mut req = request.clone();
         if let Some(r) = &from {
@@ -304,17 +314,20 @@ fn stream_body(
     out: &mut dyn Output,
     record: &mut Record,
 ) -> Result<Option<PathBuf>, Error> {
+    let codings = codings_to_undo(opts, response)?;
     with_buffer(|buf| {
-        let slice = out.read_size(buf.len()).clamp(1, buf.len());
-        copy_into(
-            response,
-            &mut sink,
-            &mut hasher,
-            out,
-            record,
-            &mut buf[..slice],
-        )
-    })?;
+        let len = out.read_size(buf.len()).clamp(1, buf.len());
+        let buf = &mut buf[..len];
+        if codings.is_empty() {
+            let mut read = |b: &mut [u8]| response.read_body(b);
+            return copy_into(&mut read, &mut sink, &mut hasher, out, buf);
+        }
+        let mut body = decoded(&mut *response, &codings, opts.max_decoded)?;
+        // The crate's own error comes back out of the io::Error (see Error's From).
+        let mut read = |b: &mut [u8]| body.read(b).map_err(Error::from);
+        copy_into(&mut read, &mut sink, &mut hasher, out, buf)
+    })
+    .inspect_err(|_| record.size_download = response.body_received())?;
     record.size_download = response.body_received();
     out.before_commit(response, &mut sink)?;
     let verified = response.is_verified() || response.body_kind() == BodyKind::NoBody;
@@ -340,20 +353,16 @@ fn with_buffer<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
 }
 
 fn copy_into(
-    response: &mut Response,
+    read: &mut dyn FnMut(&mut [u8]) -> Result<usize, Error>,
     sink: &mut Sink,
     hasher: &mut Option<Sha256>,
     out: &mut dyn Output,
-    record: &mut Record,
     buf: &mut [u8],
 ) -> Result<(), Error> {
     loop {
-        let n = match response.read_body(buf) {
-            Ok(n) => n,
-            Err(e) => {
-                record.size_download = response.body_received();
-                return Err(e);
-            }
+        let n = match read(buf) {
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            n => n?,
         };
         if n == 0 {
             return Ok(());
@@ -363,6 +372,17 @@ fn copy_into(
             h.update(&buf[..n]);
         }
         sink.write_all(&buf[..n])?;
+    }
+}
+
+/// `--compressed`: the codings of Content-Encoding to undo, last applied first undone.
+fn codings_to_undo(opts: &TransferOptions, response: &Response) -> Result<Vec<Coding>, Error> {
+    match response.headers().get("content-encoding") {
+        Some(value) if opts.decode => parse_codings(value).map_err(|why| Error::Decoding {
+            why,
+            truncated: false,
+        }),
+        _ => Ok(Vec::new()),
     }
 }
 

@@ -98,6 +98,7 @@ impl SizeLine {
 }
 
 impl ChunkedDecoder {
+    /// A decoder expecting the first chunk-size line.
     pub fn new() -> Self {
         Self::default()
     }

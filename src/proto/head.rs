@@ -10,8 +10,11 @@ use super::{Headers, ProtoError};
 pub struct ResponseHead {
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
+    /// The status code (100..=999).
     pub status: u16,
+    /// The reason phrase, as sent (may be empty).
     pub reason: String,
+    /// The header fields, in order.
     pub headers: Headers,
 }
 

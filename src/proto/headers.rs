@@ -7,6 +7,7 @@ pub struct Headers {
 }
 
 impl Headers {
+    /// No fields.
     pub fn new() -> Self {
         Self::default()
     }
@@ -18,6 +19,7 @@ impl Headers {
         }
     }
 
+    /// Append a field (repeats are kept, in order).
     pub fn push(&mut self, name: &str, value: &[u8]) {
         self.fields.push((name.to_string(), value.to_vec()));
     }
@@ -84,14 +86,17 @@ impl Headers {
         })
     }
 
+    /// Every field as (name, value), in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.fields.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
     }
 
+    /// How many fields.
     pub fn len(&self) -> usize {
         self.fields.len()
     }
 
+    /// No fields at all.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }

@@ -16,13 +16,13 @@ pub const MAX_INTERIM_RESPONSES: usize = 16;
 pub const MAX_CHUNK_LINE: usize = 4096;
 /// Trailer section cap (RFC 9112 §7.1.2), counted like a head.
 pub const MAX_TRAILER_BYTES: usize = 16 * 1024;
-/// Default whole connect phase, TLS handshake included (SPEC: `--connect-timeout`).
+/// Default whole connect phase, TLS handshake included (README: `--connect-timeout`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default idle read timeout (SPEC: `--read-timeout`).
+/// Default idle read timeout (README: `--read-timeout`).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Happy Eyeballs v2 "Connection Attempt Delay" (RFC 8305 §5 recommends 250 ms).
 pub const CONNECT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
-/// Redirects followed with -L unless --max-redirs says otherwise (curl's default is 50; SPEC 20).
+/// Redirects followed with -L unless --max-redirs says otherwise (curl's default is 50; ours 20).
 pub const MAX_REDIRECTS: u32 = 20;
 /// Idle kept-alive connections a fetch pool holds in all (batches over many origins): each is
 /// a socket and, over TLS, a session; more idle ones than this would rarely be reused.
@@ -36,9 +36,9 @@ pub const MAX_DRAINED_REDIRECT_BODY: u64 = 64 * 1024;
 
 // ---- server (serve) ----
 
-/// Request line cap: above it, 414 (SPEC; RFC 9112 §3 recommends supporting at least 8000).
+/// Request line cap: above it, 414 (README; RFC 9112 §3 recommends supporting at least 8000).
 pub const MAX_REQUEST_LINE: usize = 8 * 1024;
-/// Request header section cap: above it, 431 (SPEC; RFC 6585 §5).
+/// Request header section cap: above it, 431 (README; RFC 6585 §5).
 pub const MAX_REQUEST_HEAD: usize = 32 * 1024;
 /// Request header field cap: above it, 431.
 pub const MAX_REQUEST_HEADERS: usize = 100;
@@ -71,7 +71,7 @@ pub const LOG_BACKLOG: usize = 256 * 1024;
 pub const LOG_RETRY: Duration = Duration::from_millis(50);
 /// At exit, how long the log backlog may wait for a slow stderr before it is given up.
 pub const LOG_EXIT_WAIT: Duration = Duration::from_secs(1);
-/// How long a stop waits for responses in flight (SPEC).
+/// How long a stop waits for responses in flight (README: 5 s).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Plaintext that rustls may buffer per connection before we stop producing (issue 4).
 pub const TLS_BUFFER_LIMIT: usize = 64 * 1024;
@@ -87,3 +87,13 @@ pub const MAX_PEM_FILE: u64 = 1024 * 1024;
 /// TLS 1.2 session-id cache entries (stateful resumption for clients without ticket support);
 /// about 1 KiB each, and clients that support tickets do not use it.
 pub const TLS_SESSION_CACHE: usize = 4096;
+
+// ---- directory listings (issue 13) ----
+
+/// Entries a listing reads before answering with one in-memory, Content-Length body; a bigger
+/// directory streams chunked as the socket drains.
+pub const LISTING_INLINE_ENTRIES: usize = 256;
+/// Entries a listing holds to sort (about 100 bytes each, so about 1 MiB per connection at
+/// most). A bigger directory's page shows this many, sorted, and says so; its JSON listing
+/// streams every entry, the rest in directory order.
+pub const LISTING_SORT_CAP: usize = 10_000;

@@ -20,7 +20,12 @@ use super::ProtoError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeSpec {
     /// `first-last` (`last` = None for `first-`), both inclusive.
-    FromTo { first: u64, last: Option<u64> },
+    FromTo {
+        /// First byte offset.
+        first: u64,
+        /// Last byte offset, inclusive (`None`: to the end).
+        last: Option<u64>,
+    },
     /// `-suffix`: the last `suffix` bytes.
     Suffix(u64),
 }
@@ -28,7 +33,9 @@ pub enum RangeSpec {
 /// A satisfiable span of a representation: `len` bytes from `start` (len >= 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteSpan {
+    /// Offset of the first byte.
     pub start: u64,
+    /// Number of bytes (at least 1).
     pub len: u64,
 }
 

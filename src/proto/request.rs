@@ -1,4 +1,4 @@
-//! Request head parsing for the server, with the strict input rules of SPEC.md (RFC 9112 §2-§5).
+//! Request head parsing for the server, with the strict input rules the README lists (RFC 9112 §2-§5).
 //! Bytes in, a `RequestHead` out; it does not decide body framing (`framing`) nor map targets
 //! to files (`serve::files`).
 
@@ -9,11 +9,13 @@ use super::{Headers, ProtoError};
 /// A parsed request line and header section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
+    /// The method, case-sensitive (RFC 9110 §9.1).
     pub method: String,
     /// The request target exactly as sent (origin-form, absolute-form, `*`).
     pub target: String,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
+    /// The header fields, in order.
     pub headers: Headers,
 }
 

@@ -46,7 +46,7 @@ pub fn trim_ows(s: &[u8]) -> &[u8] {
 
 /// `1*DIGIT` as a u64: no sign, no spaces, no overflow. Rust's `str::parse` would also take
 /// a leading `+`, which a Content-Length (RFC 9110 §8.6) or a range position (§14.1.1) must
-/// not have: accepting what a peer's parser refuses is how lengths get smuggled (DESIGN rule 2).
+/// not have: accepting what a peer's parser refuses is how lengths get smuggled (ARCHITECTURE.md rule 2).
 pub fn parse_decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() {
         return None;

@@ -1,5 +1,5 @@
 //! One connection's state machine: reading head -> (reading body) -> (delaying) -> sending ->
-//! back to reading head (keep-alive) or draining -> closed (DESIGN rule 3).
+//! back to reading head (keep-alive) or draining -> closed (ARCHITECTURE.md rule 3).
 //! It turns readiness into progress; what to answer is `respond`'s decision, how bytes move is
 //! `transport`'s, and when timers fire is the event loop's.
 //!
@@ -17,11 +17,12 @@ use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 use super::cache::FileCache;
+use super::dirstream::ListingBody;
 use super::event_loop::EngineConfig;
 use super::faults::{self, Cut, FaultPlan, Faults, WireFraming};
 use super::log::{Entry, LogBuf};
 use super::record::RecordedRequest;
-use super::respond::{error_response, BodySource, Response};
+use super::respond::{error_response, unknown_length_framing, BodySource, Response};
 use super::transport::{ReadStatus, Transport};
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
@@ -38,12 +39,15 @@ const COPY_CHUNK: u64 = 64 * 1024;
 /// Per-loop state every connection of that loop uses: configuration, the clock read once per
 /// wake-up, the nearest deadline, buffers shared instead of held per connection, the log.
 pub struct Ctx {
+    /// The engine's configuration.
     pub cfg: EngineConfig,
+    /// The clock, read once per wake-up.
     pub now: Instant,
     /// Earliest deadline any connection set since the loop last swept; the poll timeout.
     pub next_deadline: Instant,
     /// True once a stop was requested: no new keep-alive.
     pub stopping: bool,
+    /// Access-log lines waiting to be written.
     pub log: LogBuf,
     /// Scratch for file bytes on their way into rustls.
     pub scratch: Vec<u8>,
@@ -54,6 +58,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A loop's context at `now`.
     pub fn new(cfg: EngineConfig, now: Instant) -> Self {
         let log = LogBuf::new(cfg.log);
         Ctx {
@@ -84,7 +89,9 @@ impl Ctx {
 /// What the loop should do with a connection after it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
+    /// Keep it registered.
     Keep,
+    /// Close and forget it.
     Close,
 }
 
@@ -131,7 +138,12 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 /// Where body bytes still to be sent come from.
 enum Seg {
     Mem(Vec<u8>),
-    Span { offset: u64, len: u64 },
+    Span {
+        offset: u64,
+        len: u64,
+    },
+    /// A listing rendered piece by piece as the socket drains (issue 13).
+    Listing(Box<ListingBody>),
 }
 
 /// One response in progress, with every counter partial writes need.
@@ -155,6 +167,8 @@ struct Exchange {
     rate_start: Instant,
     /// A rate fault paused sending until the deadline.
     paused: bool,
+    /// A listing piece went out: let the loop serve others before rendering the next one.
+    yield_due: bool,
     // for the access log
     request: Option<(String, String, u8)>,
     status: u16,
@@ -225,14 +239,24 @@ impl Conn {
         conn
     }
 
+    /// TLS fault `handshake-stall`: read and discard whatever arrives, answer nothing, until
+    /// the client gives up (or the send-stall deadline).
+    pub fn stall(&mut self, ctx: &mut Ctx) {
+        self.state = State::Stalled;
+        self.set_deadline(ctx.now + limits::SEND_STALL_TIMEOUT, ctx);
+    }
+
+    /// The byte stream, for (de)registering its socket.
     pub fn transport_mut(&mut self) -> &mut Transport {
         &mut self.transport
     }
 
+    /// When `on_deadline` is due (its meaning depends on the state).
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
+    /// The client's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
     }
@@ -516,7 +540,9 @@ impl Conn {
             Some(n) if n > 0 && n < CONTINUE.len() => &CONTINUE[n..],
             _ => &[],
         };
-        record(&head, body_len, self.id, ctx);
+        if let Some(log) = ctx.cfg.record.as_ref() {
+            log.push(recorded(&head, body_len, self));
+        }
         let faults = match ctx.cfg.faults.as_deref() {
             Some(plan) => faults_for(plan, &head),
             None => Faults::default(),
@@ -524,11 +550,16 @@ impl Conn {
         faults.adjust_request(&mut head);
         let mut resp = match raw {
             Some(bytes) => echo_response(bytes),
-            None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
+            None => match super::routes::answer(&ctx.cfg.site, &head) {
+                Some(canned) => canned,
+                None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
+            },
         };
+        let faults = faults.cut_mid_body(&resp);
         // Judged before faults rewrite the status (`?status=400` is not a confused client).
         let keep_alive = keep_alive && !signals_confusion(resp.status, &head.method);
         let framing = faults.adjust_response(&mut resp, head.minor_version);
+        let framing = unknown_length_framing(&mut resp, framing, head.minor_version);
         let info = (head.method, head.target, head.minor_version);
         self.start_exchange(resp, Some(info), keep_alive, (faults, framing), ctx);
         if let Some(ex) = self.exchange.as_mut().filter(|_| !unfinished.is_empty()) {
@@ -701,7 +732,7 @@ impl Conn {
             return Step::Close;
         }
         if ex.close || ctx.stopping {
-            self.start_close(ctx);
+            self.start_close(!ex.faults.no_close_notify, ctx);
             return Step::Again;
         }
         self.state = State::ReadingHead;
@@ -715,8 +746,11 @@ impl Conn {
         Step::Again
     }
 
-    fn start_close(&mut self, ctx: &mut Ctx) {
-        self.transport.start_close();
+    /// Drain and close; `notify`: say close_notify first over TLS (not under that fault).
+    fn start_close(&mut self, notify: bool, ctx: &mut Ctx) {
+        if notify {
+            self.transport.start_close();
+        }
         self.inbuf.clear();
         self.state = State::Draining;
         let linger = match self.short_linger {
@@ -860,23 +894,23 @@ fn faults_for(plan: &FaultPlan, head: &RequestHead) -> Faults {
     plan.next_faults(path, query)
 }
 
-fn record(head: &RequestHead, body_len: u64, connection_id: u64, ctx: &Ctx) {
-    let Some(log) = ctx.cfg.record.as_ref() else {
-        return;
-    };
+/// The request as the fixture log keeps it.
+fn recorded(head: &RequestHead, body_len: u64, conn: &Conn) -> RecordedRequest {
     let headers = head
         .headers
         .iter()
         .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
         .collect();
-    let entry = RecordedRequest {
+    RecordedRequest {
         method: head.method.clone(),
         target: head.target.clone(),
         headers,
         body_len,
-        connection_id,
-    };
-    super::record::push(log, entry);
+        connection_id: conn.id,
+        version: format!("HTTP/1.{}", head.minor_version),
+        peer: conn.peer,
+        tls: conn.transport.tls_details(),
+    }
 }
 
 /// Turn a response into bytes to write and body segments; `framing` (from the faults) says
@@ -915,6 +949,7 @@ fn build_exchange(
         chunk_trailer_sent: false,
         rate_start: now,
         paused: false,
+        yield_due: false,
         request: None,
         status: resp.status,
         started: now,
@@ -926,6 +961,10 @@ fn plan_body(body: BodySource, out: &mut Vec<u8>, inline: bool) -> (Option<File>
     let mut segs = VecDeque::new();
     match body {
         BodySource::None => (None, segs),
+        BodySource::Listing(body) => {
+            segs.push_back(Seg::Listing(body));
+            (None, segs)
+        }
         BodySource::Bytes(v) => {
             if inline && v.len() as u64 <= INLINE_BODY {
                 out.extend_from_slice(&v);
@@ -1008,7 +1047,35 @@ impl Exchange {
                 self.copy_mem(allowed);
                 Ok(BodyStep::Refill)
             }
+            Some(Seg::Listing(_)) => Ok(self.pull_listing(allowed, now)),
         }
+    }
+
+    /// Render the listing's next piece into `out` (framed when chunked); every other call
+    /// yields instead (a pause that ends at once: the loop handles other events and timers
+    /// first), so a huge listing never holds the loop for more than one piece.
+    fn pull_listing(&mut self, allowed: u64, now: Instant) -> BodyStep {
+        if std::mem::take(&mut self.yield_due) {
+            return BodyStep::Pause(now);
+        }
+        let chunked = self.faults.chunked;
+        let Some(Seg::Listing(body)) = self.segs.front_mut() else {
+            return BodyStep::Refill;
+        };
+        let mut piece = Vec::new();
+        let done = body.fill(&mut piece);
+        piece.truncate(usize::try_from(allowed).unwrap_or(usize::MAX));
+        if !piece.is_empty() {
+            frame_open(&mut self.out, piece.len() as u64, chunked);
+            self.out.extend_from_slice(&piece);
+            frame_close(&mut self.out, chunked);
+            self.body_queued += piece.len() as u64;
+        }
+        if done {
+            self.segs.pop_front();
+        }
+        self.yield_due = true;
+        BodyStep::Refill
     }
 
     /// Copy up to `n` bytes of the front file span into `out`, framed as one chunk.

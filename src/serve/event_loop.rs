@@ -27,16 +27,21 @@ use crate::proto::limits;
 /// Everything an engine needs; built by `serve::run` (CLI) or `fixture::Server` (library).
 #[derive(Clone)]
 pub struct EngineConfig {
+    /// What is served and how.
     pub site: Arc<Site>,
     /// Serve HTTPS with this configuration (ALPN http/1.1 already set).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Event-loop threads (>= 1).
     pub threads: usize,
+    /// Open connections allowed at once (`--max-connections`).
     pub max_connections: usize,
     /// Open connections one client address may hold (`--max-connections-per-ip`).
     pub per_ip: PerIpCap,
+    /// Time a client has to send a whole head (`--header-timeout`).
     pub header_timeout: Duration,
+    /// How long an idle kept-alive connection stays (`--idle-timeout`).
     pub idle_timeout: Duration,
+    /// Access log format (`--log`).
     pub log: LogFormat,
     /// Fault injection, when enabled (`--faults` or library rules).
     pub faults: Option<Arc<FaultPlan>>,
@@ -175,7 +180,15 @@ fn bind_all(
     let mut local = Vec::with_capacity(addrs.len());
     let mut per_thread: Vec<Listeners> = (0..threads).map(|_| Vec::new()).collect();
     for &addr in addrs {
-        let first = listen(addr, false)?;
+        // Port 0 on several addresses: one shared port when it is free on each, so
+        // `localhost:PORT` reaches the server over IPv4 and IPv6 alike.
+        let shared = local
+            .first()
+            .map(|l: &SocketAddr| SocketAddr::new(addr.ip(), l.port()));
+        let first = match shared.filter(|_| addr.port() == 0) {
+            Some(same) => listen(same, false).or_else(|_| listen(addr, false))?,
+            None => listen(addr, false)?,
+        };
         let real = first
             .local_addr()
             .map_err(|e| Error::Bind(format!("{addr}: {e}")))?;
@@ -202,7 +215,7 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> Result<std::net::TcpListener, E
         socket.set_reuse_port(true).map_err(fail)?;
     }
     if addr.is_ipv6() && addr.ip().is_unspecified() {
-        // SPEC: `::` means every interface, IPv4 included (dual-stack).
+        // README: `::` means every interface, IPv4 included (dual-stack).
         socket.set_only_v6(false).map_err(fail)?;
     }
     socket.bind(&addr.into()).map_err(fail)?;
@@ -464,11 +477,18 @@ impl Loop {
     fn register(&mut self, sock: mio::net::TcpStream, peer: SocketAddr) -> bool {
         // Small heads and bodies go out at once, not after Nagle's delay.
         let _ = sock.set_nodelay(true);
-        let Ok(transport) = Transport::new(sock, self.ctx.cfg.tls.as_ref()) else {
+        let faults = self.ctx.cfg.faults.as_deref();
+        let stall = faults.is_some_and(|f| f.handshake_stall);
+        // A stalled handshake is a plain socket that never answers: no TLS session at all.
+        let tls = self.ctx.cfg.tls.as_ref().filter(|_| !stall);
+        let Ok(transport) = Transport::new(sock, tls) else {
             return false;
         };
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let mut conn = Conn::new(transport, id, peer, &mut self.ctx);
+        if stall {
+            conn.stall(&mut self.ctx);
+        }
         let slot = self.free.pop().unwrap_or(self.conns.len());
         // Both directions once, edge-triggered: no epoll_ctl per state change; the state
         // decides what readiness is used for (the conn tracks unconsumed edges).

@@ -32,6 +32,10 @@ pub struct Faults {
     pub ignore_range: bool,
     /// Answer with this status, the file as body.
     pub status: Option<u16>,
+    /// End the connection with a bare TCP FIN, no TLS close_notify (RFC 8446 §6.1), and
+    /// unless `truncate` or `reset` says where, cut the body in the middle: the truncation a
+    /// TLS client must not take for a complete body. (Plain HTTP: just the cut.)
+    pub no_close_notify: bool,
 }
 
 impl Faults {
@@ -51,6 +55,7 @@ impl Faults {
                 "chunked" => f.chunked = true,
                 "no-length" => f.no_length = true,
                 "ignore-range" => f.ignore_range = true,
+                "no-close-notify" => f.no_close_notify = true,
                 "status" => {
                     // RFC 9110 §15: final status codes are 200..=599 (1xx are interim).
                     let code = number.filter(|n| (200..=599).contains(n)).map(|n| n as u16);
@@ -72,19 +77,26 @@ impl Faults {
 /// the `nth` such request (1-based; every one when `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
+    /// The request path it applies to (`None`: every path).
     pub path: Option<String>,
+    /// Only the n-th such request, 1-based (`None`: every one).
     pub nth: Option<u64>,
+    /// What to do wrong.
     pub faults: Faults,
 }
 
 /// Where a server's faults come from: query parameters (the CLI's `--faults`) and/or rules.
 #[derive(Debug, Default)]
 pub struct FaultPlan {
+    /// Honour fault query parameters (`--faults`).
     pub from_query: bool,
+    /// Library rules, all applying ones combined.
     pub rules: Vec<FaultRule>,
     /// Requests seen so far per rule path (`None` = all requests); only paths of rules with an
     /// `nth` are counted, so the map is bounded by the rules.
     pub counts: NthCounter,
+    /// TLS fault `handshake-stall`: accept connections and never answer the ClientHello.
+    pub handshake_stall: bool,
 }
 
 /// Thread-safe per-path request counters for `nth` rules (shared by every loop thread).
@@ -98,6 +110,7 @@ impl Clone for FaultPlan {
             from_query: self.from_query,
             rules: self.rules.clone(),
             counts: NthCounter::default(),
+            handshake_stall: self.handshake_stall,
         }
     }
 }
@@ -203,7 +216,20 @@ impl Faults {
             no_length: self.no_length || other.no_length,
             ignore_range: self.ignore_range || other.ignore_range,
             status: other.status.or(self.status),
+            no_close_notify: self.no_close_notify || other.no_close_notify,
         }
+    }
+
+    /// `no_close_notify` without a cut point: cut after half of the announced Content-Length
+    /// (nothing to cut in a bodyless response).
+    pub fn cut_mid_body(mut self, response: &Response) -> Faults {
+        if self.no_close_notify && self.truncate.is_none() && self.reset.is_none() {
+            let length = response.header("Content-Length");
+            self.truncate = length
+                .and_then(|v| parse_decimal(v.as_bytes()))
+                .map(|n| n / 2);
+        }
+        self
     }
 
     /// The wait before the head (`delay`).
@@ -309,9 +335,94 @@ pub fn rate_allowance(rate: u64, sent: u64, elapsed: Duration) -> Result<u64, Du
     ))
 }
 
+/// A builder, so a fixture names only the faults it wants:
+/// `Faults::new().delay_ms(200).truncate(100)` is `?delay=200&truncate=100`.
+impl Faults {
+    /// No faults (the same as `Faults::default()`).
+    pub fn new() -> Faults {
+        Faults::default()
+    }
+
+    /// Wait `ms` milliseconds before sending the head (`delay=MS`).
+    pub fn delay_ms(mut self, ms: u64) -> Faults {
+        self.delay_ms = Some(ms);
+        self
+    }
+
+    /// Send the body at most `bytes` per second (`rate=BYTES`; 0 means no limit).
+    pub fn rate(mut self, bytes: u64) -> Faults {
+        self.rate = Some(bytes).filter(|&n| n > 0);
+        self
+    }
+
+    /// Announce the full length, send `n` body bytes, close (`truncate=N`).
+    pub fn truncate(mut self, n: u64) -> Faults {
+        self.truncate = Some(n);
+        self
+    }
+
+    /// Send `n` body bytes, then reset the connection (`reset=N`).
+    pub fn reset(mut self, n: u64) -> Faults {
+        self.reset = Some(n);
+        self
+    }
+
+    /// Send the head, then nothing until the client gives up (`stall`).
+    pub fn stall(mut self) -> Faults {
+        self.stall = true;
+        self
+    }
+
+    /// Send the body chunked (`chunked`).
+    pub fn chunked(mut self) -> Faults {
+        self.chunked = true;
+        self
+    }
+
+    /// Send no length and close after the body (`no-length`).
+    pub fn no_length(mut self) -> Faults {
+        self.no_length = true;
+        self
+    }
+
+    /// Answer 200 with the whole body even when a Range was asked (`ignore-range`).
+    pub fn ignore_range(mut self) -> Faults {
+        self.ignore_range = true;
+        self
+    }
+
+    /// Answer with `code` (a final status, 200..=599), the file as body (`status=CODE`).
+    pub fn status(mut self, code: u16) -> Faults {
+        self.status = Some(code).filter(|c| (200..=599).contains(c));
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_builder_says_what_the_query_says() {
+        let built = Faults::new()
+            .delay_ms(200)
+            .rate(1000)
+            .truncate(100)
+            .reset(7)
+            .stall()
+            .chunked()
+            .no_length()
+            .ignore_range()
+            .status(503);
+        let query = "delay=200&rate=1000&truncate=100&reset=7&stall&chunked&no-length\
+                     &ignore-range&status=503";
+        assert_eq!(built, Faults::from_query(query));
+        assert_eq!(
+            Faults::new().status(150).rate(0),
+            Faults::from_query("status=150&rate=0")
+        );
+        assert!(Faults::new().is_none());
+    }
     use crate::proto::Headers;
 
     fn faults(f: impl FnOnce(&mut Faults)) -> Faults {
@@ -379,6 +490,21 @@ mod tests {
         assert!(off.faults_for("/a", "stall", 1).is_none());
         let on = FaultPlan::query_only();
         assert!(on.faults_for("/a", "stall", 1).stall);
+    }
+
+    #[test]
+    fn no_close_notify_cuts_mid_body_unless_told_where() {
+        let r = response(200, b"0123456789");
+        let f = faults(|f| f.no_close_notify = true).cut_mid_body(&r);
+        assert_eq!(f.truncate, Some(5));
+        let given = faults(|f| {
+            f.no_close_notify = true;
+            f.truncate = Some(2);
+        });
+        assert_eq!(given.clone().cut_mid_body(&r), given);
+        let plain = faults(|f| f.chunked = true);
+        assert_eq!(plain.clone().cut_mid_body(&r), plain);
+        assert!(Faults::from_query("no-close-notify").no_close_notify);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Request target -> a path inside the root, or a refusal: a pure function, table-tested,
-//! applied before any filesystem call (DESIGN rule 4, after darkhttpd's `make_safe_url`).
+//! applied before any filesystem call (ARCHITECTURE.md rule 4, after darkhttpd's `make_safe_url`).
 //! It does not open anything: `respond` opens the result beneath the root fd (openat2), which
 //! is where symlinks are checked.
 //!
@@ -20,6 +20,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The status to answer with (400 or 404).
     pub fn status(self) -> u16 {
         match self {
             Refusal::BadRequest => 400,
@@ -90,7 +91,7 @@ fn percent_decode(path: &str) -> Result<Vec<u8>, Refusal> {
     while let Some(&b) = rest.first() {
         if b == b'%' {
             let decoded = percent_escape(rest).ok_or(Refusal::BadRequest)?;
-            if decoded == b'/' || is_refused_byte(decoded) {
+            if decoded == b'/' || is_refused_decoded(decoded) {
                 return Err(Refusal::BadRequest);
             }
             out.push(decoded);
@@ -108,6 +109,18 @@ fn percent_decode(path: &str) -> Result<Vec<u8>, Refusal> {
 
 fn is_refused_byte(b: u8) -> bool {
     b < 0x20 || b == 0x7f || b == b'\\'
+}
+
+/// A decoded byte refused in a name. HTAB is the exception (issue 12): a legal, common enough
+/// file-name byte that a listing links to as `%09`, and harmless once decoded (Location is
+/// re-encoded, the access log escapes controls). CR, LF and the other controls stay refused.
+fn is_refused_decoded(b: u8) -> bool {
+    b != b'\t' && is_refused_byte(b)
+}
+
+/// Whether a request can name `name` (a listing links only to what it can serve).
+pub fn is_requestable_name(name: &str) -> bool {
+    !name.bytes().any(is_refused_decoded)
 }
 
 /// Resolve `.` and `..` and drop empty segments (RFC 3986 §5.2.4, but a `..` above the root is
@@ -257,6 +270,8 @@ mod tests {
             ("/%0d%0aSet-Cookie:x", Err(BadRequest)),
             ("/%7f", Err(BadRequest)),
             ("/%1f", Err(BadRequest)),
+            ("/a%09b", Ok(("a\tb", false))),
+            ("/a\tb", Err(BadRequest)),
             ("/%", Err(BadRequest)),
             ("/%4", Err(BadRequest)),
             ("/%zz", Err(BadRequest)),

@@ -31,28 +31,62 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use super::badssl::{self, TlsFault, TlsVersion};
 use super::event_loop::{Engine, EngineConfig};
 use super::faults::{FaultPlan, FaultRule, Faults};
 use super::record::{self, RecordedRequest, RequestLog};
 use super::respond::Site;
-use super::tls;
+use super::routes::{self, Reply, Route};
 use super::LogFormat;
 use crate::error::Error;
 use crate::proto::limits;
 use crate::tls::client_config;
 
 /// Set to `1` to keep fixtures alive after their test and print their URLs (see module docs).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!(rawhttp::serve::fixture::KEEP_ENV, "RAWHTTP_FIXTURE_KEEP");
+/// # Ok(())
+/// # }
+/// ```
 pub const KEEP_ENV: &str = "RAWHTTP_FIXTURE_KEEP";
 
 /// The modification time every file reports with [`Server::reproducible_validators`]:
 /// 2001-09-09T01:46:40Z (10^9 seconds), fixed so Last-Modified is the same on every run.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = rawhttp::serve::Server::in_memory().file("a", "a").reproducible_validators().start()?;
+/// let response = rawhttp::fetch::Request::head(server.url().join("a")?).send()?;
+/// let modified = response.headers().get_str("Last-Modified").ok_or("no Last-Modified")?;
+/// let secs = rawhttp::serve::fixture::FIXED_MTIME_SECS;
+/// let fixed = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+/// assert_eq!(httpdate::parse_http_date(modified)?, fixed);
+/// # Ok(())
+/// # }
+/// ```
 pub const FIXED_MTIME_SECS: u64 = 1_000_000_000;
 
 /// Builder for a fixture server. Nothing runs until [`Server::start`].
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = rawhttp::serve::Server::new("fixtures/www").start()?;
+/// assert!(server.url().as_str().starts_with("http://127.0.0.1:"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Server {
     root: Root,
     tls: bool,
+    tls_fault: Option<TlsFault>,
+    tls_version: Option<TlsVersion>,
+    routes: Vec<Route>,
+    log_cap: usize,
+    /// Addresses to listen on; empty = loopback port 0.
+    binds: Vec<String>,
     plan: FaultPlan,
     echo: Option<String>,
     reproducible: bool,
@@ -72,6 +106,15 @@ enum Root {
 impl Server {
     /// Serve the folder `dir` (relative paths are relative to the current directory, which is
     /// the package root under `cargo test`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::new("fixtures/www").start()?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("hello.txt")?).send()?;
+    /// assert_eq!(response.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(dir: impl Into<PathBuf>) -> Server {
         Server::with_root(Root::Dir(dir.into()))
     }
@@ -105,6 +148,11 @@ impl Server {
         Server {
             root,
             tls: false,
+            tls_fault: None,
+            tls_version: None,
+            routes: Vec::new(),
+            log_cap: record::DEFAULT_LOG_CAP,
+            binds: Vec::new(),
             plan: FaultPlan::default(),
             echo: None,
             reproducible: false,
@@ -114,6 +162,14 @@ impl Server {
 
     /// Add a file at `path` (`a/b.txt` or `/a/b.txt`) to an in-memory server; a later call with
     /// the same path replaces the content. On a [`Server::new`] server, `start` refuses it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().file("/data/x.json", "{}").start()?;
+    /// assert!(server.root().join("data/x.json").is_file());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn file(mut self, path: &str, content: impl Into<Vec<u8>>) -> Server {
         match &mut self.root {
             Root::Memory(files) => {
@@ -126,23 +182,286 @@ impl Server {
     }
 
     /// Serve HTTPS with a fresh CA and a leaf for localhost, 127.0.0.1 and ::1.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().file("a", "a").self_signed_tls().start()?;
+    /// assert_eq!(server.url().scheme(), "https");
+    /// let response = rawhttp::fetch::Request::get(server.url().join("a")?)
+    ///     .tls_config(server.client_tls_config())
+    ///     .send()?;
+    /// assert_eq!(response.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn self_signed_tls(mut self) -> Server {
         self.tls = true;
         self
     }
 
+    /// Serve HTTPS with a certificate that expired (valid 2000-01-01 to 2001-01-01), signed by
+    /// the CA [`ServerHandle::client_tls_config`] trusts: a verifying client must refuse it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().file("a", "a").tls_expired().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url().join("a")?)
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_expired(self) -> Server {
+        self.tls_fault(TlsFault::Expired)
+    }
+
+    /// Serve HTTPS with a certificate valid only from the year 4000 (see [`Server::tls_expired`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().tls_not_yet_valid().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_not_yet_valid(self) -> Server {
+        self.tls_fault(TlsFault::NotYetValid)
+    }
+
+    /// Serve HTTPS with a certificate for `wrong.host.invalid` only (see [`Server::tls_expired`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().tls_wrong_host().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_wrong_host(self) -> Server {
+        self.tls_fault(TlsFault::WrongHost)
+    }
+
+    /// Serve HTTPS with a certificate signed by a CA that [`ServerHandle::client_tls_config`]
+    /// and [`ServerHandle::ca_pem`] do not hold.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().tls_untrusted().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_untrusted(self) -> Server {
+        self.tls_fault(TlsFault::Untrusted)
+    }
+
+    /// Serve HTTPS with a self-signed `CA:TRUE` end-entity certificate, which is also what
+    /// [`ServerHandle::ca_pem`] returns. [`ServerHandle::client_tls_config`] (webpki, the CA as
+    /// a root) refuses a CA used as a leaf; OpenSSL clients (curl, Python) and `rawhttp fetch
+    /// --cacert` accept it because it is byte-identical to a certificate they trust.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().tls_self_signed_leaf().start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(60));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_self_signed_leaf(self) -> Server {
+        self.tls_fault(TlsFault::SelfSignedLeaf)
+    }
+
+    /// Serve HTTPS with `fault` (any [`TlsFault`], the CLI's `--tls-fault`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::badssl::TlsFault;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .tls_fault(TlsFault::HandshakeAlert)
+    ///     .start()?;
+    /// let got = rawhttp::fetch::Request::get(server.url())
+    ///     .tls_config(server.client_tls_config())
+    ///     .send();
+    /// assert_eq!(got.err().map(|e| e.exit_code()), Some(35));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_fault(mut self, fault: TlsFault) -> Server {
+        self.tls = true;
+        self.tls_fault = Some(fault);
+        self
+    }
+
+    /// Serve HTTPS offering only `version` (TLS 1.2 or 1.3); implies [`Server::self_signed_tls`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::badssl::TlsVersion;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .file("a", "a")
+    ///     .tls_version(TlsVersion::Tls12)
+    ///     .start()?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("a")?)
+    ///     .tls_config(server.client_tls_config())
+    ///     .send()?;
+    /// assert_eq!(response.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_version(mut self, version: TlsVersion) -> Server {
+        self.tls = true;
+        self.tls_version = Some(version);
+        self
+    }
+
+    /// Answer `method` requests for `path` with `reply` (a `GET` route answers HEAD too);
+    /// requests no route matches fall through to the files. The first matching route wins.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::routes::Reply;
+    /// use std::io::Read;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .route("GET", "/api/x", Reply::status(201).header("X-Made", "yes").body("made\n"))
+    ///     .start()?;
+    /// let mut response = rawhttp::fetch::Request::get(server.url().join("api/x")?).send()?;
+    /// assert_eq!(response.status(), 201);
+    /// assert_eq!(response.headers().get_str("X-Made"), Some("yes"));
+    /// let mut body = String::new();
+    /// response.read_to_string(&mut body)?;
+    /// assert_eq!(body, "made\n");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn route(self, method: &str, path: &str, reply: Reply) -> Server {
+        self.add_route(Route::new(method, path, reply))
+    }
+
+    /// Add a route that may also match on query parameters and request headers.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::routes::{Reply, Route};
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .add_route(Route::new("GET", "/s", Reply::status(200).body("two")).query("page=2"))
+    ///     .start()?;
+    /// let hit = rawhttp::fetch::Request::get(server.url().join("s?page=2")?).send()?;
+    /// assert_eq!(hit.status(), 200);
+    /// let miss = rawhttp::fetch::Request::get(server.url().join("s?page=3")?).send()?;
+    /// assert_eq!(miss.status(), 404); // falls through to the files: there is none
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_route(mut self, route: Route) -> Server {
+        self.routes.push(route);
+        self
+    }
+
+    /// Keep at most `cap` requests for [`ServerHandle::requests`] (default
+    /// [`DEFAULT_LOG_CAP`](record::DEFAULT_LOG_CAP)); older ones are dropped, counted by
+    /// [`ServerHandle::dropped_requests`] and noted once on stderr.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().request_log_cap(1).start()?;
+    /// for _ in 0..3 {
+    ///     rawhttp::fetch::Request::get(server.url()).send()?;
+    /// }
+    /// assert_eq!(server.requests().len(), 1);
+    /// assert_eq!(server.dropped_requests(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn request_log_cap(mut self, cap: usize) -> Server {
+        self.log_cap = cap;
+        self
+    }
+
+    /// Listen on `addr` (`"[::1]:0"`, `"127.0.0.1:8080"`) instead of `127.0.0.1:0`; call it
+    /// again for several addresses. Port 0 picks a free port, shared by all the port-0
+    /// addresses when possible. [`ServerHandle::url`] names the first; `urls` lists all. A bad
+    /// address is a usage error at `start`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # if std::net::TcpListener::bind("[::1]:0").is_err() { return Ok(()); } // no IPv6 here
+    /// let server = rawhttp::serve::Server::in_memory().bind("[::1]:0").start()?;
+    /// assert!(server.url().as_str().starts_with("http://[::1]:"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn bind(mut self, addr: &str) -> Server {
+        self.binds.push(addr.to_string());
+        self
+    }
+
     /// Apply `faults` to every request.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::faults::Faults;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .file("a", "0123456789")
+    ///     .faults(Faults { status: Some(503), ..Faults::default() })
+    ///     .start()?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("a")?).send()?;
+    /// assert_eq!(response.status(), 503);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn faults(self, faults: Faults) -> Server {
         self.rule(None, None, faults)
     }
 
     /// Apply `faults` to every request whose path (before `?`, as sent) is `path`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::faults::Faults;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .file("a", "a")
+    ///     .file("b", "b")
+    ///     .fault_for_path("/b", Faults { status: Some(500), ..Faults::default() })
+    ///     .start()?;
+    /// let a = rawhttp::fetch::Request::get(server.url().join("a")?).send()?;
+    /// let b = rawhttp::fetch::Request::get(server.url().join("b")?).send()?;
+    /// assert_eq!((a.status(), b.status()), (200, 500));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fault_for_path(self, path: &str, faults: Faults) -> Server {
         self.rule(Some(path), None, faults)
     }
 
     /// Apply `faults` to the `n`-th request (1-based) to `path` only: e.g. fail the first
     /// attempt and let a retry succeed.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use rawhttp::serve::faults::Faults;
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .file("a", "a")
+    ///     .fault_for_nth("/a", 1, Faults { status: Some(503), ..Faults::default() })
+    ///     .start()?;
+    /// let first = rawhttp::fetch::Request::get(server.url().join("a")?).send()?;
+    /// let second = rawhttp::fetch::Request::get(server.url().join("a")?).send()?;
+    /// assert_eq!((first.status(), second.status()), (503, 200));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fault_for_nth(self, path: &str, n: u64, faults: Faults) -> Server {
         self.rule(Some(path), Some(n), faults)
     }
@@ -154,12 +473,33 @@ impl Server {
     }
 
     /// Honour fault query parameters (`?delay=200&truncate=10`), as `serve --faults` does.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().file("a", "a").query_faults().start()?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("a?status=418")?).send()?;
+    /// assert_eq!(response.status(), 418);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn query_faults(mut self) -> Server {
         self.plan.from_query = true;
         self
     }
 
     /// Answer requests under `path` with the exact bytes received (head and body), text/plain.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::io::Read;
+    /// let server = rawhttp::serve::Server::in_memory().echo("/echo").start()?;
+    /// let mut response = rawhttp::fetch::Request::get(server.url().join("echo/x")?).send()?;
+    /// let mut body = String::new();
+    /// response.read_to_string(&mut body)?;
+    /// assert!(body.starts_with("GET /echo/x HTTP/1.1\r\n"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn echo(mut self, path: &str) -> Server {
         self.echo = Some(path.to_string());
         self
@@ -167,28 +507,71 @@ impl Server {
 
     /// A fixed modification time and a content-hash ETag, so validators are the same on every
     /// run and across servers serving the same bytes.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let etag = |s: &rawhttp::serve::ServerHandle| -> Result<Option<String>, rawhttp::Error> {
+    ///     let r = rawhttp::fetch::Request::head(s.url().join("a").expect("url")).send()?;
+    ///     Ok(r.headers().get_str("ETag").map(str::to_string))
+    /// };
+    /// let one = rawhttp::serve::Server::in_memory().file("a", "same").reproducible_validators().start()?;
+    /// let two = rawhttp::serve::Server::in_memory().file("a", "same").reproducible_validators().start()?;
+    /// assert_eq!(etag(&one)?, etag(&two)?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reproducible_validators(mut self) -> Server {
         self.reproducible = true;
         self
     }
 
-    /// Bind 127.0.0.1:0 (or [::1]:0 when IPv4 loopback is unavailable) and serve on a thread of
-    /// its own. Errors: `Usage` for a bad folder, file path or rule; `Bind`; `Io`.
+    /// Bind `127.0.0.1:0` (or `[::1]:0` when IPv4 loopback is unavailable; or the
+    /// [`Server::bind`] addresses) and serve on a thread of its own. Errors: `Usage` for a bad
+    /// folder, file path, rule, route or address; `Bind`; `Io`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// assert!(server.addr().ip().is_loopback());
+    /// assert_ne!(server.addr().port(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn start(self) -> Result<ServerHandle, Error> {
         self.check_rules()?;
         let (root, temp) = self.prepare_root()?;
         let trust = match self.tls {
-            true => Some(Trust::self_signed()?),
+            true => Some(Trust::self_signed(self.tls_fault, self.tls_version)?),
             false => None,
         };
-        let log = RequestLog::default();
+        let log = RequestLog::with_cap(self.log_cap);
         let config = self.engine_config(root, trust.as_ref(), &log);
         let root = config.site.root.clone();
-        let engine = bind_loopback(config)?;
+        let engine = match self.bind_addrs()? {
+            Some(addrs) => Engine::bind(config, &addrs)?,
+            None => bind_loopback(config)?,
+        };
         ServerHandle::new(engine, root, trust, log, temp)
     }
 
+    /// The [`Server::bind`] addresses, parsed; `None` when none was given.
+    fn bind_addrs(&self) -> Result<Option<Vec<SocketAddr>>, Error> {
+        if self.binds.is_empty() {
+            return Ok(None);
+        }
+        let parse = |b: &String| {
+            b.parse::<SocketAddr>()
+                .map_err(|_| Error::Usage(format!("bad bind address {b:?}: expected IP:PORT")))
+        };
+        self.binds
+            .iter()
+            .map(parse)
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
     fn check_rules(&self) -> Result<(), Error> {
+        routes::check_all(&self.routes)?;
         if self.file_on_dir {
             return Err(Error::Usage(
                 "Server::file needs Server::in_memory(), not Server::new(dir)".into(),
@@ -231,9 +614,12 @@ impl Server {
                 .reproducible
                 .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(FIXED_MTIME_SECS)),
             content_etag: self.reproducible,
+            routes: self.routes.clone(),
             ..Site::default()
         };
-        let faults_on = self.plan.from_query || !self.plan.rules.is_empty();
+        let mut plan = self.plan.clone();
+        let tls_level = badssl::add_to_plan(self.tls_fault, &mut plan);
+        let faults_on = plan.from_query || !plan.rules.is_empty() || tls_level;
         EngineConfig {
             site: Arc::new(site),
             tls: trust.map(|t| t.server.clone()),
@@ -247,7 +633,7 @@ impl Server {
             } else {
                 LogFormat::Off
             },
-            faults: faults_on.then(|| Arc::new(self.plan.clone())),
+            faults: faults_on.then(|| Arc::new(plan)),
             echo: self.echo.clone(),
             record: Some(log.clone()),
         }
@@ -285,6 +671,12 @@ fn write_file(root: &Path, path: &str, content: &[u8]) -> Result<(), Error> {
     std::fs::write(&target, content).map_err(failed)
 }
 
+/// `http://IP:PORT/` or `https://…`, IPv6 in brackets.
+fn base_url(addr: SocketAddr, tls: bool) -> url::Url {
+    // Invariant: a scheme, an IP literal and a port always make a valid URL.
+    url::Url::parse(&super::base_url(addr, tls)).expect("socket address URL parses")
+}
+
 /// Bind IPv4 loopback, falling back to IPv6 loopback (hosts without 127.0.0.1 exist in CI).
 fn bind_loopback(config: EngineConfig) -> Result<Engine, Error> {
     let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
@@ -307,8 +699,8 @@ struct Trust {
 }
 
 impl Trust {
-    fn self_signed() -> Result<Trust, Error> {
-        let made = tls::self_signed()?;
+    fn self_signed(fault: Option<TlsFault>, version: Option<TlsVersion>) -> Result<Trust, Error> {
+        let made = badssl::self_signed(fault, version)?;
         let mut roots = rustls::RootCertStore::empty();
         roots
             .add(made.ca_der)
@@ -325,10 +717,22 @@ impl Trust {
 /// threads or async tasks of a test. The server runs on its own thread, so it needs no runtime;
 /// stopping blocks until responses in flight are done (idle keep-alive connections are simply
 /// closed), at most `SHUTDOWN_GRACE`, which an async test may prefer to do off its executor.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = rawhttp::serve::Server::in_memory().start()?;
+/// let shared = std::sync::Arc::new(server);
+/// let for_thread = shared.clone();
+/// std::thread::spawn(move || for_thread.url()).join().expect("thread");
+/// # Ok(())
+/// # }
+/// ```
 pub struct ServerHandle {
     engine: Mutex<Option<Engine>>,
     addr: SocketAddr,
     url: url::Url,
+    /// Every address listened on, the first being `addr`.
+    addrs: Vec<SocketAddr>,
     root: PathBuf,
     trust: Option<Trust>,
     client: Arc<rustls::ClientConfig>,
@@ -350,9 +754,8 @@ impl ServerHandle {
             engine.wait();
             return Err(Error::Bind("the engine listens on no address".into()));
         };
-        let scheme = if trust.is_some() { "https" } else { "http" };
-        // Invariant: a scheme, an IP literal and a port always make a valid URL.
-        let url = url::Url::parse(&format!("{scheme}://{addr}/")).expect("loopback URL parses");
+        let addrs = engine.local_addrs().to_vec();
+        let url = base_url(addr, trust.is_some());
         let client = match &trust {
             Some(t) => t.client.clone(),
             None => client_config(rustls::RootCertStore::empty()),
@@ -361,6 +764,7 @@ impl ServerHandle {
             engine: Mutex::new(Some(engine)),
             addr,
             url,
+            addrs,
             root,
             trust,
             client,
@@ -374,40 +778,179 @@ impl ServerHandle {
     }
 
     /// The base URL, `http://127.0.0.1:PORT/` (`https://` with TLS; `[::1]` after a fallback).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// assert_eq!(server.url().port(), Some(server.addr().port()));
+    /// assert_eq!(server.url().path(), "/");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn url(&self) -> url::Url {
         self.url.clone()
     }
 
-    /// The address listened on.
+    /// The address listened on (the first, with several [`Server::bind`] addresses).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// std::net::TcpStream::connect(server.addr())?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// Every address listened on, in [`Server::bind`] order.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory()
+    ///     .bind("127.0.0.1:0")
+    ///     .bind("127.0.0.2:0")
+    ///     .start()?;
+    /// assert_eq!(server.addrs().len(), 2);
+    /// assert_eq!(server.urls()[1].host_str(), Some("127.0.0.2"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The base URL of every address listened on (the first is [`ServerHandle::url`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// assert_eq!(server.urls(), vec![server.url()]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn urls(&self) -> Vec<url::Url> {
+        let tls = self.trust.is_some();
+        self.addrs.iter().map(|a| base_url(*a, tls)).collect()
+    }
+
     /// The folder served (canonical): the given one, or the temporary folder holding in-memory
     /// files, which is removed at shutdown. Files added here while running are served too.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// std::fs::write(server.root().join("late.txt"), "added while running")?;
+    /// let response = rawhttp::fetch::Request::get(server.url().join("late.txt")?).send()?;
+    /// assert_eq!(response.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn root(&self) -> &Path {
         &self.root
     }
 
     /// A client configuration that trusts only this server's CA (ALPN http/1.1). For a plain
     /// HTTP fixture it trusts nothing at all.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().self_signed_tls().start()?;
+    /// let config = server.client_tls_config();
+    /// assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn client_tls_config(&self) -> Arc<rustls::ClientConfig> {
         self.client.clone()
     }
 
     /// PEM of this server's CA (empty for a plain HTTP fixture).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().self_signed_tls().start()?;
+    /// assert!(server.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+    /// let dir = std::env::temp_dir().join(format!("ca-{}.pem", server.addr().port()));
+    /// std::fs::write(&dir, server.ca_pem())?; // for curl --cacert
+    /// # std::fs::remove_file(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ca_pem(&self) -> &str {
         self.trust.as_ref().map_or("", |t| t.ca_pem.as_str())
     }
 
-    /// Every request seen so far, in arrival order.
+    /// Every request seen so far (the last [`Server::request_log_cap`] of them), in arrival
+    /// order, with method, target, headers, HTTP version, peer address and TLS details.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// rawhttp::fetch::Request::get(server.url().join("x?y=1")?).send()?;
+    /// let seen = server.requests();
+    /// assert_eq!((seen[0].method.as_str(), seen[0].target.as_str()), ("GET", "/x?y=1"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        record::snapshot(&self.log)
+        self.log.snapshot()
+    }
+
+    /// How many of the oldest requests were dropped from the log to respect its cap.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// assert_eq!(server.dropped_requests(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn dropped_requests(&self) -> u64 {
+        self.log.dropped()
+    }
+
+    /// Block until `n` requests have arrived in all (since start) or `timeout` passed, then
+    /// return the log: a test that drives a client on another thread or process needs no sleep.
+    /// Errors: `Error::Timeout` when fewer arrived in time.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let server = rawhttp::serve::Server::in_memory().file("a", "a").start()?;
+    /// let url = server.url().join("a")?;
+    /// let client = std::thread::spawn(move || rawhttp::fetch::Request::get(url).send().map(|_| ()));
+    /// let seen = server.wait_for_requests(1, Duration::from_secs(10))?;
+    /// assert_eq!(seen[0].path(), "/a");
+    /// client.join().expect("client thread")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait_for_requests(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<RecordedRequest>, Error> {
+        self.log
+            .wait_for(n, timeout)
+            .ok_or(Error::Timeout("waiting for requests at the fixture"))
     }
 
     /// Stop accepting, finish responses in flight (up to `SHUTDOWN_GRACE`), join the loop
     /// thread and remove in-memory files. Idempotent; also done on drop. With
     /// `RAWHTTP_FIXTURE_KEEP=1` it never returns: the fixture keeps serving for inspection.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = rawhttp::serve::Server::in_memory().start()?;
+    /// let addr = server.addr();
+    /// server.shutdown();
+    /// server.shutdown(); // idempotent
+    /// assert!(std::net::TcpStream::connect(addr).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn shutdown(&self) {
         if keep_requested() {
             eprintln!(

@@ -19,12 +19,15 @@ const SAFE_WRITE: usize = 4096;
 
 /// What one response line says.
 pub struct Entry<'a> {
+    /// The client.
     pub peer: SocketAddr,
     /// `None` when the request could not be parsed.
     pub request: Option<(&'a str, &'a str, u8)>,
+    /// The status sent.
     pub status: u16,
     /// Body bytes sent (CLF `%b`).
     pub bytes: u64,
+    /// Time from the request to the last byte, in microseconds.
     pub micros: u64,
 }
 
@@ -43,6 +46,7 @@ pub struct LogBuf {
 }
 
 impl LogBuf {
+    /// An empty buffer writing `format`.
     pub fn new(format: LogFormat) -> Self {
         LogBuf {
             format,
@@ -55,6 +59,7 @@ impl LogBuf {
         }
     }
 
+    /// Whether lines are written at all.
     pub fn is_on(&self) -> bool {
         self.format != LogFormat::Off
     }
@@ -297,17 +302,18 @@ fn escape_clf(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u64,
-    min: u64,
-    sec: u64,
+/// A UTC calendar instant, to the second.
+pub(super) struct Civil {
+    pub(super) year: i64,
+    pub(super) month: u32,
+    pub(super) day: u32,
+    pub(super) hour: u64,
+    pub(super) min: u64,
+    pub(super) sec: u64,
 }
 
 /// UTC calendar time from Unix seconds (Howard Hinnant's days-to-civil algorithm).
-fn civil(secs: u64) -> Civil {
+pub(super) fn civil(secs: u64) -> Civil {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;

@@ -1,8 +1,11 @@
 //! The responder: `rawhttp serve` and the fixture library. Event loops in `event_loop`/`conn`,
 //! decisions in `files`/`reply` (pure), filesystem access in `respond`.
 
+pub mod badssl;
 pub mod cache;
 pub mod conn;
+pub mod dirstream;
+mod etag_cache;
 pub mod event_loop;
 pub mod faults;
 pub mod fdlimit;
@@ -10,9 +13,11 @@ pub mod files;
 pub mod fixture;
 pub mod listing;
 pub mod log;
+pub mod page;
 pub mod record;
 pub mod reply;
 pub mod respond;
+pub mod routes;
 pub mod tls;
 pub mod transport;
 
@@ -32,7 +37,7 @@ use respond::Site;
 
 pub use fixture::{Server, ServerHandle};
 
-/// Access log format (SPEC: `--log`).
+/// Access log format (README: `--log`).
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
     /// Common Log Format, one line per request.
@@ -44,7 +49,7 @@ pub enum LogFormat {
     Off,
 }
 
-/// `rawhttp serve` flags (SPEC.md, serve table).
+/// `rawhttp serve` flags (README, serve table).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Folder to serve
@@ -68,6 +73,12 @@ pub struct ServeArgs {
     /// Write the PEM certificate clients should trust (with --self-signed)
     #[arg(long, requires = "self_signed")]
     pub write_ca: Option<PathBuf>,
+    /// With --self-signed: a certificate or TLS fault (a local badssl)
+    #[arg(long, value_enum, requires = "self_signed")]
+    pub tls_fault: Option<badssl::TlsFault>,
+    /// Offer only this TLS version (default: 1.2 and 1.3)
+    #[arg(long, value_enum)]
+    pub tls_version: Option<badssl::TlsVersion>,
     /// Event-loop threads (default: one per core)
     #[arg(long)]
     pub threads: Option<usize>,
@@ -108,9 +119,12 @@ pub struct ServeArgs {
     /// Answer requests under PATH with the exact bytes received
     #[arg(long, value_name = "PATH")]
     pub echo: Option<String>,
+    /// Canned replies from a JSON array of {method, path, status, headers, body}
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
 }
 
-/// Run `rawhttp serve` until SIGINT/SIGTERM; returns the exit code (0, 1 or 2 per SPEC).
+/// Run `rawhttp serve` until SIGINT/SIGTERM; returns the exit code (0, 1 or 2, as the README says).
 pub fn run(args: ServeArgs) -> i32 {
     match serve(&args) {
         Ok(()) => 0,
@@ -140,7 +154,12 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
     };
     // Registered before the ready line, so a signal sent right after it is never lost.
     let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(Error::Io)?;
-    let faults = args.faults.then(|| Arc::new(FaultPlan::query_only()));
+    let mut plan = match args.faults {
+        true => FaultPlan::query_only(),
+        false => FaultPlan::default(),
+    };
+    let tls_level = badssl::add_to_plan(args.tls_fault, &mut plan);
+    let faults = (args.faults || tls_level).then(|| Arc::new(plan));
     let config = EngineConfig {
         site: Arc::new(site),
         tls: tls.clone(),
@@ -201,6 +220,10 @@ fn build_site(args: &ServeArgs) -> Result<Site, Error> {
         extra_headers,
         fixed_mtime: None,
         content_etag: false,
+        routes: match &args.routes {
+            Some(path) => routes::load(path)?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -252,10 +275,16 @@ type TlsSetup = (Option<Arc<rustls::ServerConfig>>, Option<String>);
 
 fn build_tls(args: &ServeArgs) -> Result<TlsSetup, Error> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        return Ok((Some(tls::load_server_config(cert, key)?), None));
+        let versions = args
+            .tls_version
+            .map_or(tls::TLS_VERSIONS, badssl::TlsVersion::versions);
+        return Ok((
+            Some(tls::load_server_config_for(cert, key, versions)?),
+            None,
+        ));
     }
     if args.self_signed {
-        let s = tls::self_signed()?;
+        let s = badssl::self_signed(args.tls_fault, args.tls_version)?;
         return Ok((Some(s.config), Some(s.ca_pem)));
     }
     Ok((None, None))
@@ -278,7 +307,7 @@ fn bind_addrs(args: &ServeArgs) -> Result<Vec<SocketAddr>, Error> {
         .collect()
 }
 
-/// The ready line per address (SPEC), flushed so a waiting script sees it at once.
+/// The ready line per address (README), flushed so a waiting script sees it at once.
 fn announce(dir: &Path, tls: bool, addrs: &[SocketAddr]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     for addr in addrs {

@@ -13,8 +13,11 @@ use crate::proto::Headers;
 /// The methods this server implements (RFC 9110 §9.1: method names are case-sensitive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodKind {
+    /// GET.
     Get,
+    /// HEAD: GET's head without the body.
     Head,
+    /// OPTIONS: 204 with `Allow`.
     Options,
     /// Anything else: 405 with `Allow`.
     Other,
@@ -193,23 +196,48 @@ pub fn content_type(name: &str) -> Cow<'static, str> {
 pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        // The rest of RFC 9110 §15 (and RFC 6585 for 428/429/431): canned routes and
+        // `?status=` faults may answer any of them.
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
         204 => "No Content",
+        205 => "Reset Content",
         206 => "Partial Content",
+        300 => "Multiple Choices",
         301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
         304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        406 => "Not Acceptable",
         408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
         412 => "Precondition Failed",
         413 => "Content Too Large",
         414 => "URI Too Long",
+        415 => "Unsupported Media Type",
         416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
     }

@@ -12,9 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
+use super::dirstream::{self, DirKey, DirReader, Format, ListingBody};
+use super::faults::WireFraming;
 use super::files::{resolve_target, url_path, SafePath};
-use super::listing::{self, Entry};
+use super::listing::{self, Entry, Kind};
+use super::page;
 use super::reply::{self, Decision, MethodKind, Validators, ALLOW};
+use crate::proto::limits;
 use crate::proto::range::{ByteSpan, RangePlan};
 use crate::proto::request::RequestHead;
 
@@ -37,6 +41,8 @@ pub struct Site {
     pub fixed_mtime: Option<SystemTime>,
     /// Library fixtures: ETag from a hash of the content instead of size and mtime.
     pub content_etag: bool,
+    /// Canned replies (`--routes`, `Server::route`), tried before the files.
+    pub routes: Vec<super::routes::Route>,
 }
 
 /// A response ready to be sent: status, header fields, and where the body bytes come from.
@@ -44,8 +50,11 @@ pub struct Site {
 /// `Connection: close` when it decides to close.
 #[derive(Debug)]
 pub struct Response {
+    /// The status code.
     pub status: u16,
+    /// Header fields, in order.
     pub headers: Vec<(String, String)>,
+    /// Where the body comes from.
     pub body: BodySource,
 }
 
@@ -57,28 +66,63 @@ pub enum BodySource {
     /// Bytes built in memory (listings, error pages, small files if cached).
     Bytes(Vec<u8>),
     /// `len` bytes of `file` from `offset`: sent with sendfile(2) on plain connections.
-    File { file: File, offset: u64, len: u64 },
+    File {
+        /// The open file.
+        file: File,
+        /// Where the bytes start.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
+    /// A directory listing produced as the socket drains (length unknown: chunked, or
+    /// close-delimited for HTTP/1.0).
+    Listing(Box<ListingBody>),
     /// multipart/byteranges: each part is a part head then a span of `file`; `tail` closes it.
     Multipart {
+        /// The open file the parts come from.
         file: File,
+        /// Each range's part head and span.
         parts: Vec<Part>,
+        /// The closing boundary.
         tail: Vec<u8>,
     },
+}
+
+/// How a body of unknown length (a streamed listing) is framed when the faults left it as is:
+/// chunked for HTTP/1.1 (RFC 9112 §7.1), else until close (HTTP/1.0 has no chunked coding,
+/// RFC 9112 §6.3 rule 8).
+pub fn unknown_length_framing(
+    response: &mut Response,
+    framing: WireFraming,
+    minor_version: u8,
+) -> WireFraming {
+    if framing != WireFraming::AsIs || !matches!(response.body, BodySource::Listing(_)) {
+        return framing;
+    }
+    if minor_version == 0 {
+        return WireFraming::UntilClose;
+    }
+    let field = ("Transfer-Encoding".to_string(), "chunked".to_string());
+    response.headers.push(field);
+    WireFraming::Chunked
 }
 
 /// One part of a multipart/byteranges body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
+    /// The part's boundary and header fields.
     pub head: Vec<u8>,
+    /// Where the span starts in the file.
     pub offset: u64,
+    /// Span length in bytes.
     pub len: u64,
 }
 
 impl BodySource {
-    /// Total body bytes this source will produce.
+    /// Total body bytes this source will produce (0 for a listing, whose length is unknown).
     pub fn len(&self) -> u64 {
         match self {
-            BodySource::None => 0,
+            BodySource::None | BodySource::Listing(_) => 0,
             BodySource::Bytes(b) => b.len() as u64,
             BodySource::File { len, .. } => *len,
             BodySource::Multipart { parts, tail, .. } => {
@@ -91,6 +135,7 @@ impl BodySource {
         }
     }
 
+    /// No body bytes at all.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -108,6 +153,7 @@ pub fn respond(site: &Site, req: &RequestHead) -> Response {
             Err(refusal) => error_response(refusal.status()),
         },
     };
+    dress_error(&mut response, req.headers.get("accept"));
     add_site_headers(site, &mut response);
     if method == MethodKind::Head {
         // RFC 9110 §9.3.2: the same head as GET (Content-Length included), no body.
@@ -127,6 +173,28 @@ pub fn error_response(status: u16) -> Response {
         .with("Content-Type", "text/plain; charset=utf-8")
         .with("Content-Length", body.len().to_string())
         .body(BodySource::Bytes(body))
+}
+
+/// An error answer (4xx/5xx) as a small HTML page for a browser (its Accept names
+/// `text/html`), keeping its other fields (Allow, Content-Range); everyone else keeps the
+/// plain text. Only our own error bodies are replaced; neither names a filesystem path.
+fn dress_error(response: &mut Response, accept: Option<&[u8]>) {
+    if response.status < 400 || !listing::accepts_html(accept) {
+        return;
+    }
+    let plain = format!("{} {}\n", response.status, reply::reason(response.status));
+    if !matches!(&response.body, BodySource::Bytes(b) if b == plain.as_bytes()) {
+        return;
+    }
+    let body = page::error_html(response.status);
+    response.headers.retain(|(n, _)| {
+        !(n.eq_ignore_ascii_case("content-type") || n.eq_ignore_ascii_case("content-length"))
+    });
+    let dressed = std::mem::replace(response, Response::new(0));
+    *response = with_page_policy(dressed)
+        .with("Content-Type", HTML)
+        .with("Content-Length", body.len().to_string())
+        .body(BodySource::Bytes(body));
 }
 
 impl Response {
@@ -207,7 +275,7 @@ fn status_digits(status: u16) -> [u8; 3] {
 
 /// `--cors` and `-H` extras. An extra replaces a default of the same name (e.g. `Server`),
 /// except framing fields, which only the responder may set (a wrong one would desync the peer).
-fn add_site_headers(site: &Site, response: &mut Response) {
+pub(crate) fn add_site_headers(site: &Site, response: &mut Response) {
     if site.cors {
         response
             .headers
@@ -288,9 +356,61 @@ fn serve_dir(
     if !site.listing {
         return error_response(404);
     }
-    match read_entries(site, &path.rel, dir) {
-        Ok(entries) => listing_response(site, req, path, entries),
-        Err(e) => error_response(io_status(&e)),
+    let format = listing_format(req, path);
+    let key = DirKey::of(site, dir, listing::parse_order(path.query));
+    if let Some(snapshot) = key.and_then(dirstream::cached_snapshot) {
+        return shared_listing(site, path, dir, snapshot, format);
+    }
+    let mut reader = match DirReader::open(site, &path.rel, dir) {
+        Ok(reader) => reader,
+        Err(e) => return error_response(io_status(&e)),
+    };
+    let mut entries = Vec::new();
+    reader.read_into(&mut entries, limits::LISTING_INLINE_ENTRIES);
+    if reader.is_exhausted() {
+        return listing_response(site, req, path, entries);
+    }
+    // Too big to build at once: the body renders as the socket drains (issue 13).
+    let content_type = format_type(&format);
+    let body = ListingBody::new(reader, entries, format, key);
+    listing_head(content_type).body(BodySource::Listing(Box::new(body)))
+}
+
+/// A big directory another connection of this thread has just sorted: render its snapshot;
+/// JSON of a directory past the sort cap streams in directory order instead.
+fn shared_listing(
+    site: &Site,
+    path: &SafePath,
+    dir: &File,
+    snapshot: std::sync::Arc<dirstream::Snapshot>,
+    format: Format,
+) -> Response {
+    let content_type = format_type(&format);
+    let body = match (&format, snapshot.is_capped()) {
+        (Format::Json { .. }, true) => match DirReader::open(site, &path.rel, dir) {
+            Ok(reader) => ListingBody::streaming(reader, format),
+            Err(e) => return error_response(io_status(&e)),
+        },
+        _ => ListingBody::from_snapshot(snapshot, format),
+    };
+    listing_head(content_type).body(BodySource::Listing(Box::new(body)))
+}
+
+fn listing_format(req: &RequestHead, path: &SafePath) -> Format {
+    let order = listing::parse_order(path.query);
+    match wants_json_listing(req, path) {
+        true => Format::Json { order },
+        false => Format::Html {
+            display_path: display_path(path),
+            order,
+        },
+    }
+}
+
+fn format_type(format: &Format) -> &'static str {
+    match format {
+        Format::Json { .. } => "application/json",
+        Format::Html { .. } => HTML,
     }
 }
 
@@ -300,73 +420,80 @@ fn listing_response(
     path: &SafePath,
     entries: Vec<Entry>,
 ) -> Response {
-    let entries = listing::prepare(entries, site.hidden);
-    let (body, content_type) = match listing::prefers_json(req.headers.get("accept")) {
+    let order = listing::parse_order(path.query);
+    let entries = listing::prepare_by(entries, site.hidden, order);
+    let (body, content_type) = match wants_json_listing(req, path) {
         true => (listing::render_json(&entries), "application/json"),
         false => {
-            let display = match path.rel.is_empty() {
-                true => "/".to_string(),
-                false => format!("/{}/", path.rel),
+            let display = display_path(path);
+            let page = listing::Page {
+                display_path: &display,
+                order,
+                capped: None,
             };
-            (
-                listing::render_html(&display, &entries),
-                "text/html; charset=utf-8",
-            )
+            (listing::render_page(&page, &entries), HTML)
         }
     };
-    Response::new(200)
-        .with("Content-Type", content_type)
+    listing_head(content_type)
         .with("Content-Length", body.len().to_string())
-        .with("Vary", "Accept")
-        .with("Cache-Control", "no-cache")
         .body(BodySource::Bytes(body))
 }
 
-/// The directory's entries, read through the already-opened (and already checked) directory
-/// via /proc/self/fd, so a path swapped since cannot redirect the read; entries whose names
-/// are not UTF-8 are skipped (no target could name them).
-fn read_entries(site: &Site, rel: &str, dir: &File) -> io::Result<Vec<Entry>> {
-    let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
-    let read = match std::fs::read_dir(&via_fd) {
-        Ok(read) => read,
-        Err(_) => std::fs::read_dir(site.root.join(rel))?,
-    };
-    let mut entries = Vec::new();
-    for entry in read.flatten() {
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        let Some(meta) = entry_metadata(site, rel, &name, &entry) else {
-            continue;
-        };
-        entries.push(Entry {
-            name,
-            is_dir: meta.is_dir(),
-            size: if meta.is_dir() { 0 } else { meta.len() },
-            modified: meta.modified().ok(),
-        });
+const HTML: &str = "text/html; charset=utf-8";
+
+/// JSON when Accept prefers it or the query says `format=json` (the page's own link).
+fn wants_json_listing(req: &RequestHead, path: &SafePath) -> bool {
+    listing::prefers_json(req.headers.get("accept")) || listing::wants_json_query(path.query)
+}
+
+/// The decoded path people see: `/` or `/a/b/`.
+fn display_path(path: &SafePath) -> String {
+    match path.rel.is_empty() {
+        true => "/".to_string(),
+        false => format!("/{}/", path.rel),
     }
-    Ok(entries)
+}
+
+/// A listing's 200 head without its framing: it varies with Accept, is never stale, and an
+/// HTML one may load nothing but its own stylesheet.
+fn listing_head(content_type: &str) -> Response {
+    let response = Response::new(200)
+        .with("Content-Type", content_type)
+        .with("Vary", "Accept")
+        .with("Cache-Control", "no-cache");
+    match content_type == HTML {
+        true => with_page_policy(response),
+        false => response,
+    }
+}
+
+/// Our pages' CSP, and no MIME sniffing (a listing is never reinterpreted as something else).
+fn with_page_policy(response: Response) -> Response {
+    response
+        .with("Content-Security-Policy", page::content_security_policy())
+        .with("X-Content-Type-Options", "nosniff")
 }
 
 /// An entry's metadata as a request for it would see it: a symlink is resolved the way
 /// `open_beneath` resolves it, and one that leaves the root (or dangles) is not listed, so a
 /// listing never reveals the size, date or type of anything outside the root.
-fn entry_metadata(
+pub(super) fn entry_metadata(
     site: &Site,
     rel: &str,
     name: &str,
     entry: &std::fs::DirEntry,
-) -> Option<std::fs::Metadata> {
+) -> Option<(Kind, std::fs::Metadata)> {
     let own = entry.metadata().ok()?; // lstat: no symlink followed
     if !own.file_type().is_symlink() {
-        return Some(own);
+        let kind = if own.is_dir() { Kind::Dir } else { Kind::File };
+        return Some((kind, own));
     }
     let path = match rel.is_empty() {
         true => name.to_string(),
         false => format!("{rel}/{name}"),
     };
-    open_beneath(site, &path).ok()?.metadata().ok()
+    let meta = open_beneath(site, &path).ok()?.metadata().ok()?;
+    Some((Kind::Symlink, meta))
 }
 
 /// Validators, preconditions and ranges for one regular file.
@@ -413,9 +540,8 @@ fn file_validators(site: &Site, file: &File, meta: &std::fs::Metadata) -> Valida
         .or_else(|| meta.modified().ok())
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let etag = match site.content_etag {
-        true => {
-            content_etag(file, len).unwrap_or_else(|_| reply::etag_from_metadata(len, modified))
-        }
+        true => super::etag_cache::cached(meta, || content_etag(file, len))
+            .unwrap_or_else(|_| reply::etag_from_metadata(len, modified)),
         false => reply::etag_from_metadata(len, modified),
     };
     Validators {
@@ -722,6 +848,11 @@ mod tests {
         match response.body {
             BodySource::None => Vec::new(),
             BodySource::Bytes(b) => b,
+            BodySource::Listing(mut body) => {
+                let mut out = Vec::new();
+                while !body.fill(&mut out) {}
+                out
+            }
             BodySource::File { file, offset, len } => {
                 let mut buf = vec![0; len as usize];
                 file.read_exact_at(&mut buf, offset).unwrap();
@@ -779,6 +910,54 @@ mod tests {
         let r = respond(&site, &request("DELETE", "/hello.txt", &[]));
         assert_eq!((r.status, r.header("allow")), (405, Some(ALLOW)));
         assert_eq!(respond(&site, &request("GET", "*", &[])).status, 400);
+    }
+
+    #[test]
+    fn errors_are_pages_for_browsers_and_text_for_tools() {
+        let (_t, site) = fixture();
+        let browser = [("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], u16);
+        let cases: &[Case] = &[
+            ("GET", "/missing.txt", &[], 404),
+            ("DELETE", "/hello.txt", &[], 405),
+            ("GET", "/%00", &[], 400),
+            ("GET", "/hello.txt", &[("Range", "bytes=99-")], 416),
+        ];
+        for (method, target, extra, status) in cases {
+            let plain = respond(&site, &request(method, target, extra));
+            assert_eq!(plain.status, *status, "{target}");
+            assert_eq!(
+                plain.header("content-type"),
+                Some("text/plain; charset=utf-8")
+            );
+            let mut fields = extra.to_vec();
+            fields.extend_from_slice(&browser);
+            let r = respond(&site, &request(method, target, &fields));
+            assert_eq!(r.status, *status);
+            assert_eq!(r.header("content-type"), Some(HTML));
+            assert!(r.header("content-security-policy").is_some());
+            // Fields that belong to the status stay.
+            assert_eq!(r.header("allow"), plain.header("allow"));
+            assert_eq!(r.header("content-range"), plain.header("content-range"));
+            let declared: usize = r.header("content-length").unwrap().parse().unwrap();
+            let body = String::from_utf8(body_of(r)).unwrap();
+            assert_eq!(body.len(), declared);
+            assert!(body.contains(&format!("<h1>{status} ")), "{body}");
+            let root = site.root.to_string_lossy();
+            assert!(
+                !body.contains(root.as_ref()) && !body.contains("missing"),
+                "{body}"
+            );
+        }
+        // A 200 is never dressed; HEAD keeps the page's length and no body.
+        let (s, r) = get(&site, "/hello.txt", &browser);
+        assert_eq!(
+            (s, r.header("content-type")),
+            (200, Some("text/plain; charset=utf-8"))
+        );
+        let r = respond(&site, &request("HEAD", "/nope", &browser));
+        assert_eq!(r.header("content-type"), Some(HTML));
+        assert!(r.body.is_empty());
     }
 
     #[test]

@@ -32,11 +32,21 @@ pub struct SelfSigned {
 /// Load a PEM chain and key (PKCS#8, RSA or EC). Errors are `Error::Usage` with a clear reason
 /// (missing file, empty chain, no key, key not matching the certificate).
 pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Error> {
+    load_server_config_for(cert, key, TLS_VERSIONS)
+}
+
+/// [`load_server_config`] serving only `versions` (`serve --tls-version`).
+pub fn load_server_config_for(
+    cert: &Path,
+    key: &Path,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Arc<rustls::ServerConfig>, Error> {
     let chain = read_chain(cert)?;
     let key_der = read_key(key)?;
     let provider = provider();
     let certified = certify(&provider, chain, key_der, cert, key)?;
-    server_config(provider, certified).map(Arc::new)
+    let resolver = Arc::new(SingleCertAndKey::from(certified));
+    server_config_with(provider, resolver, versions).map(Arc::new)
 }
 
 /// Make a fresh self-signed setup (ECDSA P-256, via rcgen).
@@ -149,11 +159,26 @@ fn certify(
 /// A server configuration: TLS 1.3 and 1.2 only, ALPN `http/1.1`, resumption by stateless
 /// tickets (TLS 1.2 and 1.3) plus a session-id cache for TLS 1.2 clients without tickets.
 fn server_config(provider: CryptoProvider, certified: CertifiedKey) -> Result<ServerConfig, Error> {
+    let resolver = Arc::new(SingleCertAndKey::from(certified));
+    server_config_with(provider, resolver, TLS_VERSIONS)
+}
+
+/// Both versions served by default, newest first.
+pub(crate) const TLS_VERSIONS: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// `server_config` with any certificate resolver and a chosen set of protocol versions (the
+/// fixture's `tls_version` and `handshake-alert` use these).
+pub(crate) fn server_config_with(
+    provider: CryptoProvider,
+    resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<ServerConfig, Error> {
     let mut config = ServerConfig::builder_with_provider(Arc::new(prefer_aes128(provider)))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .with_protocol_versions(versions)
         .map_err(|e| usage(format!("TLS configuration: {e}")))?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
+        .with_cert_resolver(resolver);
     config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
     config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
         .map_err(|e| Error::Io(std::io::Error::other(format!("TLS ticket keys: {e}"))))?;
@@ -187,7 +212,14 @@ fn prefer_aes128(mut provider: CryptoProvider) -> CryptoProvider {
 }
 
 /// A fresh ECDSA P-256 CA, able to sign leaf certificates only.
-fn make_ca() -> Result<rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, rcgen::Error> {
+pub(crate) fn make_ca() -> Result<rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, rcgen::Error> {
+    make_ca_named("rawhttp self-signed CA")
+}
+
+/// [`make_ca`] with the common name `name`.
+pub(crate) fn make_ca_named(
+    name: &str,
+) -> Result<rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, rcgen::Error> {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
     params.key_usages = vec![
@@ -197,12 +229,12 @@ fn make_ca() -> Result<rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, rcgen::E
     ];
     params
         .distinguished_name
-        .push(rcgen::DnType::CommonName, "rawhttp self-signed CA");
+        .push(rcgen::DnType::CommonName, name);
     rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate()?)
 }
 
 /// The leaf's parameters: SANs localhost, 127.0.0.1 and ::1, server authentication only.
-fn leaf_params() -> Result<rcgen::CertificateParams, rcgen::Error> {
+pub(crate) fn leaf_params() -> Result<rcgen::CertificateParams, rcgen::Error> {
     let names = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
     let mut params = rcgen::CertificateParams::new(names)?;
     params
@@ -219,7 +251,7 @@ fn usage(why: String) -> Error {
 }
 
 /// Generating a certificate is not the user's fault: a runtime failure (exit 1).
-fn generation_failed(e: impl std::fmt::Display) -> Error {
+pub(crate) fn generation_failed(e: impl std::fmt::Display) -> Error {
     Error::Io(std::io::Error::other(format!(
         "cannot make a self-signed certificate: {e}"
     )))

@@ -33,6 +33,7 @@ pub enum ReadStatus {
 
 /// A connection's byte stream.
 pub enum Transport {
+    /// Plain TCP.
     Plain(TcpStream),
     /// Boxed: a rustls connection is large, and most connections are plain.
     Tls(Box<TlsStream>),
@@ -68,6 +69,7 @@ impl Transport {
         }
     }
 
+    /// The TCP socket underneath.
     pub fn socket(&self) -> &TcpStream {
         match self {
             Transport::Plain(s) => s,
@@ -75,6 +77,7 @@ impl Transport {
         }
     }
 
+    /// The TCP socket underneath, for (de)registration.
     pub fn socket_mut(&mut self) -> &mut TcpStream {
         match self {
             Transport::Plain(s) => s,
@@ -82,6 +85,7 @@ impl Transport {
         }
     }
 
+    /// Whether this is a TLS connection.
     pub fn is_tls(&self) -> bool {
         matches!(self, Transport::Tls(_))
     }
@@ -98,6 +102,28 @@ impl Transport {
             Transport::Plain(_) => false,
             Transport::Tls(t) => !t.plain && t.tls.is_handshaking(),
         }
+    }
+
+    /// What the handshake agreed on (SNI, ALPN, version), for the fixture's request log;
+    /// `None` for plain connections.
+    pub fn tls_details(&self) -> Option<super::record::TlsDetails> {
+        let Transport::Tls(t) = self else {
+            return None;
+        };
+        let version = match t.tls.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
+            Some(other) => format!("{other:?}"),
+            None => String::new(),
+        };
+        Some(super::record::TlsDetails {
+            sni: t.tls.server_name().map(str::to_string),
+            alpn: t
+                .tls
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            version,
+        })
     }
 
     /// Ciphertext is queued and waits for the socket to become writable.

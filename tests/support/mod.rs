@@ -27,7 +27,7 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
-/// The default User-Agent SPEC promises.
+/// The default User-Agent the README promises.
 pub fn default_user_agent() -> String {
     format!("rawhttp/{}", env!("CARGO_PKG_VERSION"))
 }

@@ -1,6 +1,6 @@
 //! rawhttp's own server, in-process: the fixture library (`rawhttp::serve::Server`) serving one
 //! in-memory file with fault query parameters honoured (`?truncate=5`, `?stall`, ...). The
-//! server for fetch tests whose scenario is one of SPEC's faults; corner cases no well-behaved
+//! server for fetch tests whose scenario is one of the README's faults; corner cases no well-behaved
 //! server can produce (malformed heads, bad chunk sizes) stay on the raw replay server.
 
 use std::path::Path;
