@@ -6,7 +6,7 @@
 # A generated site (PAGES pages x 10 requisites: 6 images, 2 style sheets, 2 scripts, every
 # page linked from index.html and from its neighbours) is served by nginx with its MIME types.
 # Each round saves it once with each tool, in alternating order, timed by /usr/bin/time -v
-# (wall time and peak RSS). Targets: rawhttp wall time <= 0.25x wget's, identical set of
+# (wall time, peak RSS, CPU). Targets: rawhttp wall time <= 0.25x wget's, identical set of
 # files saved (rawhttp's own .rawhttp-save state folder aside), rawhttp peak RSS <= 32 MiB.
 # Environment: PAGES (500), ROUNDS (5), PARALLEL (8: rawhttp's --parallel-max), RAWHTTP_BIN
 # (skip the build). Raw output: bench/out/save-*; the markdown rows are printed on stdout and
@@ -61,7 +61,7 @@ start_nginx save-nginx "$SITE" "" "include /etc/nginx/mime.types;"
 URL=http://127.0.0.1:$NGINX_PORT/
 DEST=$OUT/save-dest
 
-# run TOOL ROUND: one save into $DEST/TOOL, fresh; appends "wall_seconds max_rss_kib" to
+# run TOOL ROUND: one save into $DEST/TOOL, fresh; appends "wall_s max_rss_kib cpu_s" to
 # $OUT/save-TOOL.times.
 run() {
     local tool=$1 round=$2 dir=$DEST/$1 log=$OUT/save-$1-$2.time
@@ -72,10 +72,11 @@ run() {
     # -nH: files straight under DIR like rawhttp's; the crawl and conversion are wget's own.
     wget) /usr/bin/time -v -o "$log" wget -q -r -p -k -np -nH -P "$dir" "$URL" ;;
     esac || note "$tool exited $? in round $round (a failure is reported, not hidden)"
-    local wall rss
+    local wall rss cpu
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$log")
     rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$log")
-    echo "$wall $rss" >>"$OUT/save-$tool.times"
+    cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$log")
+    echo "$wall $rss $cpu" >>"$OUT/save-$tool.times"
 }
 
 rm -f "$OUT"/save-rawhttp.times "$OUT"/save-wget.times
@@ -102,6 +103,8 @@ read -r rmed rmin rmax <<<"$(stats "$OUT/save-rawhttp.times" 1)"
 read -r wmed wmin wmax <<<"$(stats "$OUT/save-wget.times" 1)"
 read -r rss _ rssmax <<<"$(stats "$OUT/save-rawhttp.times" 2)"
 read -r wrss _ _ <<<"$(stats "$OUT/save-wget.times" 2)"
+read -r rcpu _ _ <<<"$(stats "$OUT/save-rawhttp.times" 3)"
+read -r wcpu _ _ <<<"$(stats "$OUT/save-wget.times" 3)"
 ratio=$(awk -v a="$rmed" -v b="$wmed" 'BEGIN { printf "%.3f", a / b }')
 files=$((PAGES * 11 + 1))
 {
@@ -109,5 +112,6 @@ files=$((PAGES * 11 + 1))
     echo "|---|---|---|---|---|"
     echo "| wall time, median (range) | ${rmed} s (${rmin}-${rmax}) | ${wmed} s (${wmin}-${wmax}) | ${ratio}x | <= 0.25x: $(awk -v r="$ratio" 'BEGIN { print (r <= 0.25) ? "met" : "MISSED" }') |"
     echo "| peak RSS, median (max) | $((rss / 1024)) MiB ($((rssmax / 1024)) MiB) | $((wrss / 1024)) MiB | | <= 32 MiB: $([ "$rssmax" -le $((32 * 1024)) ] && echo met || echo MISSED) |"
+    echo "| client CPU (user+sys), median | ${rcpu} s | ${wcpu} s | $(awk -v a="$rcpu" -v b="$wcpu" 'BEGIN { printf "%.2f", a / b }')x | |"
     echo "| files saved | $same | | | identical |"
 } | tee "$OUT/save.md"

@@ -339,19 +339,28 @@ impl SaveOutput<'_> {
                 let _ = std::fs::remove_file(file);
                 return Ok(Vec::new());
             }
-            let target = self.shared.dir.join(&entry.path);
-            if let Some(parent) = target.parent() {
-                ensure_dir(parent)?;
-            }
-            std::fs::rename(file, &target).map_err(Error::Io)?;
+            move_into_place(file, &self.shared.dir.join(&entry.path))?;
             return Ok(Vec::new());
         }
-        let links = read_links(entry.kind, file, url);
+        let links = read_links(entry.kind, file, url)?;
         if !self.job.keep {
             let _ = std::fs::remove_file(file);
+        } else if links.is_empty() {
+            // Nothing to rewrite (most style sheets): the original is the copy, moved into
+            // place now instead of written again later; next time it counts as a plain file.
+            entry.kind = DocKind::Other;
+            move_into_place(file, &self.shared.dir.join(&entry.path))?;
         }
-        links
+        Ok(links)
     }
+}
+
+/// Rename a finished original over its place in DIR (a whole file replaces a whole file).
+fn move_into_place(file: &Path, target: &Path) -> Result<(), Error> {
+    if let Some(parent) = target.parent() {
+        ensure_dir(parent)?;
+    }
+    std::fs::rename(file, target).map_err(Error::Io)
 }
 
 /// The links of the document in `file`, relative to `url`.
