@@ -95,6 +95,93 @@ TARGETS = [
     b"http://../../etc/passwd", b"//etc/passwd", b"*", b"/.git/../index.html", b"/.env",
 ]
 
+# chunked_codec: (cut lengths - 1, (piece, room) nibble pairs, body, trailer text).
+CODEC = [
+    (b"", b"", b"", b""),
+    (b"\x04", b"\x11", b"hello world", b""),
+    (b"\x00\x01", b"\x3f\xf1\x00", b"\r\n0\r\n\r\n" * 3, b"X-Sum:abc\nExpires:never"),
+    (b"\xff", b"", bytes(range(256)) * 2, b"A:b c\nB:\n"),
+    (b"\x01", b"\x21", b"abc", b"Bad Name:x\nX: padded "),
+]
+
+# headers: (op, name pick, value) triples; op % 3: push, set, remove; op >> 5: value length.
+HEADER_OPS = [
+    [(0, 0, b""), (0 | 4 << 5, 1, b"keep"), (1 | 5 << 5, 2, b"close"), (2, 0, b"")],
+    [(0 | 1 << 5, 3, b"1"), (0 | 1 << 5, 5, b"5"), (0 | 1 << 5, 4, b"2"), (1 | 1 << 5, 3, b"3")],
+    [(0 | 7 << 5, 0, b" a , B\t"), (0 | 1 << 5, 0, b","), (2, 7, b"")],
+]
+
+SYNTAX = [
+    b"", b"GET", b"!#$%&'*+-.^_`|~", b" \t a b \t", b"18446744073709551615",
+    b"18446744073709551616", b"+5", b"%41%2f%g1%4", b"%+1", b"\x00\x7f\x80\xff\t ",
+]
+
+# names: (pick, argument): 0 sanitize, 1 Content-Disposition value, 2 URL.
+NAMES = [
+    (0, b"../../etc/passwd"), (0, b"a\\b\\..\\c.txt"), (0, b" \x01 . "), (0, "caf\u00e9".encode() * 90),
+    (1, b"attachment; filename=\"a\\\"b.txt\""), (1, b"attachment; filename*=UTF-8''%e2%82%ac.txt"),
+    (1, b"attachment; filename=\"..\\..\\.bashrc\"; filename*=iso-8859-1'en'%A3.txt"),
+    (1, b"inline; filename=.hidden"), (2, b"http://h/dir/na%20me.txt?q=1"), (2, b"http://h/"),
+    (2, b"https://h/a/%2e%2e"), (2, b"data:text/plain,hi"),
+]
+
+# proxy: port (2 bytes), no_proxy list, 0xFF, host, 0xFF, proxy spec.
+PROXIES = [
+    (80, b"example.com, .org,10.0.0.0/8,[::1]:8080", b"www.example.com", b"http://u:p@proxy:3128"),
+    (8080, b"*", b"[::1]", b"proxy"),
+    (80, b"localhost", b"127.0.0.1", b"socks5://h"),
+]
+
+# writeout: format, 0xFF, URL, 0xFF, error message.
+WRITEOUTS = [
+    b"%{http_code}\\n", b"%{json}", b"%{bogus}", b"%{", b"100%%\\n\\t\\\\ \\x",
+    b"%{url_effective} %{filename_effective}\xffhttp://h/\"q\\\xff\"err\\\x00\xed\xa0\x80",
+    b"%{size_download}%{time_total}%{verdict}%{sha256}%{retries}%{resumed_from}%{connection_reused}",
+]
+
+# retry_after: clock (8 bytes LE), retry number, jitter byte, then the field value.
+RETRY_AFTERS = [
+    b"120", b"Sun, 06 Nov 1994 08:49:37 GMT", b"Wed, 21 Oct 2015 07:28:00 GMT",
+    b"Sunday, 06-Nov-94 08:49:37 GMT", b"Sun Nov  6 08:49:37 1994", b"18446744073709551616",
+    b" 5 ", b"-1", b"",
+]
+
+# input_line: one --input-file line.
+INPUT_LINES = [
+    b"http://a/x out.txt", b"# comment", b"", b"  http://a\t name with space ", b"\t",
+    b"http://a/#frag", b"\xef\xbb\xbfhttp://bom/",
+]
+
+# preconditions: method, mtime (4 bytes), length (2 bytes), ETag pick, then `\n`-separated
+# fields whose first byte picks the name (0 If-Match, 1 If-Unmodified-Since, 2 If-None-Match,
+# 3 If-Modified-Since, 4 Range, 5 If-Range, 6 X-Other).
+PRECONDITIONS = [
+    (0, [(0, b'"abc"')]), (1, [(2, b'W/"abc", "z"')]), (0, [(2, b"*"), (4, b"bytes=0-1")]),
+    (0, [(3, b"Sun, 06 Nov 1994 08:49:37 GMT")]),
+    (0, [(1, b"Sun, 06 Nov 1994 08:49:37 GMT"), (1, b"x")]),
+    (0, [(4, b"bytes=0-0,5-"), (5, b'"abc"')]),
+    (0, [(4, b"bytes=0-0"), (5, b"Sun, 06 Nov 1994 08:49:37 GMT")]), (3, [(2, b'"abc"')]),
+]
+
+
+def precondition(method, fields):
+    head = bytes([method]) + struct.pack(">I", 784111777) + struct.pack(">H", 100) + b"\x00"
+    return head + b"\n".join(bytes([n]) + v for n, v in fields)
+
+
+# Minimised inputs of past crashes: each must stay fixed (run.sh replays the corpus).
+REGRESSIONS = {
+    # F1: parse_content_range overflowed computing the span length of last = u64::MAX.
+    ("range", "regress-content-range-overflow"):
+        b"\x00" + struct.pack(">H", 10000) + b"bytes 0-18446744073709551615/*",
+    ("range", "regress-content-range-end"):
+        b"\x00" + struct.pack(">H", 10000) + b"bytes 5-18446744073709551615/*",
+    # F2: sanitize cut a long name at NAME_MAX inside blanks and kept a trailing space.
+    ("names", "regress-name-blank-at-cut"): b"\x00" + b"a" * 249 + b"  b",
+    # F3: only the first If-Match line was read; a later line naming our tag still gave 412.
+    ("preconditions", "regress-if-match-lines"): precondition(0, [(0, b'"x"'), (0, b'"abc"')]),
+}
+
 
 def write(target, name, data):
     d = os.path.join(HERE, "corpus", target)
@@ -120,6 +207,28 @@ def main():
         write("range", f"seed-big-{i}", b"\x01" + struct.pack(">Q", 2**64 - 1) + r)
     for i, t in enumerate(TARGETS):
         write("files", f"seed-{i}", bytes([i % 2]) + t)
+    for i, (cuts, steps, body, trailers) in enumerate(CODEC):
+        data = bytes([len(cuts), len(steps)]) + cuts + steps + body
+        write("chunked_codec", f"seed-{i}", data + (b"\xff" + trailers if trailers else b""))
+    for i, ops in enumerate(HEADER_OPS):
+        write("headers", f"seed-{i}", b"".join(bytes([op, pick]) + v for op, pick, v in ops))
+    for i, s in enumerate(SYNTAX):
+        write("syntax", f"seed-{i}", s)
+    for i, (pick, arg) in enumerate(NAMES):
+        write("names", f"seed-{i}", bytes([pick]) + arg)
+    for i, (port, no_proxy, host, spec) in enumerate(PROXIES):
+        write("proxy", f"seed-{i}", struct.pack(">H", port) + no_proxy + b"\xff" + host + b"\xff" + spec)
+    for i, w in enumerate(WRITEOUTS):
+        write("writeout", f"seed-{i}", w)
+    for i, v in enumerate(RETRY_AFTERS):
+        clock = struct.pack("<Q", 1_700_000_000 + 86400 * 365 * (i % 3))
+        write("retry_after", f"seed-{i}", clock + bytes([i, 128]) + v)
+    for i, line in enumerate(INPUT_LINES):
+        write("input_line", f"seed-{i}", line)
+    for i, (method, fields) in enumerate(PRECONDITIONS):
+        write("preconditions", f"seed-{i}", precondition(method, fields))
+    for (target, name), data in REGRESSIONS.items():
+        write(target, name, data)
 
 
 if __name__ == "__main__":

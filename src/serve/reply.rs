@@ -61,8 +61,8 @@ pub enum Decision {
 pub fn decide(method: MethodKind, headers: &Headers, v: &Validators, len: u64) -> Decision {
     let get_or_head = matches!(method, MethodKind::Get | MethodKind::Head);
     // Step 1-2: If-Match, else If-Unmodified-Since.
-    if let Some(if_match) = headers.get("if-match") {
-        if !etag_list_matches(if_match, &v.etag, true) {
+    if headers.count("if-match") > 0 {
+        if !etag_lines_match(headers, "if-match", &v.etag, true) {
             return Decision::PreconditionFailed;
         }
     } else if let Some(since) = header_date(headers, "if-unmodified-since") {
@@ -71,8 +71,8 @@ pub fn decide(method: MethodKind, headers: &Headers, v: &Validators, len: u64) -
         }
     }
     // Step 3-4: If-None-Match (weak comparison, §13.1.2), else If-Modified-Since (GET/HEAD).
-    if let Some(if_none_match) = headers.get("if-none-match") {
-        if etag_list_matches(if_none_match, &v.etag, false) {
+    if headers.count("if-none-match") > 0 {
+        if etag_lines_match(headers, "if-none-match", &v.etag, false) {
             return match get_or_head {
                 true => Decision::NotModified,
                 false => Decision::PreconditionFailed,
@@ -105,6 +105,15 @@ fn if_range_matches(headers: &Headers, v: &Validators) -> bool {
         Ok(date) => unix_secs(date) == unix_secs(v.modified),
         Err(_) => false,
     }
+}
+
+/// Whether any field line of the list-valued `name` matches: several If-Match or
+/// If-None-Match lines mean their comma-joined list (RFC 9110 §5.3), not just the first one
+/// (found by fuzz/preconditions).
+fn etag_lines_match(headers: &Headers, name: &str, etag: &str, strong: bool) -> bool {
+    headers
+        .get_all(name)
+        .any(|line| etag_list_matches(line, etag, strong))
 }
 
 /// Whether `*` or any entity-tag of a comma-separated list matches `etag` (§13.1.1, §13.1.2).
@@ -321,6 +330,13 @@ mod tests {
             (Get, &[("If-Match", "\"x\", \"a-1\"")], whole()),
             (Get, &[("If-Match", "W/\"a-1\"")], PreconditionFailed),
             (Get, &[("If-Match", "\"b\"")], PreconditionFailed),
+            // Several field lines are one list (RFC 9110 §5.3).
+            (Get, &[("If-Match", "\"b\""), ("If-Match", ETAG)], whole()),
+            (
+                Get,
+                &[("If-None-Match", "\"b\""), ("If-None-Match", ETAG)],
+                NotModified,
+            ),
             (
                 Get,
                 &[("If-Match", "\"b\""), ("If-None-Match", "\"b\"")],
