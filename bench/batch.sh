@@ -87,9 +87,14 @@ bench_small() {
     python3 "$BENCH_DIR/interleave.py" "${ROUNDS:-5}" "rm -rf $DL/* && sync" \
         "rawhttp=$BIN fetch -s -Z --parallel-max 8 --input-file $OUT/batch-small.list --output-dir $DL/rawhttp" \
         "rawhttp-seq=$BIN fetch -s --input-file $OUT/batch-small.list --output-dir $DL/rawhttp-seq" \
-        "curl=curl -s -Z --parallel-max 8 --remote-name-all --create-dirs --output-dir $DL/curl -K $OUT/batch-small.curl" \
+        "curl=curl -s --no-progress-meter -Z --parallel-max 8 --remote-name-all --create-dirs --output-dir $DL/curl -K $OUT/batch-small.curl" \
         "wget=wget -q -i $OUT/batch-small.list -P $DL/wget" >"$json" || die "small: a run failed"
-    for t in rawhttp rawhttp-seq curl wget; do check_saved "$DL/$t" "$src" 1000; done
+    # Once more, unmeasured, to check what each tool saved (the rounds clear the folders).
+    rm -rf "${DL:?}"/*
+    "$BIN" fetch -s -Z --parallel-max 8 --input-file "$OUT/batch-small.list" --output-dir "$DL/rawhttp"
+    curl -s --no-progress-meter -Z --parallel-max 8 --remote-name-all --create-dirs --output-dir "$DL/curl" -K "$OUT/batch-small.curl"
+    wget -q -i "$OUT/batch-small.list" -P "$DL/wget"
+    for t in rawhttp curl wget; do check_saved "$DL/$t" "$src" 1000; done
     report "$json" rawhttp rawhttp-seq curl wget
     local r c w
     r=$(field "$json" rawhttp median_s)
@@ -114,9 +119,11 @@ bench_big() {
     lists batch-big "$BIG_COUNT" "http://127.0.0.1:$NGINX_PORT/big/" b
     python3 "$BENCH_DIR/interleave.py" "${ROUNDS:-3}" "rm -rf $DL/* && sync" \
         "rawhttp=$BIN fetch -s -Z --parallel-max 8 --input-file $OUT/batch-big.list --output-dir $DL/rawhttp" \
-        "curl=curl -s -Z --parallel-max 8 --remote-name-all --create-dirs --output-dir $DL/curl -K $OUT/batch-big.curl" \
+        "curl=curl -s --no-progress-meter -Z --parallel-max 8 --remote-name-all --create-dirs --output-dir $DL/curl -K $OUT/batch-big.curl" \
         >"$json" || die "big: a run failed"
-    for t in rawhttp curl; do check_saved "$DL/$t" "$src" "$BIG_COUNT"; done
+    rm -rf "${DL:?}"/*
+    "$BIN" fetch -s -Z --parallel-max 8 --input-file "$OUT/batch-big.list" --output-dir "$DL/rawhttp"
+    check_saved "$DL/rawhttp" "$src" "$BIG_COUNT"
     rm -rf "${DL:?}"/*
     report "$json" rawhttp curl
     local r c rr cr

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run several commands in interleaved rounds and report, per command, the median wall time,
-its range, the median CPU time (user + system) and the peak RSS, all from wait4(2) on each
-child, so no wrapper process is measured.
+its range, the median CPU time (user + system, from wait4(2)) and the peak RSS. The RSS comes
+from GNU time (`/usr/bin/time -f %M`) around each command: a child spawned straight from this
+Python process would report Python's own pre-exec size as its peak.
 
     interleave.py ROUNDS PREPARE_CMD LABEL=CMD [LABEL=CMD ...] > results.json
 
@@ -20,15 +21,22 @@ import sys
 import time
 
 
+RSS_FILE = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"interleave-rss-{os.getpid()}")
+
+
 def run_once(argv):
+    wrapped = ["/usr/bin/time", "-f", "%M", "-o", RSS_FILE] + argv
     start = time.perf_counter()
-    pid = os.posix_spawnp(argv[0], argv, os.environ)
+    pid = os.posix_spawn(wrapped[0], wrapped, os.environ)
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"interleave: {' '.join(argv)!r} exited {code}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+    with open(RSS_FILE) as f:
+        rss_kib = int(f.read().split()[-1])
+    # wait4's usage covers `time` and the command it waited for.
+    return wall, usage.ru_utime + usage.ru_stime, rss_kib / 1024.0
 
 
 def main():

@@ -182,7 +182,12 @@ pub enum Error {
         why: String,
     },
     /// The proxy refused or broke a CONNECT tunnel (exit 56, as curl).
-    ProxyTunnel(String),
+    ProxyTunnel {
+        /// The proxy's status, when it answered at all.
+        status: Option<u16>,
+        /// What happened, in words.
+        why: String,
+    },
 }
 
 impl Error {
@@ -218,7 +223,7 @@ impl Error {
             } => 18,
             Error::Decoding { .. } => 61,
             Error::ProxyResolve { .. } => 5,
-            Error::ProxyTunnel(_) => 56,
+            Error::ProxyTunnel { .. } => 56,
         }
     }
 
@@ -287,7 +292,7 @@ impl fmt::Display for Error {
             Error::ProxyResolve { proxy, why } => {
                 write!(f, "could not resolve proxy {proxy}: {why}")
             }
-            Error::ProxyTunnel(why) => write!(f, "proxy tunnel failed: {why}"),
+            Error::ProxyTunnel { why, .. } => write!(f, "proxy tunnel failed: {why}"),
         }
     }
 }

@@ -169,3 +169,19 @@ fn tls_version_limits_what_is_offered() {
     let tls13 = curl(&["--cacert", path_str(&ca), "--tlsv1.3", "-o", "-", &url]);
     assert_eq!(tls13.status.code(), Some(35), "TLS 1.3 only client");
 }
+
+#[test]
+fn tls_version_without_tls_is_a_usage_error() {
+    let root = serve_cli::docroot();
+    let out = run(Command::new(serve_cli::BIN).args([
+        "serve",
+        "-p",
+        "0",
+        "--tls-version",
+        "1.2",
+        path_str(root.path()),
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert!(lines[0].contains("--tls-version needs HTTPS"), "{lines:?}");
+}

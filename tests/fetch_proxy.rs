@@ -386,3 +386,112 @@ fn python_and_rawhttp_fetch_the_same_bytes_through_the_same_proxy() {
         lines[2].starts_with("CONNECT localhost:") && lines[3].starts_with("CONNECT localhost:")
     );
 }
+
+#[test]
+fn a_batch_through_a_proxy_reuses_the_proxys_connections_across_origins() {
+    let proxy = TestProxy::start(OnConnect::Tunnel);
+    let dir = tempdir();
+    let urls: Vec<String> = (0..8)
+        .map(|i| format!("http://host{}.invalid/{i}", i % 4))
+        .collect();
+    let list: String = urls.iter().map(|u| format!("{u}\n")).collect();
+    std::fs::write(dir.path().join("urls.txt"), list).expect("write list");
+    let seq = [
+        "--input-file",
+        "urls.txt",
+        "-x",
+        &proxy.url(),
+        "--output-dir",
+        "seq",
+        "--remote-name-all",
+    ];
+    fetch(dir.path(), &seq).assert_ok();
+    assert_eq!(
+        proxy.connections(),
+        1,
+        "sequential: one kept-alive proxy connection"
+    );
+    let par = [
+        "-Z",
+        "--parallel-max",
+        "2",
+        "--input-file",
+        "urls.txt",
+        "-x",
+        &proxy.url(),
+        "--output-dir",
+        "par",
+        "--remote-name-all",
+    ];
+    fetch(dir.path(), &par).assert_ok();
+    assert!(
+        proxy.connections() <= 3,
+        "parallel: {} connections",
+        proxy.connections()
+    );
+    for (i, url) in urls.iter().enumerate() {
+        let want = format!("proxied {url}\n").into_bytes();
+        for sub in ["seq", "par"] {
+            let got = read(&dir.path().join(sub), &i.to_string());
+            assert_eq!(got.as_ref(), Some(&want), "{sub}/{i}");
+        }
+    }
+    assert_eq!(proxy.heads().len(), 16);
+}
+
+#[test]
+fn verbose_shows_the_proxy_connection_and_the_connect_exchange_as_curl_does() {
+    let proxy = TestProxy::start(OnConnect::Tunnel);
+    let server = tls_fault_server();
+    let dir = tempdir();
+    let ca = write_fixture_ca(&server, dir.path());
+    let authority = format!("localhost:{}", server.addr().port());
+    let url = format!("https://{authority}/hello.txt");
+    let args = ["-v", "--cacert", &ca, "-x", &proxy.url(), "-o", "out", &url];
+    let out = fetch(dir.path(), &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let at = |want: &str| {
+        lines
+            .iter()
+            .position(|l| l.trim_end() == want)
+            .unwrap_or_else(|| panic!("no {want:?} in {lines:#?}"))
+    };
+    let connected = at(&format!(
+        "* Connected to 127.0.0.1 (127.0.0.1) port {}",
+        proxy.authority().rsplit(':').next().unwrap_or("")
+    ));
+    let connect = at(&format!("> CONNECT {authority} HTTP/1.1"));
+    let established = at("< HTTP/1.1 200 Connection Established");
+    let get = at("> GET /hello.txt HTTP/1.1");
+    assert!(connected < connect && connect < established && established < get);
+    assert_eq!(read(dir.path(), "out").as_deref(), Some(HELLO));
+}
+
+#[test]
+fn save_goes_through_the_proxy_too() {
+    let proxy = TestProxy::start(OnConnect::Tunnel);
+    let server = tls_fault_server();
+    let dir = tempdir();
+    let ca = write_fixture_ca(&server, dir.path());
+    let authority = format!("localhost:{}", server.addr().port());
+    let url = format!("https://{authority}/hello.txt");
+    let args = ["save", "--cacert", &ca, "-x", &proxy.url(), &url, "site"];
+    let out = rawhttp(dir.path(), &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    let saved: Vec<_> = walk(&dir.path().join("site"));
+    let hello = saved
+        .iter()
+        .find(|p| p.ends_with("hello.txt"))
+        .unwrap_or_else(|| panic!("no hello.txt in {saved:?}"));
+    assert_eq!(std::fs::read(hello).ok().as_deref(), Some(HELLO));
+    let connects: Vec<String> = proxy
+        .request_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("CONNECT "))
+        .collect();
+    assert!(!connects.is_empty(), "save did not use the proxy");
+    assert!(connects
+        .iter()
+        .all(|l| *l == format!("CONNECT {authority} HTTP/1.1")));
+}

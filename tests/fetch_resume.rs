@@ -260,3 +260,58 @@ fn only_transient_failures_are_retried_and_only_as_often_as_asked() {
     assert_eq!(server.requests().len() - before, 1);
     assert_eq!(read(dir.path(), "out.txt"), None);
 }
+
+#[test]
+fn an_interrupted_continue_keeps_its_part_file_for_the_next_run() {
+    use std::process::{Command, Stdio};
+    let server = fault_server();
+    let dir = tempdir();
+    let child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
+        .args([
+            "fetch",
+            "-C",
+            "-o",
+            "out.txt",
+            &url_of(&server, "hello.txt?stall"),
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let part = dir.path().join("out.txt.part");
+    let start = Instant::now();
+    while !part.exists() {
+        assert!(start.elapsed() < Duration::from_secs(15), "no part file");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill(2) on our own child, which has not been waited for yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130));
+    assert!(part.exists(), "-C keeps the part file on Ctrl-C");
+    assert!(dir.path().join("out.txt.part.meta").exists());
+    fetch(
+        dir.path(),
+        &["-C", "-o", "out.txt", &url_of(&server, "hello.txt")],
+    )
+    .assert_ok();
+    assert_eq!(read(dir.path(), "out.txt").as_deref(), Some(HELLO));
+    assert_no_part_files(dir.path());
+}
+
+#[test]
+fn a_body_cut_after_reaching_stdout_is_not_retried_twice_onto_it() {
+    let server = fault_server();
+    let dir = tempdir();
+    let url = url_of(&server, "hello.txt?truncate=5");
+    let out = fetch(dir.path(), &["--retry", "3", "--retry-delay", "0", &url]);
+    out.assert_fails(18, None);
+    assert_eq!(
+        out.stdout,
+        &HELLO[..5],
+        "the 5 bytes shown once, not once per attempt"
+    );
+    assert_eq!(server.requests().len(), 1);
+}

@@ -378,3 +378,23 @@ fn verbose_shows_every_hop_of_a_redirect_chain() {
         Some(&b"hello, world\n"[..])
     );
 }
+
+#[test]
+fn compressed_transfers_restart_instead_of_resuming_a_part_file() {
+    let server = encoding_server();
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("out.part"),
+        b"decoded bytes of an earlier try",
+    )
+    .expect("part");
+    let url = server.url("/gzip");
+    fetch(dir.path(), &["-C", "--compressed", "-o", "out", &url]).assert_ok();
+    assert_eq!(read(dir.path(), "out"), Some(plain_text()));
+    assert_eq!(
+        server.seen()[0].header("range"),
+        None,
+        "no Range for a decoded part"
+    );
+    assert_no_part_files(dir.path());
+}

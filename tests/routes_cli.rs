@@ -95,3 +95,53 @@ fn a_bad_routes_file_is_exit_2_with_one_line() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("unknown key \"staus\""), "{lines:?}");
 }
+
+/// `serve -b A -b B -p 0`: one ready line per address, both on the same port, both serving.
+#[test]
+fn several_bind_addresses_share_the_port_and_each_get_a_ready_line() {
+    use std::io::{BufRead, BufReader};
+    let root = serve_cli::docroot();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--log",
+            "off",
+            "-p",
+            "0",
+            "-b",
+            "127.0.0.1",
+            "-b",
+            "127.0.0.2",
+        ])
+        .arg(root.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines: Vec<String> = BufReader::new(stdout)
+            .lines()
+            .take(2)
+            .map_while(Result::ok)
+            .collect();
+        let _ = tx.send(lines);
+    });
+    let lines = rx.recv_timeout(std::time::Duration::from_secs(20));
+    let urls: Vec<String> = lines
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| l.split_whitespace().last().map(String::from))
+        .collect();
+    let ok = urls.len() == 2
+        && urls[0].starts_with("http://127.0.0.1:")
+        && urls[1] == urls[0].replace("127.0.0.1", "127.0.0.2");
+    let bodies: Vec<Vec<u8>> = urls
+        .iter()
+        .map(|u| curl(&[&format!("{u}hello.txt")]).stdout)
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "ready lines: {urls:?}");
+    assert!(bodies.iter().all(|b| b == b"hello, world\n"), "{bodies:?}");
+}

@@ -475,7 +475,7 @@ fn plain_http_on_the_tls_port_gets_a_readable_400_then_close() {
     c.read_to_end(&mut all).unwrap();
     let text = String::from_utf8_lossy(&all);
     assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text:?}");
-    assert!(text.contains("plain HTTP request was sent to an HTTPS port"));
+    assert!(text.contains("The plain HTTP request was sent to HTTPS port"));
     assert!(text.to_ascii_lowercase().contains("connection: close"));
     // curl, told http:// for an https:// server, sees the same 400.
     let out = Command::new("curl")
@@ -537,4 +537,15 @@ fn a_stalled_log_pipe_neither_stops_serving_nor_loses_count_of_dropped_lines() {
     };
     assert!(dropped > 0 && kept > 0, "kept {kept}, dropped {dropped}");
     assert_eq!(kept + dropped, requests);
+}
+
+#[test]
+fn a_body_cut_off_by_the_header_deadline_gets_408_too() {
+    let s = serve(&["--header-timeout", "1"]);
+    let mut c = connect(s.addr);
+    c.write_all(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
+    let reply = read_reply(&mut BufReader::new(c.try_clone().unwrap()));
+    assert_eq!(reply.status, 408, "{}", reply.head);
+    assert!(closes_within(&mut c, Duration::from_secs(5)));
 }

@@ -113,6 +113,22 @@ fn huge_directories_stream_to_curl_and_to_http10_until_close() {
 }
 
 #[test]
+fn huge_listings_stream_over_tls_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 2000;
+    fill(dir.path(), n);
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca = ca_dir.path().join("ca.pem");
+    let ca = serve_cli::path_str(&ca);
+    let s = Serve::dir(dir.path(), &["--self-signed", "--write-ca", ca]);
+    assert!(s.url.starts_with("https://"), "{}", s.url);
+    let page = text(&curl(&["--cacert", ca, "-D", "-", &s.url]));
+    assert!(page.contains("Transfer-Encoding: chunked"));
+    assert_eq!(page.matches("<tr><td><a href=\"./f").count(), n);
+    assert!(page.ends_with("</html>\n"));
+}
+
+#[test]
 fn past_the_sort_cap_the_page_says_so_and_links_the_json_stream() {
     let dir = tempfile::tempdir().unwrap();
     let n = 10_000 + 50; // LISTING_SORT_CAP + 50

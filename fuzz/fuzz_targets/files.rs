@@ -52,26 +52,31 @@ fn check_safe(path: &SafePath<'_>, target: &str, hidden: bool) {
 }
 
 /// Percent-decode one raw segment the slow way; `None` for anything the server must refuse
-/// as malformed: a bad escape, or a decoded `/`, backslash, control byte or DEL, or a raw `#`.
+/// as malformed: a bad escape, a decoded `/`, a backslash, DEL or control byte (raw or
+/// escaped; only an escaped HTAB, `%09`, is a legal name byte), or a raw `#`.
 fn reference_segment(raw: &str) -> Option<Vec<u8>> {
     let bytes = raw.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let b = if bytes[i] == b'%' {
+        let (b, escaped) = if bytes[i] == b'%' {
             let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
             if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
                 return None;
             }
             i += 3;
-            u8::from_str_radix(hex, 16).ok().filter(|&d| d != b'/')?
+            (
+                u8::from_str_radix(hex, 16).ok().filter(|&d| d != b'/')?,
+                true,
+            )
         } else if bytes[i] == b'#' {
             return None;
         } else {
             i += 1;
-            bytes[i - 1]
+            (bytes[i - 1], false)
         };
-        if b < 0x20 || b == 0x7f || b == b'\\' {
+        let tab_ok = escaped && b == b'\t';
+        if (b < 0x20 && !tab_ok) || b == 0x7f || b == b'\\' {
             return None;
         }
         out.push(b);

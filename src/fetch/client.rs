@@ -238,7 +238,11 @@ impl Request {
 
     /// Report that a kept-alive connection is used again.
     fn emit_reused(&self, url: &Url, stream: &Stream) {
-        if let (Some(tracer), Ok(addr)) = (&self.trace, stream.tcp().peer_addr()) {
+        // Asked only when tracing: getpeername(2) per reused request adds up in a batch.
+        let Some(tracer) = &self.trace else {
+            return;
+        };
+        if let Ok(addr) = stream.tcp().peer_addr() {
             let host = url.host_str().unwrap_or_default();
             tracer.emit(&TraceEvent::Reused { host, addr });
         }
@@ -418,7 +422,10 @@ impl Request {
         forward: Option<&Proxy>,
     ) -> Result<(Vec<u8>, bool), Error> {
         let mut edits = Vec::with_capacity(self.edits.len() + 1);
-        let keep_alive = self.pool.is_some() && !self.close && !self.http10;
+        // `connection_close` means "no later request for this origin"; a forwarding proxy's
+        // connection may still serve the batch's other origins, so it stays open.
+        let close = self.close && forward.is_none();
+        let keep_alive = self.pool.is_some() && !close && !self.http10;
         if keep_alive {
             // HTTP/1.1 persists by default (RFC 9112 §9.3): the default `close` goes.
             edits.push(HeaderEdit::Remove("Connection".into()));
@@ -478,7 +485,8 @@ impl Request {
         .map_err(|e| which_timeout(e, deadline))?;
         self.timings.connect = self.started.elapsed();
         if let (Some(tracer), Ok(addr)) = (&self.trace, tcp.peer_addr()) {
-            let host = url.host_str().unwrap_or_default();
+            // Through a proxy, the connection is to the proxy (as curl -v says).
+            let host = proxy.map_or(url.host_str().unwrap_or_default(), |p| p.host_str());
             tracer.emit(&TraceEvent::Connected { host, addr });
         }
         if !https {
@@ -545,25 +553,36 @@ impl Request {
         let mut timed = TimedStream::new(Stream::Plain(tcp), self.read_timeout, Some(until));
         let no_reply = |e: Error| match e {
             Error::Timeout(_) => e,
-            other => Error::ProxyTunnel(format!(
-                "no valid reply to CONNECT {authority} from proxy {}: {other}",
-                proxy.authority()
-            )),
+            other => Error::ProxyTunnel {
+                status: None,
+                why: format!(
+                    "no valid reply to CONNECT {authority} from proxy {}: {other}",
+                    proxy.authority()
+                ),
+            },
         };
+        self.emit(&TraceEvent::RequestHead(&bytes));
         write_request(&mut timed, &bytes).map_err(no_reply)?;
         let mut incoming = Incoming::new(timed);
-        let (head, _) = read_final_head(&mut incoming).map_err(no_reply)?;
+        let (head, raw) = read_final_head(&mut incoming).map_err(no_reply)?;
+        self.emit(&TraceEvent::ResponseHead(&raw));
         if !(200..300).contains(&head.status) {
-            return Err(Error::ProxyTunnel(tunnel_refusal(proxy, &authority, &head)));
+            return Err(Error::ProxyTunnel {
+                status: Some(head.status),
+                why: tunnel_refusal(proxy, &authority, &head),
+            });
         }
         // Nothing may follow the reply: the origin's TLS server speaks only after our hello.
         let extra = incoming.has_buffered();
         match incoming.source.stream {
             Stream::Plain(tcp) if !extra => Ok(tcp),
-            _ => Err(Error::ProxyTunnel(format!(
-                "proxy {} sent bytes after its CONNECT reply",
-                proxy.authority()
-            ))),
+            _ => Err(Error::ProxyTunnel {
+                status: None,
+                why: format!(
+                    "proxy {} sent bytes after its CONNECT reply",
+                    proxy.authority()
+                ),
+            }),
         }
     }
 

@@ -42,6 +42,9 @@ pub fn is_transient(error: &Error) -> bool {
         | Error::EmptyReply
         | Error::Receive(_) => true,
         Error::HttpStatus(status) => is_transient_status(*status),
+        // A proxy that dropped the CONNECT, or answered 502/503/504, may do better later; a
+        // 407 (credentials) or 403 (policy) will not change by itself.
+        Error::ProxyTunnel { status, .. } => status.is_none_or(is_transient_status),
         _ => false,
     }
 }
@@ -116,6 +119,13 @@ mod tests {
     use super::*;
     use std::io;
 
+    fn proxy_tunnel(status: Option<u16>) -> Error {
+        Error::ProxyTunnel {
+            status,
+            why: "x".into(),
+        }
+    }
+
     #[test]
     fn transient_failures_are_the_issue_list() {
         let table: Vec<(Error, bool)> = vec![
@@ -154,6 +164,17 @@ mod tests {
             (Error::ResumeImpossible("x".into()), false),
             (Error::EmptyReply.at_url("http://a/"), true),
             (Error::HttpStatus(404).at_url("http://a/"), false),
+            (proxy_tunnel(Some(502)), true),
+            (proxy_tunnel(None), true),
+            (proxy_tunnel(Some(407)), false),
+            (proxy_tunnel(Some(403)), false),
+            (
+                Error::ProxyResolve {
+                    proxy: "http://[x".into(),
+                    why: "x".into(),
+                },
+                false,
+            ),
         ];
         for (error, want) in table {
             assert_eq!(is_transient(&error), want, "{error:?}");

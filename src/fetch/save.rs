@@ -293,15 +293,17 @@ impl Sink {
         let bad_name = || write_error(path, io::ErrorKind::InvalidInput.into());
         let part = part_path(path).ok_or_else(bad_name)?;
         let claim = Claim::new(&part);
-        match fs::remove_file(&part) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(write_error(&part, e)),
-            _ => {}
+        // O_EXCL never follows a symlink planted as NAME.part; a stale part file is removed and
+        // the create tried once more (not removed up front: that costs an unlink per file).
+        let create = || OpenOptions::new().write(true).create_new(true).open(&part);
+        let file = match create() {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                fs::remove_file(&part).map_err(|e| write_error(&part, e))?;
+                create()
+            }
+            other => other,
         }
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&part)
-            .map_err(|e| write_error(&part, e))?;
+        .map_err(|e| write_error(&part, e))?;
         Ok(Self::tracked_part(file, part, path, no_clobber, claim))
     }
 
@@ -487,9 +489,17 @@ impl Drop for Sink {
     }
 }
 
-/// Create `--output-dir` when missing.
+/// Create `--output-dir` when missing. The last folder made or found is remembered, so a
+/// batch saving thousands of files into one folder does not ask the filesystem each time.
 pub fn ensure_dir(dir: &Path) -> Result<(), Error> {
-    fs::create_dir_all(dir).map_err(|e| write_error(dir, e))
+    static LAST: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if last.as_deref() == Some(dir) {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+    *last = Some(dir.to_path_buf());
+    Ok(())
 }
 
 #[cfg(test)]

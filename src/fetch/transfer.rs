@@ -96,9 +96,12 @@ pub fn transfer(
     let started = Instant::now();
     let mut record = Record::new(request.url().as_str());
     let mut retry_no = 0;
+    // Body bytes went where they cannot be taken back (stdout, a device): a retry would
+    // repeat them, so there is none (curl refuses too).
+    let mut spilled = false;
     loop {
         let resume = opts.resume || retry_no > 0;
-        let result = attempt(request, opts, resume, out, &mut record);
+        let result = attempt(request, opts, resume, out, &mut record, &mut spilled);
         record.time_total = started.elapsed();
         let (error, retry_after) = match result {
             Ok(()) => return (record, Ok(())),
@@ -106,6 +109,7 @@ pub fn transfer(
         };
         let delay = retry::next_delay(&opts.retry, retry_no, retry_after, retry::jitter());
         let again = retry::is_transient(&error)
+            && !spilled
             && !out.stopped()
             && retry::may_retry(&opts.retry, retry_no, started.elapsed(), delay);
         if !again {
@@ -135,6 +139,7 @@ fn attempt(
     resume: bool,
     out: &mut dyn Output,
     record: &mut Record,
+    spilled: &mut bool,
 ) -> Result<(), Failure> {
     let plain = |e: Error| (e, None);
     let mut from = if resume && !opts.decode {
@@ -153,13 +158,13 @@ fn attempt(
         let response = req.send().map_err(plain)?;
         note_response(record, &response);
         let Some(r) = &from else {
-            return fresh(response, opts, out, record);
+            return fresh(response, opts, out, record, spilled);
         };
         let range = response.headers().get("content-range");
         match judge(response.status(), range, r.offset, r.validator.length) {
             ResumeVerdict::Append => return append(response, r, opts, out, record),
             ResumeVerdict::Complete => return complete(response, r, opts, out, record),
-            ResumeVerdict::NotResume => return fresh(response, opts, out, record),
+            ResumeVerdict::NotResume => return fresh(response, opts, out, record, spilled),
             verdict if opts.no_restart => {
                 let why = match verdict {
                     ResumeVerdict::RestartWithThis => "the server sent the whole file again",
@@ -170,7 +175,7 @@ fn attempt(
                     part_path(&r.path).unwrap_or_default().display()
                 ))));
             }
-            ResumeVerdict::RestartWithThis => return fresh(response, opts, out, record),
+            ResumeVerdict::RestartWithThis => return fresh(response, opts, out, record, spilled),
             ResumeVerdict::RestartFresh => {
                 drop(response);
                 from = None;
@@ -213,6 +218,26 @@ fn note_response(record: &mut Record, response: &Response) {
     record.verdict = Verdict::Unverified;
 }
 
+/// nginx and `rawhttp serve` answer plain HTTP on an HTTPS port with a 400 whose body says
+/// "The plain HTTP request was sent to HTTPS port": the same mistake as getting a TLS record
+/// back, so a status failure becomes the same hint (use https://, exit 8). Reads at most 1 KiB
+/// of a body that is discarded anyway.
+fn tls_port_hint(e: Error, response: &mut Response) -> Error {
+    if e.exit_code() != 22 || response.status() != 400 || response.url().scheme() != "http" {
+        return e;
+    }
+    let mut start = Vec::new();
+    // A body that cannot be read is simply not the telltale one.
+    let _ = response.by_ref().take(1024).read_to_end(&mut start);
+    let telltale = String::from_utf8_lossy(&start)
+        .to_ascii_lowercase()
+        .contains("plain http request was sent to https port");
+    match telltale {
+        true => Error::Protocol(crate::ProtoError::TlsRecord).at_url(response.url().as_str()),
+        false => e,
+    }
+}
+
 /// `Retry-After` of a response, as a wait from now.
 fn retry_after(response: &Response) -> Option<Duration> {
     let value = response.headers().get("retry-after")?;
@@ -225,6 +250,7 @@ fn fresh(
     opts: &TransferOptions,
     out: &mut dyn Output,
     record: &mut Record,
+    spilled: &mut bool,
 ) -> Result<(), Failure> {
     let sink = match out.open(&response) {
         Ok(Some(sink)) => sink,
@@ -233,7 +259,10 @@ fn fresh(
             response.release();
             return Ok(());
         }
-        Err(e) => return Err((e, retry_after(&response))),
+        Err(e) => {
+            let e = tls_port_hint(e, &mut response);
+            return Err((e, retry_after(&response)));
+        }
     };
     let mut sink = sink;
     if opts.keeps_part() {
@@ -245,9 +274,11 @@ fn fresh(
             let _ = fs::write(meta_path(part), meta);
         }
     }
+    let in_place = sink.part_path().is_none();
     out.started(&response, 0);
     let hasher = (opts.hash || opts.expect_sha256.is_some()).then(Sha256::new);
     let result = stream_body(&mut response, sink, hasher, opts, out, record);
+    *spilled = in_place && response.body_received() > 0;
     finish(response, result, out)
 }
 
@@ -405,7 +436,9 @@ fn seal(
         if expected != digest {
             // Wrong bytes are not worth resuming: the part file goes too.
             sink.keep_part_on_failure(false);
-            remove_meta(&sink);
+            if opts.keeps_part() {
+                remove_meta(&sink);
+            }
             return Err(Error::ChecksumMismatch {
                 expected: hex(&expected),
                 got: hex(&digest),
@@ -413,7 +446,9 @@ fn seal(
         }
     }
     let saved = sink.path().map(Path::to_path_buf);
-    remove_meta(&sink);
+    if opts.keeps_part() {
+        remove_meta(&sink);
+    }
     sink.commit()?;
     record.filename_effective = saved.as_ref().map(|p| p.display().to_string());
     Ok(saved)

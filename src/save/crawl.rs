@@ -1,6 +1,7 @@
-//! The coordinator of a save: runs [`transfer::save_one`] on fetch's batch engine, decides on
-//! each link found (scope, robots.txt, seen before), then writes every HTML and CSS file with
-//! its links rewritten: relative to the local copy when saved, absolute when not (wget `-k`).
+//! The coordinator of a save: runs [`transfer::save_one`](super::transfer::save_one) on fetch's
+//! batch engine, decides on each link found (scope, robots.txt, seen before), then writes every
+//! HTML and CSS file with its links rewritten: relative to the local copy when saved, absolute when
+//! not (wget `-k`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

@@ -256,7 +256,7 @@ impl Conn {
         self.deadline
     }
 
-    /// The client's address.
+    /// The client's address (its per-address count is released when the connection closes).
     pub fn peer(&self) -> SocketAddr {
         self.peer
     }
@@ -298,6 +298,7 @@ impl Conn {
                 Next::Close
             }
             State::ReadingHead if !self.inbuf.is_empty() => self.time_out_head(ctx),
+            State::ReadingBody if !self.continue_partly_sent() => self.time_out_body(ctx),
             _ => Next::Close,
         }
     }
@@ -310,6 +311,23 @@ impl Conn {
         // A client this slow gets a short linger: it is not worth holding the slot for.
         self.short_linger = true;
         self.drive(ctx)
+    }
+
+    /// The same deadline passed while a small request body was still coming: 408 too (nginx's
+    /// `client_body_timeout`), logged with the request it belongs to.
+    fn time_out_body(&mut self, ctx: &mut Ctx) -> Next {
+        let head = self.request.take().map(|r| r.head);
+        self.reject(408, head.as_ref(), ctx);
+        self.short_linger = true;
+        self.drive(ctx)
+    }
+
+    /// A `100 Continue` is half written: no other response may start inside it.
+    fn continue_partly_sent(&self) -> bool {
+        self.request
+            .as_ref()
+            .and_then(|r| r.continue_sent)
+            .is_some_and(|n| n > 0 && n < CONTINUE.len())
     }
 
     /// A stop was requested: close what is idle, let responses in flight finish, no keep-alive.
@@ -855,10 +873,10 @@ fn is_echo(head: &RequestHead, ctx: &Ctx) -> bool {
     }
 }
 
-/// What a plain-HTTP client on the TLS port reads: nginx's "400 The plain HTTP request was
-/// sent to HTTPS port", in text.
+/// What a plain-HTTP client on the TLS port reads: nginx's words ("The plain HTTP request was
+/// sent to HTTPS port", which `rawhttp fetch` recognises), in text.
 fn plain_http_on_tls_response() -> Response {
-    const BODY: &[u8] = b"400 Bad Request: the plain HTTP request was sent to an HTTPS port\n";
+    const BODY: &[u8] = b"400 Bad Request: The plain HTTP request was sent to HTTPS port\n";
     let mut resp = error_response(400);
     for (name, value) in resp.headers.iter_mut() {
         if name.eq_ignore_ascii_case("Content-Length") {

@@ -8,7 +8,7 @@ use std::fs::{File, ReadDir};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::files::is_requestable_name;
@@ -115,9 +115,7 @@ impl Format {
     }
 }
 
-/// A directory's entries read and sorted once, shared by every connection of the loop thread
-/// that lists the same directory in the same order while it is fresh (issue 13: sort once per
-/// directory change, not per request). Dropped with its last reader.
+/// A directory's entries, read and sorted: what listings render.
 #[derive(Debug)]
 pub struct Snapshot {
     entries: Vec<Entry>,
@@ -125,14 +123,24 @@ pub struct Snapshot {
     capped: bool,
 }
 
-impl Snapshot {
-    /// Whether the directory held more entries than the snapshot.
-    pub fn is_capped(&self) -> bool {
-        self.capped
-    }
+/// One directory listed in one order, read once for every connection of the loop thread
+/// that asks for it while it is fresh (issue 13: 50 clients asking at once for a huge
+/// directory share one read and one sort, and each holds only a cursor). Whichever sharer
+/// runs advances the read. Dropped with its last sharer.
+#[derive(Debug)]
+pub struct SharedListing {
+    state: Mutex<Shared>,
 }
 
-/// What makes a snapshot reusable: the same directory, unchanged (an entry added, removed or
+#[derive(Debug)]
+enum Shared {
+    /// Entries being read (at most `LISTING_SORT_CAP`).
+    Reading { reader: DirReader, held: Vec<Entry> },
+    /// Read and sorted, at that instant.
+    Sorted(Arc<Snapshot>, Instant),
+}
+
+/// What makes a listing shareable: the same directory, unchanged (an entry added, removed or
 /// renamed moves its mtime and ctime), listed in the same order under the same site rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DirKey {
@@ -162,44 +170,79 @@ impl DirKey {
     }
 }
 
-/// How long a snapshot answers new requests. A file changed in place does not touch its
-/// directory's times, so sizes and dates in a snapshot may be this old, no older.
-const SNAPSHOT_FRESH: Duration = Duration::from_secs(1);
-/// Snapshots remembered per loop thread (weakly: only while some connection sends one).
-const SNAPSHOTS_PER_THREAD: usize = 32;
+/// How long a sorted listing takes new sharers (while it is being read, it takes them all).
+/// A file changed in place does not touch its directory's times, so sizes and dates in a
+/// listing may be this old, no older.
+const SHARE_FRESH: Duration = Duration::from_secs(1);
+/// Shared listings remembered per loop thread (weakly: only while some connection sends one).
+const SHARED_PER_THREAD: usize = 32;
 
 thread_local! {
-    static SNAPSHOTS: RefCell<Vec<(DirKey, Instant, Weak<Snapshot>)>> =
+    static SHARED: RefCell<Vec<(DirKey, Weak<SharedListing>)>> =
         const { RefCell::new(Vec::new()) };
 }
 
-/// A fresh snapshot of this directory in this order, if a connection of this thread holds one.
-pub fn cached_snapshot(key: DirKey) -> Option<Arc<Snapshot>> {
-    SNAPSHOTS.with(|cell| {
+/// A fresh listing of this directory in this order that a connection of this thread is
+/// reading or sending.
+pub fn shared_listing(key: DirKey) -> Option<Arc<SharedListing>> {
+    SHARED.with(|cell| {
         let mut list = cell.borrow_mut();
         let now = Instant::now();
-        list.retain(|(_, at, weak)| weak.strong_count() > 0 && now < *at + SNAPSHOT_FRESH);
+        list.retain(|(_, weak)| weak.upgrade().is_some_and(|s| s.is_fresh(now)));
         list.iter()
-            .find(|(k, _, _)| *k == key)
-            .and_then(|(_, _, weak)| weak.upgrade())
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, weak)| weak.upgrade())
     })
 }
 
-fn publish(key: DirKey, snapshot: &Arc<Snapshot>) {
-    SNAPSHOTS.with(|cell| {
+fn publish(key: DirKey, shared: &Arc<SharedListing>) {
+    SHARED.with(|cell| {
         let mut list = cell.borrow_mut();
-        list.retain(|(k, _, weak)| *k != key && weak.strong_count() > 0);
-        if list.len() >= SNAPSHOTS_PER_THREAD {
+        list.retain(|(k, weak)| *k != key && weak.strong_count() > 0);
+        if list.len() >= SHARED_PER_THREAD {
             list.remove(0);
         }
-        list.push((key, Instant::now(), Arc::downgrade(snapshot)));
+        list.push((key, Arc::downgrade(shared)));
     });
+}
+
+impl SharedListing {
+    /// Still being read, or sorted less than `SHARE_FRESH` ago.
+    fn is_fresh(&self, now: Instant) -> bool {
+        match &*self.state.lock().unwrap_or_else(|e| e.into_inner()) {
+            Shared::Reading { .. } => true,
+            Shared::Sorted(_, at) => now < *at + SHARE_FRESH,
+        }
+    }
+
+    /// Read one more batch, or sort once everything (up to the cap) is read; the snapshot
+    /// when it is ready.
+    fn advance(&self, order: Order) -> Option<Arc<Snapshot>> {
+        // A sharer that panicked mid-step cannot exist (panics abort the server), but a
+        // poisoned lock still holds consistent data: every step leaves a valid state.
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (reader, held) = match &mut *state {
+            Shared::Sorted(snapshot, _) => return Some(snapshot.clone()),
+            Shared::Reading { reader, held } => (reader, held),
+        };
+        let room = limits::LISTING_SORT_CAP.saturating_sub(held.len());
+        reader.read_into(held, room.min(READ_BATCH));
+        let capped = held.len() >= limits::LISTING_SORT_CAP && !reader.is_exhausted();
+        if !(capped || reader.is_exhausted()) {
+            return None;
+        }
+        let mut entries = std::mem::take(held);
+        listing::sort_entries(&mut entries, order);
+        let snapshot = Arc::new(Snapshot { entries, capped });
+        *state = Shared::Sorted(snapshot.clone(), Instant::now());
+        Some(snapshot)
+    }
 }
 
 /// Where a listing body is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Reading entries to sort, up to `LISTING_SORT_CAP`.
+    /// Waiting for the shared listing to be read and sorted (advancing it).
     Collecting,
     /// Writing the page start (or `[`).
     Start,
@@ -207,22 +250,21 @@ enum Phase {
     Emitting {
         next: usize,
     },
-    /// JSON past the cap: the rest in directory order, as read.
+    /// JSON past the cap: every entry in directory order, as read.
     Streaming,
     Finished,
 }
 
-/// A directory listing rendered piece by piece. Memory: while collecting, the entries read
-/// (at most `LISTING_SORT_CAP`); then a shared snapshot (one per directory and order on a
-/// loop thread) and a cursor; plus one piece.
+/// A directory listing rendered piece by piece: a cursor over a shared listing, plus one
+/// piece; JSON of a directory past the sort cap streams from its own reader instead, holding
+/// one batch.
 #[derive(Debug)]
 pub struct ListingBody {
-    reader: Option<DirReader>,
-    format: Format,
-    held: Vec<Entry>,
+    shared: Option<Arc<SharedListing>>,
     snapshot: Option<Arc<Snapshot>>,
-    /// Where to publish the snapshot once sorted.
-    key: Option<DirKey>,
+    /// JSON only: a reader kept for streaming past the cap.
+    stream: Option<DirReader>,
+    format: Format,
     phase: Phase,
     counts: Counts,
     /// JSON elements written (the first has no comma).
@@ -230,56 +272,36 @@ pub struct ListingBody {
 }
 
 impl ListingBody {
-    /// A body continuing from `reader`, with `held` the entries already read; the sorted
-    /// result is published under `key` for other connections.
+    /// A body listing the directory `reader` reads (`held`: the entries already read); it is
+    /// shared under `key` with later requests. `spare`: a second reader for JSON bodies.
     pub fn new(
         reader: DirReader,
         held: Vec<Entry>,
         format: Format,
         key: Option<DirKey>,
+        spare: Option<DirReader>,
+    ) -> ListingBody {
+        let shared = Arc::new(SharedListing {
+            state: Mutex::new(Shared::Reading { reader, held }),
+        });
+        if let Some(key) = key {
+            publish(key, &shared);
+        }
+        ListingBody::join(shared, format, spare)
+    }
+
+    /// A body rendering a listing another connection started.
+    pub fn join(
+        shared: Arc<SharedListing>,
+        format: Format,
+        spare: Option<DirReader>,
     ) -> ListingBody {
         ListingBody {
-            reader: Some(reader),
-            format,
-            held,
+            shared: Some(shared),
             snapshot: None,
-            key,
+            stream: spare,
+            format,
             phase: Phase::Collecting,
-            counts: Counts::default(),
-            written: 0,
-        }
-    }
-
-    /// A body rendering a shared snapshot (no directory read at all). A capped snapshot
-    /// serves the page only; JSON past the cap streams (`streaming`).
-    pub fn from_snapshot(snapshot: Arc<Snapshot>, format: Format) -> ListingBody {
-        let mut body = ListingBody::new_empty(format);
-        body.snapshot = Some(snapshot);
-        body.phase = Phase::Start;
-        body
-    }
-
-    /// JSON of a directory known to be past the cap: every entry in directory order, holding
-    /// nothing but the current batch.
-    pub fn streaming(reader: DirReader, format: Format) -> ListingBody {
-        let mut body = ListingBody::new_empty(format);
-        body.reader = Some(reader);
-        body.snapshot = Some(Arc::new(Snapshot {
-            entries: Vec::new(),
-            capped: true,
-        }));
-        body.phase = Phase::Start;
-        body
-    }
-
-    fn new_empty(format: Format) -> ListingBody {
-        ListingBody {
-            reader: None,
-            format,
-            held: Vec::new(),
-            snapshot: None,
-            key: None,
-            phase: Phase::Finished,
             counts: Counts::default(),
             written: 0,
         }
@@ -300,46 +322,32 @@ impl ListingBody {
     }
 
     fn collect(&mut self) {
-        let Some(reader) = self.reader.as_mut() else {
+        let Some(shared) = self.shared.as_ref() else {
             self.phase = Phase::Finished;
             return;
         };
-        let room = limits::LISTING_SORT_CAP.saturating_sub(self.held.len());
-        reader.read_into(&mut self.held, room.min(READ_BATCH));
-        let exhausted = reader.is_exhausted();
-        let capped = self.held.len() >= limits::LISTING_SORT_CAP && !exhausted;
-        if !(capped || exhausted) {
+        let Some(snapshot) = shared.advance(self.format.order()) else {
             return;
-        }
-        let entries = std::mem::take(&mut self.held);
-        // Past the cap, JSON keeps directory order so its rows can stream on after the
-        // held ones; the page shows the held entries sorted and says so.
-        if capped && self.format.is_json() {
-            self.snapshot = Some(Arc::new(Snapshot { entries, capped }));
-        } else {
-            let mut entries = entries;
-            listing::sort_entries(&mut entries, self.format.order());
-            let snapshot = Arc::new(Snapshot { entries, capped });
-            if let Some(key) = self.key {
-                publish(key, &snapshot);
-            }
+        };
+        // Past the cap, JSON streams every entry in directory order from its own reader;
+        // the page shows the snapshot's entries, sorted, and says so.
+        if !(snapshot.capped && self.format.is_json()) {
             self.snapshot = Some(snapshot);
         }
         self.phase = Phase::Start;
     }
 
     fn start(&mut self, out: &mut Vec<u8>) {
-        let capped = self.snapshot.as_ref().is_some_and(|s| s.capped);
         match &self.format {
             Format::Html {
                 display_path,
                 order,
             } => {
-                let shown = self.snapshot.as_ref().map_or(0, |s| s.entries.len());
+                let snapshot = self.snapshot.as_ref();
                 let page = Page {
                     display_path,
                     order: *order,
-                    capped: capped.then_some(shown),
+                    capped: snapshot.filter(|s| s.capped).map(|s| s.entries.len()),
                 };
                 let mut start = String::new();
                 listing::push_page_start(&page, &mut start);
@@ -347,13 +355,15 @@ impl ListingBody {
             }
             Format::Json { .. } => out.push(b'['),
         }
-        self.phase = Phase::Emitting { next: 0 };
+        self.phase = match self.snapshot.is_some() {
+            true => Phase::Emitting { next: 0 },
+            false => Phase::Streaming,
+        };
     }
 
     fn emit(&mut self, mut next: usize, out: &mut Vec<u8>) {
         let Some(snapshot) = self.snapshot.clone() else {
-            self.phase = Phase::Finished;
-            return;
+            return self.finish(out);
         };
         let mut html = String::new();
         while next < snapshot.entries.len() && out.len() + html.len() < PIECE {
@@ -367,21 +377,14 @@ impl ListingBody {
             next += 1;
         }
         out.extend_from_slice(html.as_bytes());
-        if next < snapshot.entries.len() {
-            self.phase = Phase::Emitting { next };
-            return;
-        }
-        // Rendered: let go of the snapshot now, not when the client finally reads.
-        self.release_snapshot();
-        let more = self.reader.as_ref().is_some_and(|r| !r.is_exhausted());
-        match more && self.format.is_json() {
-            true => self.phase = Phase::Streaming,
+        match next < snapshot.entries.len() {
+            true => self.phase = Phase::Emitting { next },
             false => self.finish(out),
         }
     }
 
     fn stream(&mut self, out: &mut Vec<u8>) {
-        let Some(reader) = self.reader.as_mut() else {
+        let Some(reader) = self.stream.as_mut() else {
             return self.finish(out);
         };
         let mut batch = Vec::with_capacity(READ_BATCH);
@@ -404,20 +407,21 @@ impl ListingBody {
             }
             Format::Json { .. } => out.extend_from_slice(b"]\n"),
         }
-        self.reader = None;
         self.phase = Phase::Finished;
+        self.release();
     }
 
-    /// Drop our reference; the last reader of a big snapshot hands its pages back to the
-    /// system (glibc keeps freed small blocks otherwise, and issue 13 wants memory back once
-    /// clients leave).
-    fn release_snapshot(&mut self) {
-        let Some(snapshot) = self.snapshot.take() else {
+    /// Let go of the shared listing now, not when the client finally closes. The last sharer
+    /// of a big one hands its pages back to the system (glibc keeps freed small blocks
+    /// otherwise, and issue 13 wants memory back once clients leave).
+    fn release(&mut self) {
+        self.stream = None;
+        self.snapshot = None;
+        let Some(shared) = self.shared.take() else {
             return;
         };
-        let big = snapshot.entries.len() > limits::LISTING_INLINE_ENTRIES;
-        if Arc::strong_count(&snapshot) == 1 && big {
-            drop(snapshot);
+        if Arc::strong_count(&shared) == 1 {
+            drop(shared);
             trim_heap();
         }
     }
@@ -425,12 +429,7 @@ impl ListingBody {
 
 impl Drop for ListingBody {
     fn drop(&mut self) {
-        let held = self.held.len() > limits::LISTING_INLINE_ENTRIES;
-        self.held = Vec::new();
-        if held {
-            trim_heap();
-        }
-        self.release_snapshot();
+        self.release();
     }
 }
 
@@ -552,18 +551,23 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), n, "each once");
 
-        // While a page body holds the capped snapshot, JSON streams from the directory
-        // (holding nothing) and a second page renders the snapshot without reading.
+        // While a page body holds the capped listing, JSON streams from the directory
+        // (holding one batch) and a second page renders the shared snapshot without reading.
         let mut first = listing_body(&site, "/big/", "text/html");
         let mut piece = Vec::new();
         while first.snapshot.is_none() {
             first.fill(&mut piece);
         }
+        let mut page = listing_body(&site, "/big/", "text/html");
+        assert!(Arc::ptr_eq(
+            page.shared.as_ref().unwrap(),
+            first.shared.as_ref().unwrap()
+        ));
+        page.fill(&mut piece);
+        assert!(page.snapshot.is_some(), "sorted already: no read, no sort");
         let json = listing_body(&site, "/big/?format=json", "*/*");
-        assert!(json.held.is_empty() && json.reader.is_some());
+        assert!(json.stream.is_some());
         assert_eq!(json_names(&drain(json)).len(), n);
-        let page = listing_body(&site, "/big/", "text/html");
-        assert!(page.reader.is_none(), "from the snapshot");
         let html = String::from_utf8(drain(page)).unwrap();
         assert_eq!(
             html.matches("<tr><td><a href=\"./f").count(),
@@ -573,40 +577,46 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_is_shared_while_held_and_never_outlives_a_change() {
+    fn concurrent_listings_share_one_read_and_never_outlive_a_change() {
         let n = limits::LISTING_INLINE_ENTRIES + 10;
         let (t, site) = big_dir(n);
+        // Two requests before anything is read share the reading.
         let mut first = listing_body(&site, "/big/?sort=size", "text/html");
-        let mut piece = Vec::new();
-        while first.snapshot.is_none() {
-            first.fill(&mut piece);
-        }
-        let same = listing_body(&site, "/big/?sort=size", "text/html");
-        assert!(same.reader.is_none(), "shared");
+        let mut second = listing_body(&site, "/big/?sort=size", "text/html");
+        let same = |a: &ListingBody, b: &ListingBody| {
+            Arc::ptr_eq(a.shared.as_ref().unwrap(), b.shared.as_ref().unwrap())
+        };
+        assert!(same(&first, &second), "shared");
         let other_order = listing_body(&site, "/big/?sort=name", "text/html");
-        assert!(other_order.reader.is_some(), "another order is read afresh");
-        // JSON of a directory within the cap renders the same snapshot.
+        assert!(
+            !same(&first, &other_order),
+            "another order is read on its own"
+        );
+        // JSON within the cap renders the same listing.
         let json = listing_body(&site, "/big/?sort=size", "application/json");
-        assert!(json.reader.is_none());
+        assert!(same(&first, &json));
         assert_eq!(json_names(&drain(json)).len(), n);
-        // An entry added: the directory changed, the snapshot is not reused.
+        let mut piece = Vec::new();
+        first.fill(&mut piece);
+        second.fill(&mut piece);
+        // An entry added: the directory changed, the listing is read afresh.
         std::fs::write(t.path().join("big/new.txt"), b"new").unwrap();
         let fresh = listing_body(&site, "/big/?sort=size", "text/html");
-        assert!(fresh.reader.is_some(), "read afresh after a change");
+        assert!(!same(&first, &fresh), "read afresh after a change");
         assert!(String::from_utf8(drain(fresh))
             .unwrap()
             .contains("./new.txt\""));
-        drop(first);
-        drop(same);
+        let a = String::from_utf8(drain(first)).unwrap();
+        let b = String::from_utf8(drain(second)).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.matches("<tr><td><a href=\"./f").count(), n);
         // Nobody holds it: nothing is kept.
-        let key = DirKey::of(
-            &site,
-            &File::open(t.path().join("big")).unwrap(),
-            Order {
-                key: listing::SortKey::Size,
-                desc: false,
-            },
-        );
-        assert!(cached_snapshot(key.unwrap()).is_none());
+        let dir = File::open(t.path().join("big")).unwrap();
+        let order = Order {
+            key: listing::SortKey::Size,
+            desc: false,
+        };
+        let key = DirKey::of(&site, &dir, order).unwrap();
+        assert!(shared_listing(key).is_none());
     }
 }

@@ -376,12 +376,7 @@ impl Loop {
                 return;
             };
             match listener.accept() {
-                Ok((sock, peer)) => {
-                    if full {
-                        self.evict_oldest_idle();
-                    }
-                    self.add(sock, peer)
-                }
+                Ok((sock, peer)) => self.add(sock, peer, full),
                 Err(e) => {
                     self.shared.open.fetch_sub(1, Ordering::SeqCst);
                     match e.raw_os_error() {
@@ -408,14 +403,10 @@ impl Loop {
             .map(|(slot, _)| slot)
     }
 
-    /// Close the oldest idle connection, if any; true when one was closed.
-    fn evict_oldest_idle(&mut self) -> bool {
-        match self.oldest_idle() {
-            Some(slot) => {
-                self.close(slot);
-                true
-            }
-            None => false,
+    /// Close the oldest idle connection, if any.
+    fn evict_oldest_idle(&mut self) {
+        if let Some(slot) = self.oldest_idle() {
+            self.close(slot);
         }
     }
 
@@ -445,12 +436,18 @@ impl Loop {
         }
     }
 
-    /// Another loop asked for room: close our oldest idle connection if we have one.
+    /// Another loop asked for room: close our oldest idle connection if we have one and the
+    /// table is still full (a request nobody could serve must not linger and cost a later idle
+    /// connection its place when room came otherwise).
     fn give_room(&mut self) {
-        if self.shared.evict_wanted.load(Ordering::SeqCst)
-            && self.oldest_idle().is_some()
-            && self.shared.evict_wanted.swap(false, Ordering::SeqCst)
-        {
+        if !self.shared.evict_wanted.load(Ordering::SeqCst) {
+            return;
+        }
+        if self.shared.open.load(Ordering::SeqCst) < self.ctx.cfg.max_connections {
+            self.shared.evict_wanted.store(false, Ordering::SeqCst);
+            return;
+        }
+        if self.oldest_idle().is_some() && self.shared.evict_wanted.swap(false, Ordering::SeqCst) {
             self.evict_oldest_idle();
         }
     }
@@ -462,10 +459,14 @@ impl Loop {
 
     /// Take an accepted socket (counted in `shared.open` already); one from an address
     /// already at its cap is closed at once (dropped), as is one that cannot be registered.
-    fn add(&mut self, sock: mio::net::TcpStream, peer: SocketAddr) {
+    /// `full`: the table was full, so an idle connection makes room for an admitted one.
+    fn add(&mut self, sock: mio::net::TcpStream, peer: SocketAddr, full: bool) {
         if !self.admit_peer(peer.ip()) {
             self.shared.open.fetch_sub(1, Ordering::SeqCst);
             return;
+        }
+        if full {
+            self.evict_oldest_idle();
         }
         if !self.register(sock, peer) {
             self.forget_peer(peer.ip());

@@ -287,6 +287,11 @@ fn build_tls(args: &ServeArgs) -> Result<TlsSetup, Error> {
         let s = badssl::self_signed(args.tls_fault, args.tls_version)?;
         return Ok((Some(s.config), Some(s.ca_pem)));
     }
+    if args.tls_version.is_some() {
+        return Err(Error::Usage(
+            "--tls-version needs HTTPS: --self-signed or --tls-cert/--tls-key".into(),
+        ));
+    }
     Ok((None, None))
 }
 

@@ -358,8 +358,16 @@ fn serve_dir(
     }
     let format = listing_format(req, path);
     let key = DirKey::of(site, dir, listing::parse_order(path.query));
-    if let Some(snapshot) = key.and_then(dirstream::cached_snapshot) {
-        return shared_listing(site, path, dir, snapshot, format);
+    // JSON may stream past the sort cap from a reader of its own.
+    let spare = |format: &Format| match format {
+        Format::Json { .. } => DirReader::open(site, &path.rel, dir).ok(),
+        Format::Html { .. } => None,
+    };
+    let content_type = format_type(&format);
+    if let Some(shared) = key.and_then(dirstream::shared_listing) {
+        let spare = spare(&format);
+        let body = ListingBody::join(shared, format, spare);
+        return listing_head(content_type).body(BodySource::Listing(Box::new(body)));
     }
     let mut reader = match DirReader::open(site, &path.rel, dir) {
         Ok(reader) => reader,
@@ -371,28 +379,8 @@ fn serve_dir(
         return listing_response(site, req, path, entries);
     }
     // Too big to build at once: the body renders as the socket drains (issue 13).
-    let content_type = format_type(&format);
-    let body = ListingBody::new(reader, entries, format, key);
-    listing_head(content_type).body(BodySource::Listing(Box::new(body)))
-}
-
-/// A big directory another connection of this thread has just sorted: render its snapshot;
-/// JSON of a directory past the sort cap streams in directory order instead.
-fn shared_listing(
-    site: &Site,
-    path: &SafePath,
-    dir: &File,
-    snapshot: std::sync::Arc<dirstream::Snapshot>,
-    format: Format,
-) -> Response {
-    let content_type = format_type(&format);
-    let body = match (&format, snapshot.is_capped()) {
-        (Format::Json { .. }, true) => match DirReader::open(site, &path.rel, dir) {
-            Ok(reader) => ListingBody::streaming(reader, format),
-            Err(e) => return error_response(io_status(&e)),
-        },
-        _ => ListingBody::from_snapshot(snapshot, format),
-    };
+    let spare = spare(&format);
+    let body = ListingBody::new(reader, entries, format, key, spare);
     listing_head(content_type).body(BodySource::Listing(Box::new(body)))
 }
 
