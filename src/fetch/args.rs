@@ -24,7 +24,7 @@ pub struct ClientArgs {
     /// it empty (repeatable)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
-    /// User-Agent (default rawhttp/VERSION)
+    /// User-Agent (default rawhttp/<version>)
     #[arg(short = 'A', long = "user-agent", value_name = "UA")]
     pub user_agent: Option<String>,
     /// Seconds for connecting, TLS included (0 = no limit)
@@ -122,7 +122,7 @@ impl ClientOptions {
         Ok(self)
     }
 
-    /// Whether `-H` sets or removes the header `name` (case-insensitive).
+    /// Whether a `-H` sets or removes header `name` (so a default must not be added).
     pub fn edits_header(&self, name: &str) -> bool {
         self.edits.iter().any(|e| match e {
             HeaderEdit::Set(n, _) | HeaderEdit::Remove(n) => n.eq_ignore_ascii_case(name),

@@ -12,10 +12,10 @@ use crate::Error;
 /// What to do with a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Fetch it.
+    /// Fetch it; `keep` is false for a page rejected by `--accept`/`--reject` that is fetched
+    /// only to follow its links (as wget does in recursive mode).
     Fetch {
-        /// False for a page rejected by `--accept`/`--reject` that is fetched only to follow
-        /// its links (as wget does in recursive mode).
+        /// Save it (false: fetch only to follow its links).
         keep: bool,
     },
     /// Leave it alone (its link becomes absolute).
