@@ -593,3 +593,32 @@ fn saves_go_through_the_proxy_given() {
     let saved = std::fs::read_to_string(work.path().join("out/page.txt")).expect("saved");
     assert_eq!(saved, format!("proxied {url}\n"));
 }
+
+/// `--wait SECS` spaces the requests (one transfer at a time, even with `-Z`), so three files
+/// take at least two waits; `--wait 0` means no pause, as in wget.
+#[test]
+fn wait_spaces_requests_and_zero_does_not_pause() {
+    let server = Server::in_memory()
+        .file("index.html", "<img src=a.png><img src=b.png>")
+        .file("a.png", "a")
+        .file("b.png", "b")
+        .start()
+        .expect("server");
+    let url = server.url().to_string();
+    let work = tempdir();
+    let out = save(work.path(), &["-Z", "--wait", "0.4", &url, "waited"]);
+    out.assert_ok();
+    assert_eq!(saved_files(&work.path().join("waited")).len(), 3, "{out:?}");
+    assert!(
+        out.elapsed >= std::time::Duration::from_millis(800),
+        "three requests with --wait 0.4 took only {:?}",
+        out.elapsed
+    );
+    let out = save(work.path(), &["--wait", "0", &url, "unwaited"]);
+    out.assert_ok();
+    assert_eq!(
+        saved_files(&work.path().join("unwaited")).len(),
+        3,
+        "{out:?}"
+    );
+}

@@ -24,7 +24,7 @@ use url::Url;
 use crate::fetch::args::{BatchArgs, ClientArgs};
 use crate::fetch::transfer::TransferOptions;
 use crate::fetch::writeout::{Piece, Record, Var};
-use crate::fetch::{parse_secs, parse_url, print_write_out, read_format, Pool};
+use crate::fetch::{parse_url, print_write_out, read_format, Pool};
 use crate::Error;
 use crawl::{Crawl, Report, Totals};
 use scope::{Scope, ScopeFlags};
@@ -55,8 +55,8 @@ pub struct SaveArgs {
     /// Never save files whose name matches GLOB (comma-separated, repeatable)
     #[arg(long = "reject", value_name = "GLOB")]
     pub reject: Vec<String>,
-    /// Seconds to wait between requests (implies one transfer at a time)
-    #[arg(long = "wait", value_name = "SECS", value_parser = parse_secs)]
+    /// Seconds to wait between requests (implies one transfer at a time; 0 = no wait)
+    #[arg(long = "wait", value_name = "SECS", value_parser = parse_wait)]
     pub wait: Option<Duration>,
     /// With --recursive: ignore robots.txt
     #[arg(long = "no-robots")]
@@ -99,9 +99,22 @@ pub fn run(args: SaveArgs) -> i32 {
 /// Transfers at once: 1 without `-Z` or with `--wait`.
 fn parallelism(args: &SaveArgs) -> usize {
     match args.wait {
-        None => args.batch.parallelism(),
-        Some(_) => 1,
+        Some(wait) if !wait.is_zero() => 1,
+        _ => args.batch.parallelism(),
     }
+}
+
+/// `--wait SECS`: as wget's, 0 means no pause. Not fetch's timeout parser, whose 0 means "never"
+/// (a timeout that never fires), which here would be a pause that never ends.
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("{s:?} is not a number of seconds"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// Check every flag and build what the workers share, before anything is fetched.
@@ -147,7 +160,7 @@ fn prepare(args: &SaveArgs) -> Result<(Shared, Scope, Option<Vec<Piece>>), Error
         client,
         pool: Arc::new(Pool::new(parallelism(args))),
         claimed: Mutex::new(HashSet::new()),
-        wait: args.wait,
+        wait: args.wait.filter(|w| !w.is_zero()),
         started: AtomicBool::new(false),
         received: AtomicU64::new(0),
     };
