@@ -154,7 +154,9 @@ pub fn rewrite_srcset(value: &str, base: &Url, linker: &mut dyn Linker) -> Strin
             descriptor = rest[..end].trim();
             rest = &rest[end..];
         }
-        let new = resolve(base, url).and_then(|u| linker.link(u, LinkKind::Requisite));
+        let new = resolve(base, url)
+            .and_then(|u| linker.link(u, LinkKind::Requisite))
+            .map(|u| escape_trailing_commas(&u));
         let url = new.as_deref().unwrap_or(url);
         out.push(match descriptor {
             "" => url.to_string(),
@@ -162,6 +164,15 @@ pub fn rewrite_srcset(value: &str, base: &Url, linker: &mut dyn Linker) -> Strin
         });
     }
     out.join(", ")
+}
+
+/// A written candidate URL must not end with `,`: srcset parsing strips such commas and ends
+/// the candidate there (HTML §4.8.4.2.2), so the descriptors after it would be read as the
+/// next URL. URL parsing can leave one there (it drops trailing control bytes after a comma).
+fn escape_trailing_commas(url: &str) -> String {
+    let kept = url.trim_end_matches(',');
+    let commas = url.len() - kept.len();
+    format!("{kept}{}", "%2C".repeat(commas))
 }
 
 /// Where a candidate's descriptors end: the first `,` outside parentheses.
@@ -181,6 +192,18 @@ fn descriptor_end(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (save_links): a URL whose trailing NUL the URL parser dropped ended in
+    /// `,`, and the descriptor after it was read as a second URL when the output was parsed.
+    #[test]
+    fn a_rewritten_candidate_never_ends_with_a_comma() {
+        let base = Url::parse("http://site.test/dir/page.html").expect("base");
+        let out = rewrite_srcset("/x,\u{0} /c.png 1x", &base, &mut Mark::default());
+        assert_eq!(out, "L/x%2C /c.png 1x");
+        let mut again = Mark::default();
+        rewrite_srcset(&out, &base, &mut again);
+        assert_eq!(again.0, ["http://site.test/dir/L/x%2C"]);
+    }
 
     /// Records each link and rewrites it to `L(<path>)`.
     #[derive(Default)]
