@@ -282,6 +282,21 @@ fn fresh(
     finish(response, result, out)
 }
 
+/// The part file reopened at its end to continue it (kept if this attempt fails too), with
+/// the hash of the bytes it already holds.
+fn reopen_part(
+    from: &Resumable,
+    opts: &TransferOptions,
+    record: &mut Record,
+) -> Result<(Sink, Option<Sha256>), Failure> {
+    let plain = |e: Error| (e, None);
+    let mut sink = Sink::open_part_at(&from.path, from.offset).map_err(plain)?;
+    sink.keep_part_on_failure(true);
+    let hasher = hash_prefix(opts, &from.path, from.offset).map_err(plain)?;
+    record.resumed_from = from.offset;
+    Ok((sink, hasher))
+}
+
 /// A 206 continuing the part file: hash what is kept, append the rest.
 fn append(
     mut response: Response,
@@ -290,11 +305,7 @@ fn append(
     out: &mut dyn Output,
     record: &mut Record,
 ) -> Result<(), Failure> {
-    let plain = |e: Error| (e, None);
-    let mut sink = Sink::open_part_at(&from.path, from.offset).map_err(plain)?;
-    sink.keep_part_on_failure(true);
-    let hasher = hash_prefix(opts, &from.path, from.offset).map_err(plain)?;
-    record.resumed_from = from.offset;
+    let (sink, hasher) = reopen_part(from, opts, record)?;
     out.started(&response, from.offset);
     let result = stream_body(&mut response, sink, hasher, opts, out, record);
     finish(response, result, out)
@@ -308,11 +319,7 @@ fn complete(
     out: &mut dyn Output,
     record: &mut Record,
 ) -> Result<(), Failure> {
-    let plain = |e: Error| (e, None);
-    let mut sink = Sink::open_part_at(&from.path, from.offset).map_err(plain)?;
-    sink.keep_part_on_failure(true);
-    let hasher = hash_prefix(opts, &from.path, from.offset).map_err(plain)?;
-    record.resumed_from = from.offset;
+    let (sink, hasher) = reopen_part(from, opts, record)?;
     record.http_code = response.status();
     let result = seal(sink, hasher, opts, record, true);
     finish(response, result, out)
