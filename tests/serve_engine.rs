@@ -1,11 +1,14 @@
 //! The serve engine over loopback: the built binary on port 0 (port read from the ready line),
 //! raw sockets for keep-alive, pipelining, request bodies, limits and timeouts, signals.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::wire::{closes_within, connect, get, read_reply};
 
 /// A `rawhttp serve` child process; killed on drop.
 struct Served {
@@ -72,67 +75,6 @@ fn serve(extra: &[&str]) -> Served {
         log,
         _dir: dir,
     }
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s
-}
-
-/// A response read off a stream: status, head text, body (by Content-Length).
-struct Reply {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-fn read_reply(r: &mut impl BufRead) -> Reply {
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        let n = r.read_line(&mut line).unwrap();
-        assert!(n > 0, "connection closed inside a head: {head:?}");
-        head.push_str(&line);
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let status = head[9..12].parse().unwrap();
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().unwrap())
-        })
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).unwrap();
-    Reply { status, head, body }
-}
-
-/// True when the peer closed (EOF or reset) before `within`.
-fn closes_within(s: &mut TcpStream, within: Duration) -> bool {
-    s.set_read_timeout(Some(within)).unwrap();
-    let mut buf = [0u8; 1024];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                return false
-            }
-            Err(_) => return true,
-        }
-    }
-}
-
-fn get(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n")
 }
 
 #[test]

@@ -2,11 +2,14 @@
 //! caps, descriptor limits, confused clients, timeouts, TLS ports spoken to in plain text, a
 //! stalled access log. The built binary on port 0, raw sockets on loopback.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::wire::{closes_within, connect, get, read_reply};
 
 /// A `rawhttp serve` child; killed and reaped on drop.
 struct Served {
@@ -97,67 +100,6 @@ fn until_closed(log: &mpsc::Receiver<String>) -> Vec<String> {
         lines.push(line);
     }
     lines
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s
-}
-
-fn get(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n")
-}
-
-/// A response read off a stream: status, head text, body (by Content-Length).
-struct Reply {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-fn read_reply(r: &mut impl BufRead) -> Reply {
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        let n = r.read_line(&mut line).unwrap();
-        assert!(n > 0, "connection closed inside a head: {head:?}");
-        head.push_str(&line);
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let status = head[9..12].parse().unwrap();
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().unwrap())
-        })
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).unwrap();
-    Reply { status, head, body }
-}
-
-/// True when the peer closed (EOF or reset) before `within`; bytes before the close are kept.
-fn closes_within(s: &mut TcpStream, within: Duration) -> bool {
-    s.set_read_timeout(Some(within)).unwrap();
-    let mut buf = [0u8; 1024];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                return false
-            }
-            Err(_) => return true,
-        }
-    }
 }
 
 /// Send `request`, read one reply; whether the server then closed (EOF within 5 s).

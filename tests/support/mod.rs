@@ -9,6 +9,7 @@ pub mod proxy;
 pub mod replay;
 pub mod run;
 pub mod scripted;
+pub mod wire;
 
 pub use own::{
     echo_server, fault_server, targets, tls_fault_server, url_of, write_fixture_ca, HELLO,
