@@ -5,26 +5,8 @@
 
 mod serve_cli;
 
-use serve_cli::{curl, fetch, path_str, run, stderr_lines, Serve};
+use serve_cli::{curl, fetch, path_str, run, stderr_lines, tls_fault_serve, Serve};
 use std::process::Command;
-
-/// A `--tls-fault NAME` server over a fresh docroot, its folders, and the CA file clients trust.
-fn badssl(fault: &str) -> (Serve, [tempfile::TempDir; 2], std::path::PathBuf) {
-    let root = serve_cli::docroot();
-    let ca_dir = tempfile::tempdir().expect("temp dir");
-    let ca = ca_dir.path().join("CA.pem");
-    let args = [
-        "--self-signed",
-        "--write-ca",
-        path_str(&ca),
-        "--tls-fault",
-        fault,
-        "-p",
-        "0",
-        path_str(root.path()),
-    ];
-    (Serve::start(&args), [root, ca_dir], ca)
-}
 
 /// Python's default verifying context with only `ca` trusted: `accepted` or the reason.
 const PYTHON_CLIENT: &str = r#"
@@ -60,7 +42,7 @@ struct Verdicts {
 }
 
 fn verdicts(fault: &str) -> Verdicts {
-    let (server, _dirs, ca) = badssl(fault);
+    let (server, _dirs, ca) = tls_fault_serve(fault);
     let url = server.at_localhost("hello.txt");
     let out_dir = tempfile::tempdir().expect("temp dir");
     let dest = out_dir.path().join("hello.txt");

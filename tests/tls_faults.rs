@@ -8,29 +8,11 @@ use std::time::{Duration, Instant};
 
 use rawhttp::serve::badssl::TlsFault;
 use rawhttp::serve::Server;
-use serve_cli::{curl, fetch, path_str, stderr_lines, Serve};
-
-/// A `--tls-fault NAME` server over a fresh docroot, its folders, and the CA file.
-fn faulty(fault: &str) -> (Serve, [tempfile::TempDir; 2], std::path::PathBuf) {
-    let root = serve_cli::docroot();
-    let ca_dir = tempfile::tempdir().expect("temp dir");
-    let ca = ca_dir.path().join("CA.pem");
-    let args = [
-        "--self-signed",
-        "--write-ca",
-        path_str(&ca),
-        "--tls-fault",
-        fault,
-        "-p",
-        "0",
-        path_str(root.path()),
-    ];
-    (Serve::start(&args), [root, ca_dir], ca)
-}
+use serve_cli::{curl, fetch, path_str, stderr_lines, tls_fault_serve};
 
 /// curl's and rawhttp fetch's exit codes and fetch's stderr for big.bin on a faulty server.
 fn codes(fault: &str, extra: &[&str]) -> (Option<i32>, Option<i32>, Vec<String>) {
-    let (server, _dirs, ca) = faulty(fault);
+    let (server, _dirs, ca) = tls_fault_serve(fault);
     let url = server.at_localhost("big.bin");
     let out = tempfile::tempdir().expect("temp dir");
     let dest = out.path().join("big.bin");

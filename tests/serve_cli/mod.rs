@@ -177,6 +177,25 @@ pub fn big() -> Vec<u8> {
         .collect()
 }
 
+/// A `serve --self-signed --write-ca CA.pem --tls-fault NAME` server over a fresh docroot, the
+/// folders it lives in (kept until dropped), and the CA file clients trust.
+pub fn tls_fault_serve(fault: &str) -> (Serve, [tempfile::TempDir; 2], std::path::PathBuf) {
+    let root = docroot();
+    let ca_dir = tempfile::tempdir().expect("temp dir");
+    let ca = ca_dir.path().join("CA.pem");
+    let args = [
+        "--self-signed",
+        "--write-ca",
+        path_str(&ca),
+        "--tls-fault",
+        fault,
+        "-p",
+        "0",
+        path_str(root.path()),
+    ];
+    (Serve::start(&args), [root, ca_dir], ca)
+}
+
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("temp paths are UTF-8")
 }
