@@ -68,17 +68,6 @@ fn sigterm_removes_the_part_file_and_exits_143() {
     assert_no_part_files(dir.path());
 }
 
-/// Run a shell `script` under a pseudo-terminal (script(1)); what the terminal showed.
-fn on_a_terminal(cwd: &Path, shell: &str) -> String {
-    let out = Command::new("script")
-        .args(["-qec", shell, "/dev/null"])
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("script(1) runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn a_signal_on_a_terminal_ends_the_progress_line() {
     let server = fault_server();

@@ -19,8 +19,8 @@ pub use proxy::{OnConnect, TestProxy};
 pub use replay::{fixture, pattern_byte, After, Handshake, ReplayServer, Reply};
 pub use run::{
     assert_no_part_files, assert_url_fails_and_keeps_destination, assert_url_saves, fetch,
-    fetch_env, fetch_url_to_file, names, rawhttp, rawhttp_env, read, walk, Outcome, PROMPT,
-    PROXY_VARIABLES,
+    fetch_env, fetch_url_to_file, names, on_a_terminal, rawhttp, rawhttp_env, read, walk, Outcome,
+    PROMPT, PROXY_VARIABLES,
 };
 
 /// A fresh temporary directory for one test's files.

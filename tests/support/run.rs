@@ -250,3 +250,14 @@ pub fn assert_url_fails_and_keeps_destination(url: &str, code: i32, extra: &[&st
     assert_no_part_files(dir.path());
     assert_eq!(names(dir.path()), ["existing.txt"]);
 }
+
+/// Run a shell command under a pseudo-terminal (script(1)); what the terminal showed.
+pub fn on_a_terminal(cwd: &Path, shell: &str) -> String {
+    let out = Command::new("script")
+        .args(["-qec", shell, "/dev/null"])
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
