@@ -14,11 +14,10 @@ use std::fs::File;
 use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::cache::FileCache;
+use super::ctx::{Ctx, INBUF_CAP};
 use super::dirstream::ListingBody;
-use super::event_loop::EngineConfig;
 use super::faults::{self, Cut, FaultPlan, Faults, WireFraming};
 use super::log::{Entry, LogBuf};
 use super::record::RecordedRequest;
@@ -28,63 +27,11 @@ use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
 use crate::proto::request::{error_status, parse_request_head, RequestHead};
 
-/// Bytes held for unparsed input: one maximal head plus room for pipelined requests behind it.
-const INBUF_CAP: usize = limits::MAX_REQUEST_HEAD + limits::MAX_REQUEST_LINE + 16 * 1024;
 /// Bodies up to this size go out in the same write as the head (one syscall, one segment);
 /// larger file bodies use sendfile(2) after the head.
 const INLINE_BODY: u64 = 16 * 1024;
 /// Largest piece of a body copied through memory at once (chunked fault, multipart heads).
 const COPY_CHUNK: u64 = 64 * 1024;
-
-/// Per-loop state every connection of that loop uses: configuration, the clock read once per
-/// wake-up, the nearest deadline, buffers shared instead of held per connection, the log.
-pub struct Ctx {
-    /// The engine's configuration.
-    pub cfg: EngineConfig,
-    /// The clock, read once per wake-up.
-    pub now: Instant,
-    /// Earliest deadline any connection set since the loop last swept; the poll timeout.
-    pub next_deadline: Instant,
-    /// True once a stop was requested: no new keep-alive.
-    pub stopping: bool,
-    /// Access-log lines waiting to be written.
-    pub log: LogBuf,
-    /// Scratch for file bytes on their way into rustls.
-    pub scratch: Vec<u8>,
-    /// Read buffers lent to connections that are mid-request, so idle ones hold none.
-    pool: Vec<Vec<u8>>,
-    /// Small files answered recently (re-validated by stat on every use).
-    cache: FileCache,
-}
-
-impl Ctx {
-    /// A loop's context at `now`.
-    pub fn new(cfg: EngineConfig, now: Instant) -> Self {
-        let log = LogBuf::new(cfg.log);
-        Ctx {
-            cfg,
-            now,
-            next_deadline: now + Duration::from_secs(3600),
-            stopping: false,
-            log,
-            scratch: Vec::new(),
-            pool: Vec::new(),
-            cache: FileCache::default(),
-        }
-    }
-
-    fn take_buf(&mut self) -> Vec<u8> {
-        self.pool.pop().unwrap_or_default()
-    }
-
-    fn give_buf(&mut self, mut buf: Vec<u8>) {
-        buf.clear();
-        // Keep a few warm buffers; a burst of pipelining must not pin memory forever.
-        if buf.capacity() > 0 && buf.capacity() <= INBUF_CAP && self.pool.len() < 64 {
-            self.pool.push(buf);
-        }
-    }
-}
 
 /// What the loop should do with a connection after it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

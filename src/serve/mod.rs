@@ -3,7 +3,9 @@
 
 pub mod badssl;
 pub mod cache;
+mod config;
 pub mod conn;
+mod ctx;
 pub mod dirstream;
 mod etag_cache;
 pub mod event_loop;
@@ -31,7 +33,8 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::error::Error;
-use event_loop::{Engine, EngineConfig};
+use config::EngineConfig;
+use event_loop::Engine;
 use faults::FaultPlan;
 use respond::Site;
 
@@ -189,13 +192,13 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
 
 /// `--max-connections-per-ip`: given, it applies to loopback too; absent, the default spares
 /// loopback (issue 13).
-fn per_ip_cap(flag: Option<usize>) -> event_loop::PerIpCap {
+fn per_ip_cap(flag: Option<usize>) -> config::PerIpCap {
     match flag {
-        Some(max) => event_loop::PerIpCap {
+        Some(max) => config::PerIpCap {
             max,
             loopback: true,
         },
-        None => event_loop::PerIpCap::default(),
+        None => config::PerIpCap::default(),
     }
 }
 
