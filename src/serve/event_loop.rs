@@ -532,7 +532,7 @@ impl Loop {
         self.stop_at = Some(self.ctx.now + limits::SHUTDOWN_GRACE);
         for slot in 0..self.conns.len() {
             if let Some(conn) = self.conns[slot].as_mut() {
-                if conn.begin_stop(&mut self.ctx) == Next::Close {
+                if conn.begin_stop() == Next::Close {
                     self.close(slot);
                 }
             }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::respond::{BodySource, Response};
 use crate::proto::request::RequestHead;
 use crate::proto::syntax::parse_decimal;
 
@@ -132,6 +131,14 @@ impl FaultPlan {
         self.merged(path, query, |_| nth_for_path)
     }
 
+    /// The faults for one request with this `target` (as sent): counted for `nth` rules, matched
+    /// by its path, with its query's parameters when those are honoured.
+    pub(crate) fn for_target(&self, target: &str) -> Faults {
+        let target = target.split('#').next().unwrap_or("");
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        self.next_faults(path, query)
+    }
+
     /// Count this request (for `nth` rules) and return its faults: what the engine calls once
     /// per request. Rules without a path count every request to the server.
     pub fn next_faults(&self, path: &str, query: &str) -> Faults {
@@ -220,18 +227,6 @@ impl Faults {
         }
     }
 
-    /// `no_close_notify` without a cut point: cut after half of the announced Content-Length
-    /// (nothing to cut in a bodyless response).
-    pub fn cut_mid_body(mut self, response: &Response) -> Faults {
-        if self.no_close_notify && self.truncate.is_none() && self.reset.is_none() {
-            let length = response.header("Content-Length");
-            self.truncate = length
-                .and_then(|v| parse_decimal(v.as_bytes()))
-                .map(|n| n / 2);
-        }
-        self
-    }
-
     /// The wait before the head (`delay`).
     pub fn delay(&self) -> Option<Duration> {
         self.delay_ms.map(Duration::from_millis)
@@ -266,54 +261,6 @@ impl Faults {
             head.headers.remove("If-Range");
         }
     }
-
-    /// Rewrite the response head (`status`, `chunked`, `no-length`) and say how the body must be
-    /// framed on the wire. `minor_version` is the request's: HTTP/1.0 has no chunked coding, so
-    /// `chunked` falls back to close-delimited there.
-    pub fn adjust_response(&self, response: &mut Response, minor_version: u8) -> WireFraming {
-        if let Some(code) = self.status {
-            override_status(response, code);
-        }
-        if !has_body_framing(response.status) {
-            return WireFraming::AsIs;
-        }
-        let framing = match (self.chunked, self.no_length) {
-            (true, false) if minor_version >= 1 => WireFraming::Chunked,
-            (true, _) | (_, true) => WireFraming::UntilClose,
-            (false, false) => WireFraming::AsIs,
-        };
-        if framing != WireFraming::AsIs {
-            remove_header(response, "Content-Length");
-        }
-        if framing == WireFraming::Chunked {
-            let field = ("Transfer-Encoding".to_string(), "chunked".to_string());
-            response.headers.push(field);
-        }
-        framing
-    }
-}
-
-/// Answer `code` instead, keeping the body; codes that cannot carry a body (1xx, 204, 304: RFC
-/// 9110 §6.4.1) lose it, and 1xx/204 lose Content-Length too (RFC 9110 §8.6).
-fn override_status(response: &mut Response, code: u16) {
-    response.status = code;
-    if !has_body_framing(code) {
-        response.body = BodySource::None;
-        if code != 304 {
-            remove_header(response, "Content-Length");
-        }
-    }
-}
-
-/// Whether a response with this status has body framing at all (RFC 9112 §6.3 rule 1).
-fn has_body_framing(code: u16) -> bool {
-    !(code < 200 || code == 204 || code == 304)
-}
-
-fn remove_header(response: &mut Response, name: &str) {
-    response
-        .headers
-        .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
 }
 
 /// Pacing for a `rate` fault: how many more body bytes may go out now, `sent` having gone out
@@ -493,21 +440,6 @@ mod tests {
     }
 
     #[test]
-    fn no_close_notify_cuts_mid_body_unless_told_where() {
-        let r = response(200, b"0123456789");
-        let f = faults(|f| f.no_close_notify = true).cut_mid_body(&r);
-        assert_eq!(f.truncate, Some(5));
-        let given = faults(|f| {
-            f.no_close_notify = true;
-            f.truncate = Some(2);
-        });
-        assert_eq!(given.clone().cut_mid_body(&r), given);
-        let plain = faults(|f| f.chunked = true);
-        assert_eq!(plain.clone().cut_mid_body(&r), plain);
-        assert!(Faults::from_query("no-close-notify").no_close_notify);
-    }
-
-    #[test]
     fn rules_match_path_and_nth() {
         let plan = FaultPlan {
             rules: vec![
@@ -655,99 +587,6 @@ mod tests {
         faults(|f| f.ignore_range = true).adjust_request(&mut head);
         assert_eq!(head.headers.len(), 1);
         assert!(head.headers.get("Range").is_none());
-    }
-
-    fn response(status: u16, body: &[u8]) -> Response {
-        Response {
-            status,
-            headers: vec![
-                ("Content-Type".into(), "text/plain".into()),
-                ("Content-Length".into(), body.len().to_string()),
-            ],
-            body: BodySource::Bytes(body.to_vec()),
-        }
-    }
-
-    fn names(r: &Response) -> Vec<&str> {
-        r.headers.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
-    #[test]
-    fn adjust_response_table() {
-        let cl = vec!["Content-Type", "Content-Length"];
-        let te = vec!["Content-Type", "Transfer-Encoding"];
-        let none = vec!["Content-Type"];
-        // (faults, request minor version, status, framing, header names, body length)
-        type Row<'a> = (Faults, u8, u16, WireFraming, Vec<&'a str>, u64);
-        let table: Vec<Row> = vec![
-            (Faults::default(), 1, 200, WireFraming::AsIs, cl.clone(), 5),
-            (
-                faults(|f| f.chunked = true),
-                1,
-                200,
-                WireFraming::Chunked,
-                te,
-                5,
-            ),
-            (
-                faults(|f| f.chunked = true),
-                0,
-                200,
-                WireFraming::UntilClose,
-                none.clone(),
-                5,
-            ),
-            (
-                faults(|f| f.no_length = true),
-                1,
-                200,
-                WireFraming::UntilClose,
-                none.clone(),
-                5,
-            ),
-            (
-                faults(|f| {
-                    f.no_length = true;
-                    f.chunked = true;
-                }),
-                1,
-                200,
-                WireFraming::UntilClose,
-                none.clone(),
-                5,
-            ),
-            (
-                faults(|f| f.status = Some(503)),
-                1,
-                503,
-                WireFraming::AsIs,
-                cl.clone(),
-                5,
-            ),
-            (
-                faults(|f| f.status = Some(204)),
-                1,
-                204,
-                WireFraming::AsIs,
-                none,
-                0,
-            ),
-            (
-                faults(|f| f.status = Some(304)),
-                1,
-                304,
-                WireFraming::AsIs,
-                cl,
-                0,
-            ),
-        ];
-        for (f, minor, status, framing, headers, body_len) in table {
-            let mut r = response(200, b"hello");
-            assert_eq!(f.adjust_response(&mut r, minor), framing, "{f:?}");
-            assert_eq!(r.status, status, "{f:?}");
-            assert_eq!(names(&r), headers, "{f:?}");
-            assert_eq!(r.body.len(), body_len, "{f:?}");
-        }
     }
 
     #[test]
