@@ -32,7 +32,7 @@ fn sources() -> Vec<Source> {
         .into_iter()
         .map(|file| {
             let text = std::fs::read_to_string(&file).expect("read source");
-            let module = module_of(&file.strip_prefix(&root).expect("under src"));
+            let module = module_of(file.strip_prefix(&root).expect("under src"));
             Source { file, module, text }
         })
         .collect()
