@@ -7,6 +7,7 @@ pub mod headers;
 pub mod limits;
 pub mod range;
 pub mod request;
+pub mod status;
 pub mod syntax;
 #[cfg(test)]
 pub(crate) mod testing;

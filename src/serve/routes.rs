@@ -78,7 +78,7 @@ impl Reply {
         if !(200..=599).contains(&self.status) {
             return Err(format!("status {} is not 200..=599", self.status));
         }
-        if matches!(self.status, 204 | 304) && !self.body.is_empty() {
+        if !crate::proto::status::has_body(self.status) && !self.body.is_empty() {
             // RFC 9110 §6.4.1: a 204 or 304 response has no content.
             return Err(format!("status {} cannot have a body", self.status));
         }
@@ -212,7 +212,7 @@ pub(crate) fn answer(site: &Site, req: &RequestHead) -> Option<Response> {
         ("Date".to_string(), super::reply::http_date_now()),
     ];
     headers.extend(reply.headers.iter().cloned());
-    let bodyless = matches!(reply.status, 204 | 304);
+    let bodyless = !crate::proto::status::has_body(reply.status);
     if !bodyless {
         headers.push(("Content-Length".to_string(), reply.body.len().to_string()));
     }
