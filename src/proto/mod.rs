@@ -9,6 +9,7 @@ pub mod range;
 pub mod request;
 pub mod status;
 pub mod syntax;
+pub mod target;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -856,14 +856,10 @@ fn wants_keep_alive(head: &RequestHead) -> bool {
     head.minor_version >= 1 || head.headers.has_token("Connection", "keep-alive")
 }
 
-fn target_path(target: &str) -> &str {
-    target.split(['?', '#']).next().unwrap_or(target)
-}
-
 fn is_echo(head: &RequestHead, ctx: &Ctx) -> bool {
     match ctx.cfg.echo.as_deref() {
         Some(prefix) => {
-            let path = target_path(&head.target);
+            let (path, _) = crate::proto::target::path_and_query(&head.target);
             path.starts_with(prefix)
                 && (prefix.ends_with('/')
                     || path.len() == prefix.len()
@@ -907,8 +903,7 @@ fn echo_response(bytes: Vec<u8>) -> Response {
 /// The faults this request asks for: library rules (per path, per Nth) and, under `--faults`,
 /// query parameters.
 fn faults_for(plan: &FaultPlan, head: &RequestHead) -> Faults {
-    let target = head.target.split('#').next().unwrap_or("");
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (path, query) = crate::proto::target::path_and_query(&head.target);
     plan.next_faults(path, query)
 }
 

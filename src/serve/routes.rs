@@ -161,10 +161,7 @@ impl Route {
     /// Whether this route answers `req`.
     fn matches(&self, req: &RequestHead) -> bool {
         let method_ok = req.method == self.method || (req.method == "HEAD" && self.method == "GET");
-        let (path, query) = match req.target.split_once('?') {
-            Some((p, q)) => (p, q),
-            None => (req.target.as_str(), ""),
-        };
+        let (path, query) = crate::proto::target::path_and_query(&req.target);
         let pairs: Vec<(String, String)> = query_pairs(query).collect();
         method_ok
             && path == self.path
