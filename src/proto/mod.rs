@@ -1,6 +1,7 @@
 //! Sans-IO HTTP/1.1: bytes in, values out. Nothing here touches a socket, a file or a clock.
 
 pub mod chunked;
+mod error;
 pub mod framing;
 pub mod head;
 pub mod headers;
@@ -13,5 +14,5 @@ pub mod target;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use crate::error::ProtoError;
+pub use error::ProtoError;
 pub use headers::Headers;
