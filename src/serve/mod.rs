@@ -3,6 +3,7 @@
 
 pub mod badssl;
 pub mod cache;
+mod clock;
 pub mod conn;
 pub mod dirstream;
 mod etag_cache;

@@ -1,12 +1,11 @@
 //! Request + file metadata -> status, headers and body plan: pure, table-tested (no I/O).
-//! It does not open files or format listings (`respond`, `listing`); the clock is read only
-//! by `http_date_now`, everything else takes its inputs as arguments.
+//! It does not open files or format listings (`respond`, `listing`), nor read the clock
+//! (`clock`): everything takes its inputs as arguments.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::thread::LocalKey;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::clock::unix_secs;
 use crate::proto::range::{plan_ranges, RangePlan};
 use crate::proto::Headers;
 
@@ -142,15 +141,6 @@ fn header_date(headers: &Headers, name: &str) -> Option<SystemTime> {
     httpdate::parse_http_date(headers.get_str(name)?).ok()
 }
 
-/// Whole seconds since the epoch, negative before it: HTTP dates have one-second resolution
-/// (RFC 9110 §5.6.7), so validators are compared at that resolution, never in nanoseconds.
-fn unix_secs(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs_f64().ceil() as i64),
-    }
-}
-
 /// A strong ETag from size and modification time (nanoseconds): it changes whenever either
 /// does, without reading the file (as nginx's `"mtime-size"`, with sub-second precision).
 pub fn etag_from_metadata(len: u64, modified: SystemTime) -> String {
@@ -250,37 +240,6 @@ pub fn reason(status: u16) -> &'static str {
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
     }
-}
-
-thread_local! {
-    /// The Date value of the current second: formatting once per second per thread keeps
-    /// date formatting off the per-request path.
-    static DATE_CACHE: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
-    /// The last Last-Modified formatted: a hot file is asked for again and again.
-    static MODIFIED_CACHE: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
-}
-
-/// `SystemTime` as an IMF-fixdate (Last-Modified), cached for the last second seen.
-pub fn http_date(t: SystemTime) -> String {
-    format_cached(&MODIFIED_CACHE, t)
-}
-
-/// The Date header value for now (RFC 9110 §6.6.1), cached per second.
-pub fn http_date_now() -> String {
-    format_cached(&DATE_CACHE, SystemTime::now())
-}
-
-/// `t` as an IMF-fixdate (RFC 9110 §5.6.7), formatted only when its second differs from the
-/// one `cache` holds.
-fn format_cached(cache: &'static LocalKey<RefCell<(i64, String)>>, t: SystemTime) -> String {
-    let secs = unix_secs(t);
-    cache.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != secs {
-            *cache = (secs, httpdate::fmt_http_date(t));
-        }
-        cache.1.clone()
-    })
 }
 
 #[cfg(test)]
@@ -468,11 +427,7 @@ mod tests {
     }
 
     #[test]
-    fn dates_are_imf_fixdate() {
-        let t = httpdate::parse_http_date(LM).unwrap();
-        assert_eq!(http_date(t), LM);
-        let now = http_date_now();
-        assert!(httpdate::parse_http_date(&now).is_ok(), "{now}");
+    fn reason_phrases() {
         assert_eq!(reason(416), "Range Not Satisfiable");
     }
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
+use super::clock;
 use super::dirstream::{self, DirKey, DirReader, Format, ListingBody};
 use super::faults::WireFraming;
 use super::files::{resolve_target, url_path, SafePath};
@@ -235,7 +236,7 @@ impl Response {
         // Accept-Ranges, Content-Length, Connection) so the vector is allocated once.
         let mut headers = Vec::with_capacity(8);
         headers.push(("Server".to_string(), "rawhttp".to_string()));
-        headers.push(("Date".to_string(), reply::http_date_now()));
+        headers.push(("Date".to_string(), clock::http_date_now()));
         Response {
             status,
             headers,
@@ -499,7 +500,7 @@ fn serve_file(
     // Every response below builds at most one validated head, so the ETag moves into it.
     let validated = move |status: u16| {
         Response::new(status)
-            .with("Last-Modified", reply::http_date(validators.modified))
+            .with("Last-Modified", clock::http_date(validators.modified))
             .with("ETag", validators.etag)
     };
     match decision {
