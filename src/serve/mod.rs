@@ -14,11 +14,13 @@ pub mod files;
 pub mod fixture;
 pub mod listing;
 pub mod log;
+mod open;
 pub mod page;
 pub mod record;
 pub mod reply;
 pub mod respond;
 pub mod routes;
+mod site;
 pub mod tls;
 pub mod transport;
 
