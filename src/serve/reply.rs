@@ -270,115 +270,101 @@ mod tests {
         decide(method, &h, &validators(), 10)
     }
 
-    fn whole() -> Decision {
-        Send(RangePlan::Whole)
-    }
+    const WHOLE: Decision = Send(RangePlan::Whole);
+    const FIRST_TWO: Decision = Send(RangePlan::Single(ByteSpan { start: 0, len: 2 }));
 
-    fn first_two() -> Decision {
-        Send(RangePlan::Single(ByteSpan { start: 0, len: 2 }))
-    }
+    type Case<'a> = (MethodKind, &'a [(&'a str, &'a str)], Decision);
+
+    /// Requests and what they get, in RFC 9110 §13.2.2 order of evaluation.
+    const CASES: &[Case] = &[
+        (Get, &[], WHOLE),
+        // If-Match: strong comparison, `*`, lists; a failure is 412 whatever follows.
+        (Get, &[("If-Match", ETAG)], WHOLE),
+        (Get, &[("If-Match", "*")], WHOLE),
+        (Get, &[("If-Match", "\"x\", \"a-1\"")], WHOLE),
+        (Get, &[("If-Match", "W/\"a-1\"")], PreconditionFailed),
+        (Get, &[("If-Match", "\"b\"")], PreconditionFailed),
+        // Several field lines are one list (RFC 9110 §5.3).
+        (Get, &[("If-Match", "\"b\""), ("If-Match", ETAG)], WHOLE),
+        (
+            Get,
+            &[("If-None-Match", "\"b\""), ("If-None-Match", ETAG)],
+            NotModified,
+        ),
+        (
+            Get,
+            &[("If-Match", "\"b\""), ("If-None-Match", "\"b\"")],
+            PreconditionFailed,
+        ),
+        // If-Unmodified-Since only without If-Match; invalid dates ignored.
+        (Get, &[("If-Unmodified-Since", LM)], WHOLE),
+        (Get, &[("If-Unmodified-Since", LATER)], WHOLE),
+        (Get, &[("If-Unmodified-Since", EARLIER)], PreconditionFailed),
+        (Get, &[("If-Unmodified-Since", "yesterday")], WHOLE),
+        (
+            Get,
+            &[("If-Match", ETAG), ("If-Unmodified-Since", EARLIER)],
+            WHOLE,
+        ),
+        // If-None-Match: weak comparison; 304 for GET/HEAD, 412 otherwise.
+        (Get, &[("If-None-Match", ETAG)], NotModified),
+        (Head, &[("If-None-Match", "W/\"a-1\"")], NotModified),
+        (Get, &[("If-None-Match", "*")], NotModified),
+        (Get, &[("If-None-Match", "\"b\", \"a-1\"")], NotModified),
+        (Get, &[("If-None-Match", "\"b\"")], WHOLE),
+        (Other, &[("If-None-Match", ETAG)], PreconditionFailed),
+        // If-Modified-Since only without If-None-Match, GET/HEAD only.
+        (Get, &[("If-Modified-Since", LM)], NotModified),
+        (Head, &[("If-Modified-Since", LATER)], NotModified),
+        (Get, &[("If-Modified-Since", EARLIER)], WHOLE),
+        (Get, &[("If-Modified-Since", "garbage")], WHOLE),
+        (
+            Get,
+            &[("If-None-Match", "\"b\""), ("If-Modified-Since", LM)],
+            WHOLE,
+        ),
+        (Other, &[("If-Modified-Since", LM)], WHOLE),
+        // Range: GET only, If-Range strong etag or exact date.
+        (Get, &[("Range", "bytes=0-1")], FIRST_TWO),
+        (Head, &[("Range", "bytes=0-1")], WHOLE),
+        (
+            Get,
+            &[("Range", "bytes=0-1"), ("If-Range", ETAG)],
+            FIRST_TWO,
+        ),
+        (
+            Get,
+            &[("Range", "bytes=0-1"), ("If-Range", "W/\"a-1\"")],
+            WHOLE,
+        ),
+        (Get, &[("Range", "bytes=0-1"), ("If-Range", "\"b\"")], WHOLE),
+        (Get, &[("Range", "bytes=0-1"), ("If-Range", LM)], FIRST_TWO),
+        (Get, &[("Range", "bytes=0-1"), ("If-Range", EARLIER)], WHOLE),
+        (
+            Get,
+            &[("Range", "bytes=0-1"), ("If-Range", "nonsense")],
+            WHOLE,
+        ),
+        (
+            Get,
+            &[("Range", "bytes=50-")],
+            Send(RangePlan::Unsatisfiable),
+        ),
+        (
+            Get,
+            &[("Range", "bytes=50-"), ("If-None-Match", ETAG)],
+            NotModified,
+        ),
+        (
+            Get,
+            &[("Range", "bytes=0-1"), ("If-Match", "\"b\"")],
+            PreconditionFailed,
+        ),
+    ];
 
     #[test]
     fn preconditions_in_rfc_9110_order() {
-        type Case<'a> = (MethodKind, &'a [(&'a str, &'a str)], Decision);
-        let table: &[Case] = &[
-            (Get, &[], whole()),
-            // If-Match: strong comparison, `*`, lists; a failure is 412 whatever follows.
-            (Get, &[("If-Match", ETAG)], whole()),
-            (Get, &[("If-Match", "*")], whole()),
-            (Get, &[("If-Match", "\"x\", \"a-1\"")], whole()),
-            (Get, &[("If-Match", "W/\"a-1\"")], PreconditionFailed),
-            (Get, &[("If-Match", "\"b\"")], PreconditionFailed),
-            // Several field lines are one list (RFC 9110 §5.3).
-            (Get, &[("If-Match", "\"b\""), ("If-Match", ETAG)], whole()),
-            (
-                Get,
-                &[("If-None-Match", "\"b\""), ("If-None-Match", ETAG)],
-                NotModified,
-            ),
-            (
-                Get,
-                &[("If-Match", "\"b\""), ("If-None-Match", "\"b\"")],
-                PreconditionFailed,
-            ),
-            // If-Unmodified-Since only without If-Match; invalid dates ignored.
-            (Get, &[("If-Unmodified-Since", LM)], whole()),
-            (Get, &[("If-Unmodified-Since", LATER)], whole()),
-            (Get, &[("If-Unmodified-Since", EARLIER)], PreconditionFailed),
-            (Get, &[("If-Unmodified-Since", "yesterday")], whole()),
-            (
-                Get,
-                &[("If-Match", ETAG), ("If-Unmodified-Since", EARLIER)],
-                whole(),
-            ),
-            // If-None-Match: weak comparison; 304 for GET/HEAD, 412 otherwise.
-            (Get, &[("If-None-Match", ETAG)], NotModified),
-            (Head, &[("If-None-Match", "W/\"a-1\"")], NotModified),
-            (Get, &[("If-None-Match", "*")], NotModified),
-            (Get, &[("If-None-Match", "\"b\", \"a-1\"")], NotModified),
-            (Get, &[("If-None-Match", "\"b\"")], whole()),
-            (Other, &[("If-None-Match", ETAG)], PreconditionFailed),
-            // If-Modified-Since only without If-None-Match, GET/HEAD only.
-            (Get, &[("If-Modified-Since", LM)], NotModified),
-            (Head, &[("If-Modified-Since", LATER)], NotModified),
-            (Get, &[("If-Modified-Since", EARLIER)], whole()),
-            (Get, &[("If-Modified-Since", "garbage")], whole()),
-            (
-                Get,
-                &[("If-None-Match", "\"b\""), ("If-Modified-Since", LM)],
-                whole(),
-            ),
-            (Other, &[("If-Modified-Since", LM)], whole()),
-            // Range: GET only, If-Range strong etag or exact date.
-            (Get, &[("Range", "bytes=0-1")], first_two()),
-            (Head, &[("Range", "bytes=0-1")], whole()),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", ETAG)],
-                first_two(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", "W/\"a-1\"")],
-                whole(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", "\"b\"")],
-                whole(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", LM)],
-                first_two(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", EARLIER)],
-                whole(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", "nonsense")],
-                whole(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=50-")],
-                Send(RangePlan::Unsatisfiable),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=50-"), ("If-None-Match", ETAG)],
-                NotModified,
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Match", "\"b\"")],
-                PreconditionFailed,
-            ),
-        ];
-        for (method, fields, want) in table {
+        for (method, fields, want) in CASES {
             assert_eq!(&decide_with(*method, fields), want, "{method:?} {fields:?}");
         }
     }
