@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use super::entries::{self, Entry, Kind, Order};
 use super::files::is_requestable_name;
-use super::listing::{self, Counts, Entry, Kind, Order, Page};
+use super::listing::{self, Counts, Page};
 use super::open::open_beneath;
 use super::site::Site;
 use crate::proto::limits;
@@ -255,7 +256,7 @@ impl SharedListing {
             return None;
         }
         let mut entries = std::mem::take(held);
-        listing::sort_entries(&mut entries, order);
+        entries::sort_entries(&mut entries, order);
         let snapshot = Arc::new(Snapshot { entries, capped });
         *state = Shared::Sorted(snapshot.clone(), Instant::now());
         Some(snapshot)
@@ -636,7 +637,7 @@ mod tests {
         // Nobody holds it: nothing is kept.
         let dir = File::open(t.path().join("big")).unwrap();
         let order = Order {
-            key: listing::SortKey::Size,
+            key: entries::SortKey::Size,
             desc: false,
         };
         let key = DirKey::of(&site, &dir, order).unwrap();

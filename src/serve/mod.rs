@@ -1,11 +1,13 @@
 //! The responder: `rawhttp serve` and the fixture library. Event loops in `event_loop`/`conn`,
 //! decisions in `files`/`reply` (pure), filesystem access in `respond`.
 
+pub mod accept;
 pub mod badssl;
 pub mod cache;
 mod clock;
 pub mod conn;
 pub mod dirstream;
+pub mod entries;
 mod etag_cache;
 pub mod event_loop;
 pub mod faults;

@@ -7,11 +7,13 @@ use std::os::unix::fs::FileExt;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
+use super::accept;
 use super::clock;
 use super::dirstream::{self, DirKey, DirReader, Format, ListingBody};
+use super::entries::{self, Entry};
 use super::faults::WireFraming;
 use super::files::{resolve_target, url_path, SafePath};
-use super::listing::{self, Entry};
+use super::listing;
 use super::open::open_beneath;
 use super::page;
 use super::reply::{self, Decision, MethodKind, Validators, ALLOW};
@@ -154,7 +156,7 @@ pub fn error_response(status: u16) -> Response {
 /// `text/html`), keeping its other fields (Allow, Content-Range); everyone else keeps the
 /// plain text. Only our own error bodies are replaced; neither names a filesystem path.
 fn dress_error(response: &mut Response, accept: Option<&[u8]>) {
-    if response.status < 400 || !listing::accepts_html(accept) {
+    if response.status < 400 || !accept::accepts_html(accept) {
         return;
     }
     let plain = format!("{} {}\n", response.status, reply::reason(response.status));
@@ -332,7 +334,7 @@ fn serve_dir(
         return error_response(404);
     }
     let format = listing_format(req, path);
-    let key = DirKey::of(site, dir, listing::parse_order(path.query));
+    let key = DirKey::of(site, dir, entries::parse_order(path.query));
     // JSON may stream past the sort cap from a reader of its own.
     let spare = |format: &Format| match format {
         Format::Json { .. } => DirReader::open(site, &path.rel, dir).ok(),
@@ -360,7 +362,7 @@ fn serve_dir(
 }
 
 fn listing_format(req: &RequestHead, path: &SafePath) -> Format {
-    let order = listing::parse_order(path.query);
+    let order = entries::parse_order(path.query);
     match wants_json_listing(req, path) {
         true => Format::Json { order },
         false => Format::Html {
@@ -383,8 +385,8 @@ fn listing_response(
     path: &SafePath,
     entries: Vec<Entry>,
 ) -> Response {
-    let order = listing::parse_order(path.query);
-    let entries = listing::prepare_by(entries, site.hidden, order);
+    let order = entries::parse_order(path.query);
+    let entries = entries::prepare_by(entries, site.hidden, order);
     let (body, content_type) = match wants_json_listing(req, path) {
         true => (listing::render_json(&entries), "application/json"),
         false => {
@@ -406,7 +408,7 @@ const HTML: &str = "text/html; charset=utf-8";
 
 /// JSON when Accept prefers it or the query says `format=json` (the page's own link).
 fn wants_json_listing(req: &RequestHead, path: &SafePath) -> bool {
-    listing::prefers_json(req.headers.get("accept")) || listing::wants_json_query(path.query)
+    accept::prefers_json(req.headers.get("accept")) || entries::wants_json_query(path.query)
 }
 
 /// The decoded path people see: `/` or `/a/b/`.
