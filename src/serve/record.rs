@@ -95,7 +95,8 @@ impl RecordedRequest {
         }
     }
 
-    /// The target's path, without the query (`/a/b.txt` for `/a/b.txt?x=1`).
+    /// The target's path, without the query (`/a/b.txt` for `/a/b.txt?x=1`, and for
+    /// `http://host/a/b.txt?x=1`).
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -106,8 +107,7 @@ impl RecordedRequest {
     /// # }
     /// ```
     pub fn path(&self) -> &str {
-        let end = self.target.find(['?', '#']).unwrap_or(self.target.len());
-        &self.target[..end]
+        crate::proto::target::path_and_query(&self.target).0
     }
 
     /// The first value of header `name` (case-insensitive, RFC 9110 §5.1).
@@ -236,7 +236,7 @@ pub(crate) fn is_echo(prefix: Option<&str>, target: &str) -> bool {
     let Some(prefix) = prefix else {
         return false;
     };
-    let path = target.split(['?', '#']).next().unwrap_or(target);
+    let (path, _) = crate::proto::target::path_and_query(target);
     path.starts_with(prefix)
         && (prefix.ends_with('/')
             || path.len() == prefix.len()
@@ -248,7 +248,7 @@ pub(crate) fn echo_response(bytes: Vec<u8>) -> Response {
     Response {
         status: 200,
         headers: vec![
-            ("Date".to_string(), super::reply::http_date_now()),
+            ("Date".to_string(), super::clock::http_date_now()),
             ("Server".to_string(), "rawhttp".to_string()),
             (
                 "Content-Type".to_string(),

@@ -68,8 +68,7 @@ impl FaultPlan {
     /// The faults for one request with this `target` (as sent): counted for `nth` rules, matched
     /// by its path, with its query's parameters when those are honoured.
     pub(crate) fn for_target(&self, target: &str) -> Faults {
-        let target = target.split('#').next().unwrap_or("");
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let (path, query) = crate::proto::target::path_and_query(target);
         self.next_faults(path, query)
     }
 

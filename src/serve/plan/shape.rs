@@ -2,6 +2,7 @@
 //! close-delimited framing in place of Content-Length, and the mid-body cut `no-close-notify`
 //! implies. Pure rewrites of a `Response` value; what the wire then carries is the plan's job.
 
+use crate::proto::status;
 use crate::proto::syntax::parse_decimal;
 use crate::serve::faults::{Faults, WireFraming};
 use crate::serve::respond::{unknown_length_framing, BodySource, Response};
@@ -34,7 +35,7 @@ fn adjust_response(faults: &Faults, response: &mut Response, minor_version: u8) 
     if let Some(code) = faults.status {
         override_status(response, code);
     }
-    if !has_body_framing(response.status) {
+    if !status::has_body(response.status) {
         return WireFraming::AsIs;
     }
     let framing = match (faults.chunked, faults.no_length) {
@@ -56,17 +57,12 @@ fn adjust_response(faults: &Faults, response: &mut Response, minor_version: u8) 
 /// 9110 §6.4.1) lose it, and 1xx/204 lose Content-Length too (RFC 9110 §8.6).
 fn override_status(response: &mut Response, code: u16) {
     response.status = code;
-    if !has_body_framing(code) {
+    if !status::has_body(code) {
         response.body = BodySource::None;
         if code != 304 {
             remove_header(response, "Content-Length");
         }
     }
-}
-
-/// Whether a response with this status has body framing at all (RFC 9112 §6.3 rule 1).
-fn has_body_framing(code: u16) -> bool {
-    !(code < 200 || code == 204 || code == 304)
 }
 
 fn remove_header(response: &mut Response, name: &str) {
