@@ -21,8 +21,8 @@ use super::request::{self, HeaderEdit};
 use super::trace::{TraceEvent, Tracer};
 use super::{CONNECT_TIMED_OUT, MAX_TIME_REACHED};
 use crate::proto::framing::{response_framing, BodyKind};
-use crate::proto::head::ResponseHead;
 use crate::proto::limits;
+use crate::proto::response_head::ResponseHead;
 use crate::proto::Headers;
 use crate::Error;
 

@@ -26,7 +26,7 @@ use super::respond::{error_response, unknown_length_framing, BodySource, Respons
 use super::transport::{ReadStatus, Transport};
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
-use crate::proto::request::{error_status, parse_request_head, RequestHead};
+use crate::proto::request_head::{error_status, parse_request_head, RequestHead};
 
 /// Bytes held for unparsed input: one maximal head plus room for pipelined requests behind it.
 const INBUF_CAP: usize = limits::MAX_REQUEST_HEAD + limits::MAX_REQUEST_LINE + 16 * 1024;

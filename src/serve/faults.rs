@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::respond::{BodySource, Response};
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 use crate::proto::status;
 use crate::proto::syntax::parse_decimal;
 

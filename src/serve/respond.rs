@@ -20,7 +20,7 @@ use super::page;
 use super::reply::{self, Decision, MethodKind, Validators, ALLOW};
 use crate::proto::limits;
 use crate::proto::range::{ByteSpan, RangePlan};
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 use crate::proto::status;
 
 /// What is served and how: fixed for a server's life, shared by every loop thread.
