@@ -158,6 +158,16 @@ impl Route {
         self
     }
 
+    /// The reply this route answers with.
+    ///
+    /// ```
+    /// use rawhttp::serve::routes::{Reply, Route};
+    /// assert_eq!(Route::new("GET", "/", Reply::status(201)).reply().code(), 201);
+    /// ```
+    pub fn reply(&self) -> &Reply {
+        &self.reply
+    }
+
     /// Whether this route answers `req`.
     fn matches(&self, req: &RequestHead) -> bool {
         let method_ok = req.method == self.method || (req.method == "HEAD" && self.method == "GET");
