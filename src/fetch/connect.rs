@@ -401,6 +401,30 @@ fn handshake_error(f: TlsFailure) -> Error {
     }
 }
 
+/// When the connect phase must be over: the connect timeout, cut short by the whole-transfer
+/// deadline.
+pub(super) fn connect_deadline(connect_timeout: Duration, deadline: Option<Instant>) -> Instant {
+    let now = Instant::now();
+    let connect = now
+        .checked_add(connect_timeout)
+        .unwrap_or(now + crate::proto::limits::CONNECT_TIMEOUT);
+    match deadline {
+        Some(d) => d.min(connect),
+        None => connect,
+    }
+}
+
+/// A connect-phase timeout is --max-time's when that deadline is what ran out.
+pub(super) fn which_timeout(e: Error, deadline: Option<Instant>) -> Error {
+    match (&e, deadline) {
+        (Error::Timeout(_), Some(d)) if Instant::now() >= d => {
+            Error::Timeout(super::MAX_TIME_REACHED)
+        }
+        (Error::Timeout(_), _) => Error::Timeout(super::CONNECT_TIMED_OUT),
+        _ => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ mod cli;
 pub mod client;
 pub mod connect;
 pub mod decode;
+mod exchange;
 pub mod input;
 pub mod interrupt;
 pub mod outputs;
@@ -18,6 +19,7 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod redirect;
 pub mod request;
+mod response;
 pub mod resume;
 pub mod retry;
 pub mod save;
@@ -27,6 +29,7 @@ pub mod tls_errors;
 mod tls_stream;
 pub mod trace;
 pub mod transfer;
+mod tunnel;
 pub mod writeout;
 
 use std::path::PathBuf;
@@ -36,9 +39,10 @@ use crate::proto::syntax::parse_decimal;
 
 pub use cli::parse_url;
 pub(crate) use cli::{print_write_out, read_format};
-pub use client::{Request, Response, Timings};
+pub use client::{Request, Timings};
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
+pub use response::Response;
 
 /// `Error::Timeout` texts, one per timer. The library names its own settings, not CLI flags
 /// (`Request::connect_timeout`, `read_timeout`, `max_time`), so they read right from Rust too.
