@@ -23,6 +23,7 @@ mod response;
 pub mod resume;
 pub mod retry;
 pub mod save;
+pub mod sink;
 pub mod timecond;
 pub mod tls;
 pub mod tls_errors;

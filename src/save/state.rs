@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use super::paths::STATE_DIR;
-use crate::fetch::save::{ensure_dir, Destination, Sink};
+use crate::fetch::sink::{ensure_dir, Destination, Sink};
 use crate::Error;
 
 /// How a saved file is treated.

@@ -18,7 +18,7 @@ use super::state::{original_file, DocKind, Entry, State};
 use crate::fetch::args::ClientOptions;
 use crate::fetch::batch::{Context, Job};
 use crate::fetch::resume::meta_path;
-use crate::fetch::save::{ensure_dir, part_path, Destination, Sink};
+use crate::fetch::sink::{ensure_dir, part_path, Destination, Sink};
 use crate::fetch::transfer::{transfer, Output, TransferOptions};
 use crate::fetch::writeout::Record;
 use crate::fetch::{Origin, Pool, Response};
