@@ -6,6 +6,7 @@ pub mod args;
 pub mod batch;
 pub mod body;
 mod cli;
+mod cli_output;
 pub mod client;
 pub mod connect;
 pub mod decode;
