@@ -18,7 +18,7 @@ use super::pool::{Origin, Pool, Route};
 use super::proxy::{Proxies, Proxy};
 use super::redirect::{next_hop, same_origin, Hop};
 use super::request::{self, HeaderEdit};
-use super::response::{Lease, Response};
+use super::response::{Lease, Response, Timings};
 use super::trace::{TraceEvent, Tracer};
 use super::tunnel::Tunnel;
 use crate::proto::framing::{response_framing, BodyKind};
@@ -55,20 +55,6 @@ pub struct Request {
     /// Phase times of the request being sent (for `-w`), and when it started.
     timings: Timings,
     started: Instant,
-}
-
-/// When each phase of the last request ended, measured from its start (curl's `-w` times).
-/// A reused connection has no name lookup, connect or TLS phase: those stay zero.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Timings {
-    /// Name resolved.
-    pub namelookup: Duration,
-    /// TCP connected.
-    pub connect: Duration,
-    /// TLS handshake done (zero for plain HTTP).
-    pub appconnect: Duration,
-    /// Final response head received.
-    pub starttransfer: Duration,
 }
 
 impl Request {

@@ -41,10 +41,10 @@ use crate::proto::syntax::parse_decimal;
 
 pub use cli::parse_url;
 pub(crate) use cli::{print_write_out, read_format};
-pub use client::{Request, Timings};
+pub use client::Request;
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
-pub use response::Response;
+pub use response::{Response, Timings};
 
 /// `Error::Timeout` texts, one per timer. The library names its own settings, not CLI flags
 /// (`Request::connect_timeout`, `read_timeout`, `max_time`), so they read right from Rust too.

@@ -3,17 +3,31 @@
 
 use std::io::{self, Read};
 use std::sync::Arc;
+use std::time::Duration;
 
 use url::Url;
 
 use super::body::{Body, TimedStream};
-use super::client::Timings;
 use super::pool::{Pool, Route};
 use crate::proto::framing::BodyKind;
 use crate::proto::head::ResponseHead;
 use crate::proto::limits;
 use crate::proto::Headers;
 use crate::Error;
+
+/// When each phase of the last request ended, measured from its start (curl's `-w` times).
+/// A reused connection has no name lookup, connect or TLS phase: those stay zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Name resolved.
+    pub namelookup: Duration,
+    /// TCP connected.
+    pub connect: Duration,
+    /// TLS handshake done (zero for plain HTTP).
+    pub appconnect: Duration,
+    /// Final response head received.
+    pub starttransfer: Duration,
+}
 
 /// A response whose head has been read; the body is read through `io::Read` (or
 /// [`Response::read_body`], which keeps the crate's error).
