@@ -8,7 +8,7 @@ use std::ops::Range;
 use cssparser::{ParseError, Parser, ParserInput, Token};
 use url::Url;
 
-use super::html::{LinkKind, Linker};
+use super::links::{resolve, LinkKind, Linker};
 
 /// Blocks nested deeper than this are left alone: network bytes must not grow the stack.
 const MAX_NESTING: usize = 64;
@@ -117,17 +117,6 @@ impl Scan<'_> {
         }
         self.edits.push((range, text));
     }
-}
-
-/// A link's absolute URL, or `None` for what is not fetched over HTTP: empty, fragment-only
-/// (`#id`, same document), `data:`, `javascript:`, `mailto:`, unparsable.
-pub fn resolve(base: &Url, value: &str) -> Option<Url> {
-    let value = value.trim_matches(|c: char| c.is_ascii_whitespace());
-    if value.is_empty() || value.starts_with('#') {
-        return None;
-    }
-    let url = base.join(value).ok()?;
-    matches!(url.scheme(), "http" | "https").then_some(url)
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::css::rewrite_css;
-use super::html::{rewrite_html, LinkKind, Linker};
+use super::html::rewrite_html;
+use super::links::{LinkKind, Linker};
 use super::paths::local_path;
 use super::state::{original_file, DocKind, Entry, State};
 use crate::fetch::args::ClientOptions;
