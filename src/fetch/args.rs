@@ -12,7 +12,7 @@ use url::Url;
 
 use super::connect::{Family, ResolveOverride};
 use super::proxy::Proxies;
-use super::request::{check_value, parse_header_arg, HeaderEdit};
+use super::request_writer::{check_value, parse_header_arg, HeaderEdit};
 use super::retry::RetryPolicy;
 use super::{parse_delay, parse_secs, Request};
 use crate::Error;

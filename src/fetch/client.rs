@@ -17,7 +17,7 @@ use super::exchange::{exchange, Answered};
 use super::pool::{Origin, Pool, Route};
 use super::proxy::{Proxies, Proxy};
 use super::redirect::{next_hop, same_origin, Hop};
-use super::request::{self, HeaderEdit};
+use super::request_writer::{self, HeaderEdit};
 use super::response::{Lease, Response, Timings};
 use super::trace::{TraceEvent, Tracer};
 use super::tunnel::Tunnel;
@@ -64,7 +64,7 @@ impl Request {
             method: method.to_string(),
             url,
             edits: Vec::new(),
-            user_agent: request::default_user_agent(),
+            user_agent: request_writer::default_user_agent(),
             http10: false,
             tls: None,
             cacert: None,
@@ -323,7 +323,7 @@ impl Request {
         let url = self.url.clone();
         self.started = Instant::now();
         self.timings = Timings::default();
-        request::check_method(&self.method)?;
+        request_writer::check_method(&self.method)?;
         let https = match url.scheme() {
             "http" => false,
             "https" => true,
@@ -419,19 +419,19 @@ impl Request {
         for edit in &self.edits {
             let name = match edit {
                 HeaderEdit::Set(name, value) => {
-                    request::check_value(value)?;
+                    request_writer::check_value(value)?;
                     name
                 }
                 HeaderEdit::Remove(name) => name,
             };
-            request::check_name(name)?;
+            request_writer::check_name(name)?;
             let bound = ORIGIN_BOUND.iter().any(|b| b.eq_ignore_ascii_case(name));
             if at_origin || !bound || matches!(edit, HeaderEdit::Remove(_)) {
                 edits.push(edit.clone());
             }
         }
-        request::check_value(&self.user_agent)?;
-        let mut headers = request::request_headers(&self.url, &self.user_agent, &edits);
+        request_writer::check_value(&self.user_agent)?;
+        let mut headers = request_writer::request_headers(&self.url, &self.user_agent, &edits);
         let persistent = keep_alive && !headers.has_token("connection", "close");
         let target = match forward {
             Some(proxy) => {
@@ -440,11 +440,11 @@ impl Request {
                         headers.push("Proxy-Authorization", auth.as_bytes());
                     }
                 }
-                request::absolute_target(&self.url)
+                request_writer::absolute_target(&self.url)
             }
-            None => request::request_target(&self.url),
+            None => request_writer::request_target(&self.url),
         };
-        let bytes = request::request_bytes_to(&self.method, &target, self.http10, &headers);
+        let bytes = request_writer::request_bytes_to(&self.method, &target, self.http10, &headers);
         Ok((bytes, persistent))
     }
 

@@ -19,7 +19,7 @@ mod progress;
 pub mod proxy;
 pub mod ratelimit;
 pub mod redirect;
-pub mod request;
+pub mod request_writer;
 mod response;
 pub mod resume;
 pub mod retry;

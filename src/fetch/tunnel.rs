@@ -8,7 +8,7 @@ use super::body::{Incoming, TimedStream};
 use super::connect::Stream;
 use super::exchange::{read_final_head, write_request};
 use super::proxy::Proxy;
-use super::request;
+use super::request_writer;
 use super::trace::{TraceEvent, Tracer};
 use crate::proto::head::ResponseHead;
 use crate::proto::Headers;
@@ -64,7 +64,7 @@ impl Tunnel<'_> {
         if let Some(auth) = self.proxy.authorization() {
             headers.push("Proxy-Authorization", auth.as_bytes());
         }
-        request::request_bytes_to("CONNECT", &self.authority, false, &headers)
+        request_writer::request_bytes_to("CONNECT", &self.authority, false, &headers)
     }
 
     /// No usable reply: a timeout stays a timeout, anything else is a tunnel failure.
