@@ -201,57 +201,6 @@ pub fn content_type(name: &str) -> Cow<'static, str> {
     }
 }
 
-/// The standard reason phrase (RFC 9110 §15); the status code is what clients act on.
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        // The rest of RFC 9110 §15 (and RFC 6585 for 428/429/431): canned routes and
-        // `?status=` faults may answer any of them.
-        201 => "Created",
-        202 => "Accepted",
-        203 => "Non-Authoritative Information",
-        204 => "No Content",
-        205 => "Reset Content",
-        206 => "Partial Content",
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        417 => "Expectation Failed",
-        421 => "Misdirected Request",
-        422 => "Unprocessable Content",
-        426 => "Upgrade Required",
-        428 => "Precondition Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
-    }
-}
-
 thread_local! {
     /// The Date value of the current second: formatting once per second per thread keeps
     /// date formatting off the per-request path.
@@ -473,6 +422,6 @@ mod tests {
         assert_eq!(http_date(t), LM);
         let now = http_date_now();
         assert!(httpdate::parse_http_date(&now).is_ok(), "{now}");
-        assert_eq!(reason(416), "Range Not Satisfiable");
+        assert_eq!(crate::proto::status::reason(416), "Range Not Satisfiable");
     }
 }

@@ -21,6 +21,7 @@ use super::reply::{self, Decision, MethodKind, Validators, ALLOW};
 use crate::proto::limits;
 use crate::proto::range::{ByteSpan, RangePlan};
 use crate::proto::request::RequestHead;
+use crate::proto::status;
 
 /// What is served and how: fixed for a server's life, shared by every loop thread.
 #[derive(Debug, Clone, Default)]
@@ -165,10 +166,10 @@ pub fn respond(site: &Site, req: &RequestHead) -> Response {
 /// A small text/plain error response (400, 404, 414, 431, 501, 505 ...).
 pub fn error_response(status: u16) -> Response {
     let response = Response::new(status);
-    if matches!(status, 100..=199 | 204 | 304) {
+    if !status::has_body(status) {
         return response; // RFC 9110 §6.4.1: these never carry content
     }
-    let body = format!("{status} {}\n", reply::reason(status)).into_bytes();
+    let body = format!("{status} {}\n", status::reason(status)).into_bytes();
     response
         .with("Content-Type", "text/plain; charset=utf-8")
         .with("Content-Length", body.len().to_string())
@@ -182,7 +183,7 @@ fn dress_error(response: &mut Response, accept: Option<&[u8]>) {
     if response.status < 400 || !listing::accepts_html(accept) {
         return;
     }
-    let plain = format!("{} {}\n", response.status, reply::reason(response.status));
+    let plain = format!("{} {}\n", response.status, status::reason(response.status));
     if !matches!(&response.body, BodySource::Bytes(b) if b == plain.as_bytes()) {
         return;
     }
@@ -212,7 +213,7 @@ impl Response {
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(&status_digits(self.status));
         out.push(b' ');
-        out.extend_from_slice(reply::reason(self.status).as_bytes());
+        out.extend_from_slice(status::reason(self.status).as_bytes());
         out.extend_from_slice(b"\r\n");
         for (name, value) in &self.headers {
             out.extend_from_slice(name.as_bytes());
