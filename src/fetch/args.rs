@@ -118,7 +118,10 @@ impl ClientOptions {
     /// request: for runs that make many requests (`save`).
     pub fn with_shared_tls(mut self) -> Result<ClientOptions, Error> {
         let a = &self.args;
-        self.tls = Some(super::tls::client_config(a.cacert.as_deref(), a.insecure)?);
+        self.tls = Some(super::trust::client_config(
+            a.cacert.as_deref(),
+            a.insecure,
+        )?);
         Ok(self)
     }
 

@@ -545,7 +545,7 @@ impl Request {
         if let Some(config) = &self.tls {
             return Ok(config.clone());
         }
-        let config = super::tls::client_config(self.cacert.as_deref(), self.insecure)?;
+        let config = super::trust::client_config(self.cacert.as_deref(), self.insecure)?;
         self.tls = Some(config.clone());
         Ok(config)
     }

@@ -14,7 +14,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use url::Host;
 
 use super::tls_errors::{describe_certificate_error, describe_tls_error};
-use super::tls_stream::{TlsFailure, TlsStream};
+use super::tls_stream::{ClientTlsStream, TlsFailure};
 use crate::Error;
 
 /// Which address families may be used (`-4`, `-6`).
@@ -293,7 +293,7 @@ pub enum Stream {
     /// Plain TCP (`http://`).
     Plain(TcpStream),
     /// TLS over TCP (`https://`), boxed: a rustls session is large.
-    Tls(Box<TlsStream>),
+    Tls(Box<ClientTlsStream>),
 }
 
 impl Stream {
@@ -376,7 +376,7 @@ pub fn handshake(
     tcp.set_read_timeout(Some(left))
         .and_then(|()| tcp.set_write_timeout(Some(left)))
         .map_err(|e| Error::TlsHandshake(e.to_string()))?;
-    let mut tls = TlsStream::new(conn, tcp);
+    let mut tls = ClientTlsStream::new(conn, tcp);
     tls.handshake_until(deadline).map_err(handshake_error)?;
     Ok(Stream::Tls(Box::new(tls)))
 }

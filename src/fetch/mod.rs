@@ -26,11 +26,11 @@ pub mod retry;
 pub mod save;
 pub mod sink;
 pub mod timecond;
-pub mod tls;
 pub mod tls_errors;
 mod tls_stream;
 pub mod trace;
 pub mod transfer;
+pub mod trust;
 mod tunnel;
 pub mod writeout;
 
