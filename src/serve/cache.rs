@@ -116,7 +116,7 @@ impl FileCache {
             self.forget_all();
             return None;
         }
-        let date = super::reply::http_date_now();
+        let date = super::clock::http_date_now();
         let headers = entry
             .headers
             .iter()

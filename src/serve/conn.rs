@@ -888,7 +888,7 @@ fn echo_response(bytes: Vec<u8>) -> Response {
     Response {
         status: 200,
         headers: vec![
-            ("Date".to_string(), super::reply::http_date_now()),
+            ("Date".to_string(), super::clock::http_date_now()),
             ("Server".to_string(), "rawhttp".to_string()),
             (
                 "Content-Type".to_string(),

@@ -4,7 +4,6 @@
 
 use std::sync::OnceLock;
 
-use super::listing::escape_html;
 use crate::proto::status;
 
 /// The only stylesheet of listings and error pages: inline (no second request, nothing
@@ -110,6 +109,22 @@ pub fn error_html(status: u16) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Escape text for HTML element content and double-quoted attributes.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +171,19 @@ mod tests {
                 !html.contains("<script") && !html.contains("http"),
                 "{html}"
             );
+        }
+    }
+
+    #[test]
+    fn escapes_text_and_attribute_quotes() {
+        let table: &[(&str, &str)] = &[
+            ("plain", "plain"),
+            ("<b>&", "&lt;b&gt;&amp;"),
+            ("\"x\" 'y'", "&quot;x&quot; &#39;y&#39;"),
+            ("café", "café"),
+        ];
+        for (input, want) in table {
+            assert_eq!(escape_html(input), *want, "{input:?}");
         }
     }
 }

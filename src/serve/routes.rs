@@ -216,7 +216,7 @@ pub(crate) fn answer(site: &Site, req: &RequestHead) -> Option<Response> {
     let reply = &route.reply;
     let mut headers = vec![
         ("Server".to_string(), "rawhttp".to_string()),
-        ("Date".to_string(), super::reply::http_date_now()),
+        ("Date".to_string(), super::clock::http_date_now()),
     ];
     headers.extend(reply.headers.iter().cloned());
     let bodyless = !crate::proto::status::has_body(reply.status);
