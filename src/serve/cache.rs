@@ -124,9 +124,10 @@ pub struct FileCache {
 impl FileCache {
     /// `respond`, answered from the cache when the request and the file allow it.
     pub fn respond(&mut self, site: &Site, req: &RequestHead, usable: bool) -> Response {
-        // Descriptors of changed or deleted files are let go at the next request on this loop,
-        // whatever it asks for, so a deleted file's space is not held until its path is asked.
-        if self.files > 0 && self.watcher.as_ref().is_none_or(Watcher::has_fired) {
+        // One check per request, whatever it asks for: a hit is then known fresh, and the
+        // descriptors of changed or deleted files are let go at once (a deleted file's space
+        // is not held until its path is asked again).
+        if !self.entries.is_empty() && self.watcher.as_ref().is_none_or(Watcher::has_fired) {
             self.forget_all();
         }
         let get = req.method == "GET";
@@ -147,11 +148,8 @@ impl FileCache {
     }
 
     fn hit(&mut self, req: &RequestHead, get: bool) -> Option<Response> {
+        // Fresh: `respond` dropped everything if any watch had fired.
         let entry = self.entries.get(&req.target)?;
-        if self.watcher.as_ref().is_none_or(Watcher::has_fired) {
-            self.forget_all();
-            return None;
-        }
         let date = super::reply::http_date_now();
         let headers = entry
             .headers
