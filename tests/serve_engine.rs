@@ -1,8 +1,10 @@
 //! The serve engine over loopback: the built binary on port 0 (port read from the ready line),
 //! raw sockets for keep-alive, pipelining, request bodies, limits and timeouts, signals.
 
+mod serve_cli;
 mod support;
 
+use serve_cli::Serve;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -10,19 +12,23 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::wire::{closes_within, connect, get, read_reply};
 
-/// A `rawhttp serve` child process; killed on drop.
+/// A `rawhttp serve` child (the shared helper's, killed on drop), its stderr lines and docroot.
 struct Served {
-    child: Child,
-    addr: SocketAddr,
-    ready: String,
+    serve: Serve,
     log: mpsc::Receiver<String>,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Served {
+    type Target = Serve;
+    fn deref(&self) -> &Serve {
+        &self.serve
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Serve {
+        &mut self.serve
     }
 }
 
@@ -40,38 +46,12 @@ fn pattern(n: usize) -> Vec<u8> {
 
 fn serve(extra: &[&str]) -> Served {
     let dir = docroot();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
-        .arg("serve")
-        .arg(dir.path())
-        .args(["-p", "0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut ready = String::new();
-    out.read_line(&mut ready).unwrap();
-    let url = ready.trim().rsplit(' ').next().unwrap().to_string();
-    let hostport = url
-        .trim_start_matches("http://")
-        .trim_start_matches("https://")
-        .trim_end_matches('/');
-    let addr: SocketAddr = hostport.parse().unwrap();
-    let (tx, log) = mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut cmd = Serve::command(&[]);
+    cmd.arg(dir.path()).args(["-p", "0"]).args(extra);
+    let mut serve = Serve::spawn_with(cmd, Stdio::piped());
+    let log = serve.stderr_lines();
     Served {
-        child,
-        addr,
-        ready,
+        serve,
         log,
         _dir: dir,
     }

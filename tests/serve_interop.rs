@@ -1,21 +1,17 @@
 //! Real HTTP clients against `rawhttp serve`: curl, wget and Python's urllib fetch files
 //! byte-identical, over keep-alive where the client reuses connections.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod serve_cli;
 
+use serve_cli::Serve;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// A `rawhttp serve` child (the shared helper's, killed on drop) and its docroot.
 struct Served {
-    child: Child,
+    _serve: Serve,
     url: String,
     dir: tempfile::TempDir,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Files whose sizes straddle the inline-body and sendfile paths.
@@ -33,20 +29,13 @@ fn serve(extra: &[&str]) -> Served {
         let bytes: Vec<u8> = (0..len).map(|i| (i * 13 % 256) as u8).collect();
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rawhttp"))
-        .arg("serve")
-        .arg(dir.path())
-        .args(["-p", "0", "--log", "off"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let url = ready.trim().rsplit(' ').next().unwrap().to_string();
-    Served { child, url, dir }
+    let serve = Serve::dir(dir.path(), extra);
+    let url = serve.url.clone();
+    Served {
+        _serve: serve,
+        url,
+        dir,
+    }
 }
 
 fn tool_available(name: &str) -> bool {

@@ -2,26 +2,33 @@
 //! caps, descriptor limits, confused clients, timeouts, TLS ports spoken to in plain text, a
 //! stalled access log. The built binary on port 0, raw sockets on loopback.
 
+mod serve_cli;
 mod support;
 
+use serve_cli::Serve;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::wire::{closes_within, connect, get, read_reply};
 
-/// A `rawhttp serve` child; killed and reaped on drop.
+/// A `rawhttp serve` child (the shared helper's, killed on drop) and its docroot.
 struct Served {
-    child: Child,
-    addr: SocketAddr,
+    serve: Serve,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Served {
+    type Target = Serve;
+    fn deref(&self) -> &Serve {
+        &self.serve
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Serve {
+        &mut self.serve
     }
 }
 
@@ -37,60 +44,23 @@ fn pattern(n: usize) -> Vec<u8> {
 }
 
 /// `rawhttp serve DOCROOT -p 0 ARGS` with stderr as given; waits for the ready line.
-fn serve_with(cmd: Command, stderr: Stdio) -> Served {
+fn serve_with(mut cmd: Command, stderr: Stdio) -> Served {
     let dir = docroot();
-    let mut cmd = cmd;
     cmd.arg(dir.path()).args(["-p", "0"]);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert!(ready.starts_with("serving "), "no ready line: {ready:?}");
-    let addr = ready
-        .trim()
-        .rsplit("//")
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
     Served {
-        child,
-        addr,
+        serve: Serve::spawn_with(cmd, stderr),
         _dir: dir,
     }
 }
 
 fn rawhttp_serve(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rawhttp"));
-    cmd.arg("serve").args(args);
-    cmd
+    Serve::command(args)
 }
 
 fn serve(args: &[&str]) -> Served {
     let mut all = vec!["--log", "off"];
     all.extend_from_slice(args);
     serve_with(rawhttp_serve(&all), Stdio::inherit())
-}
-
-/// Lines of a piped stderr, as they come.
-fn stderr_lines(err: ChildStderr) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Every line until the writer closes its end (or 10 s pass without a line).
@@ -180,7 +150,7 @@ fn a_response_cut_short_by_the_stop_grace_is_logged_with_the_bytes_sent() {
     let mut cmd = rawhttp_serve(&["--faults", "--threads", "1"]);
     cmd.args(["--log", "common"]);
     let mut s = serve_with(cmd, Stdio::piped());
-    let log = stderr_lines(s.child.stderr.take().unwrap());
+    let log = s.stderr_lines();
     let mut c = connect(s.addr);
     // 100 KiB at 10 KiB/s: ten seconds, longer than the 5-s grace.
     c.write_all(get("/100k.bin?rate=10240").as_bytes()).unwrap();
@@ -459,7 +429,7 @@ fn a_stalled_log_pipe_neither_stops_serving_nor_loses_count_of_dropped_lines() {
         assert_eq!(read_reply(&mut r).body, b"hello\n");
     }
     // Now read the log: the lines that were kept, then the count of those dropped.
-    let log = stderr_lines(s.child.stderr.take().unwrap());
+    let log = s.stderr_lines();
     let mut kept = 0u64;
     let dropped: u64 = loop {
         let line = log

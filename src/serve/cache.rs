@@ -150,7 +150,7 @@ impl FileCache {
     fn hit(&mut self, req: &RequestHead, get: bool) -> Option<Response> {
         // Fresh: `respond` dropped everything if any watch had fired.
         let entry = self.entries.get(&req.target)?;
-        let date = super::reply::http_date_now();
+        let date = super::clock::http_date_now();
         let headers = entry
             .headers
             .iter()

@@ -11,9 +11,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use super::entries::{self, Entry, Kind, Order};
 use super::files::is_requestable_name;
-use super::listing::{self, Counts, Entry, Order, Page};
-use super::respond::{entry_metadata, Site};
+use super::listing::{self, Counts, Page};
+use super::open::open_beneath;
+use super::site::Site;
 use crate::proto::limits;
 
 /// Entries read (and stat'ed) per step: a few milliseconds of work at most, so other
@@ -84,6 +86,28 @@ impl DirReader {
             });
         }
     }
+}
+
+/// An entry's metadata as a request for it would see it: a symlink is resolved the way
+/// `open_beneath` resolves it, and one that leaves the root (or dangles) is not listed, so a
+/// listing never reveals the size, date or type of anything outside the root.
+fn entry_metadata(
+    site: &Site,
+    rel: &str,
+    name: &str,
+    entry: &std::fs::DirEntry,
+) -> Option<(Kind, std::fs::Metadata)> {
+    let own = entry.metadata().ok()?; // lstat: no symlink followed
+    if !own.file_type().is_symlink() {
+        let kind = if own.is_dir() { Kind::Dir } else { Kind::File };
+        return Some((kind, own));
+    }
+    let path = match rel.is_empty() {
+        true => name.to_string(),
+        false => format!("{rel}/{name}"),
+    };
+    let meta = open_beneath(site, &path).ok()?.metadata().ok()?;
+    Some((Kind::Symlink, meta))
 }
 
 /// Which listing a body renders.
@@ -232,7 +256,7 @@ impl SharedListing {
             return None;
         }
         let mut entries = std::mem::take(held);
-        listing::sort_entries(&mut entries, order);
+        entries::sort_entries(&mut entries, order);
         let snapshot = Arc::new(Snapshot { entries, capped });
         *state = Shared::Sorted(snapshot.clone(), Instant::now());
         Some(snapshot)
@@ -613,7 +637,7 @@ mod tests {
         // Nobody holds it: nothing is kept.
         let dir = File::open(t.path().join("big")).unwrap();
         let order = Order {
-            key: listing::SortKey::Size,
+            key: entries::SortKey::Size,
             desc: false,
         };
         let key = DirKey::of(&site, &dir, order).unwrap();

@@ -18,7 +18,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::conn::{Conn, Ctx, Next};
 use super::faults::FaultPlan;
 use super::record::RequestLog;
-use super::respond::Site;
+use super::site::Site;
 use super::transport::Transport;
 use super::LogFormat;
 use crate::error::Error;

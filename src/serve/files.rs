@@ -9,6 +9,7 @@
 //! not exist (it tells a prober nothing, and a traversal attempt never becomes a 5xx).
 
 use crate::proto::syntax::percent_escape;
+use crate::proto::target::{split_target, TargetParts};
 
 /// Why a target cannot name a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +45,7 @@ pub struct SafePath<'a> {
 /// Map a request target to a path inside the root (see the module comment for the rules).
 /// `hidden`: whether dotfile segments may be served (`--hidden`).
 pub fn resolve_target(target: &str, hidden: bool) -> Result<SafePath<'_>, Refusal> {
-    let path_and_query = origin_path(target)?;
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (path_and_query, None),
-    };
+    let TargetParts { path, query } = split_target(target).ok_or(Refusal::BadRequest)?;
     let decoded = percent_decode(path)?;
     let decoded = String::from_utf8(decoded).map_err(|_| Refusal::BadRequest)?;
     let (rel, dir_form) = remove_dot_segments(&decoded)?;
@@ -60,26 +57,6 @@ pub fn resolve_target(target: &str, hidden: bool) -> Result<SafePath<'_>, Refusa
         rel,
         query,
     })
-}
-
-/// The `absolute-path [ "?" query ]` part: origin-form as is, absolute-form (RFC 9112 §3.2.2,
-/// http/https only) without scheme and authority. `*` and authority-form are not file targets.
-fn origin_path(target: &str) -> Result<&str, Refusal> {
-    if target.starts_with('/') {
-        return Ok(target);
-    }
-    let after_scheme = strip_prefix_ignore_case(target, "http://")
-        .or_else(|| strip_prefix_ignore_case(target, "https://"))
-        .ok_or(Refusal::BadRequest)?;
-    let path_start = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
-    // `http://host?q` has an empty path: the root, with its query.
-    Ok(&after_scheme[path_start..])
-}
-
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
 }
 
 /// Decode `%XX` once. Refuses undecodable escapes, NUL, encoded `/`, any `\` (raw or encoded,
@@ -183,9 +160,9 @@ mod tests {
     use Refusal::*;
 
     /// Expected outcome: Ok((rel, dir_form)) or a refusal.
-    type Want = Result<(&'static str, bool), Refusal>;
+    type Want<'a> = Result<(&'a str, bool), Refusal>;
 
-    fn check(table: &[(&str, Want)], hidden: bool) {
+    fn check(table: &[(&str, Want<'_>)], hidden: bool) {
         for (target, want) in table {
             let got = resolve_target(target, hidden).map(|p| (p.rel, p.dir_form));
             let want = want.map(|(r, d)| (r.to_string(), d));
@@ -223,101 +200,103 @@ mod tests {
         );
     }
 
+    /// Hostile targets and what they must resolve to (the generated long ones are added in
+    /// `at_least_fifty_hostile_targets`).
+    const HOSTILE: &[(&str, Want<'static>)] = &[
+        // Plain and encoded dot segments above the root.
+        ("/..", Err(NotFound)),
+        ("/../", Err(NotFound)),
+        ("/../etc/passwd", Err(NotFound)),
+        ("/a/../../etc/passwd", Err(NotFound)),
+        ("/./../x", Err(NotFound)),
+        ("/%2e%2e/etc/passwd", Err(NotFound)),
+        ("/%2E%2E/etc/passwd", Err(NotFound)),
+        ("/%2e%2E/x", Err(NotFound)),
+        ("/.%2e/x", Err(NotFound)),
+        ("/%2e./x", Err(NotFound)),
+        ("/a/%2e%2e/%2e%2e/x", Err(NotFound)),
+        ("/%2e/%2e%2e/x", Err(NotFound)),
+        // Double encoding decodes once: names with a literal %, inside the root.
+        ("/%252e%252e/etc/passwd", Ok(("%2e%2e/etc/passwd", false))),
+        ("/%252E%252E%252Fetc", Ok(("%2E%2E%2Fetc", false))),
+        ("/%25%32%65%25%32%65/x", Ok(("%2e%2e/x", false))),
+        // Encoded separators.
+        ("/..%2f..%2fetc/passwd", Err(BadRequest)),
+        ("/..%2F..%2Fetc", Err(BadRequest)),
+        ("/a%2fb", Err(BadRequest)),
+        ("/%2f", Err(BadRequest)),
+        ("/%5c..%5c..%5cetc", Err(BadRequest)),
+        ("/..%5C..%5Cx", Err(BadRequest)),
+        ("/..\\..\\etc\\passwd", Err(BadRequest)),
+        ("/a\\b", Err(BadRequest)),
+        // NUL, controls, undecodable escapes.
+        ("/%00", Err(BadRequest)),
+        ("/index.html%00.txt", Err(BadRequest)),
+        ("/a\0b", Err(BadRequest)),
+        ("/%0a", Err(BadRequest)),
+        ("/%0d%0aSet-Cookie:x", Err(BadRequest)),
+        ("/%7f", Err(BadRequest)),
+        ("/%1f", Err(BadRequest)),
+        ("/a%09b", Ok(("a\tb", false))),
+        ("/a\tb", Err(BadRequest)),
+        ("/%", Err(BadRequest)),
+        ("/%4", Err(BadRequest)),
+        ("/%zz", Err(BadRequest)),
+        ("/%%32%65", Err(BadRequest)),
+        ("/%-1", Err(BadRequest)),
+        ("/%+2", Err(BadRequest)),
+        ("/a#frag", Err(BadRequest)),
+        // Overlong and invalid UTF-8 (`%c0%ae` is an overlong '.', `%c0%af` an overlong '/').
+        ("/%c0%ae%c0%ae/etc", Err(BadRequest)),
+        ("/%c0%af", Err(BadRequest)),
+        ("/%e0%80%ae", Err(BadRequest)),
+        ("/%f0%80%80%ae", Err(BadRequest)),
+        ("/%c1%9c", Err(BadRequest)),
+        ("/%ff", Err(BadRequest)),
+        ("/%ed%a0%80", Err(BadRequest)),
+        ("/%80", Err(BadRequest)),
+        // Absolute-form: only the path counts, and it is checked like any other.
+        ("http://x/../", Err(NotFound)),
+        ("http://x/../../etc/passwd", Err(NotFound)),
+        ("http://x/%2e%2e/", Err(NotFound)),
+        ("http://../../etc/passwd", Err(NotFound)),
+        ("HtTp://x/a%2fb", Err(BadRequest)),
+        ("ftp://x/etc/passwd", Err(BadRequest)),
+        ("file:///etc/passwd", Err(BadRequest)),
+        ("//etc/passwd", Ok(("etc/passwd", false))),
+        ("///etc/passwd", Ok(("etc/passwd", false))),
+        // Not a file target at all.
+        ("*", Err(BadRequest)),
+        ("", Err(BadRequest)),
+        ("etc/passwd", Err(BadRequest)),
+        ("../etc/passwd", Err(BadRequest)),
+        ("example.com:443", Err(BadRequest)),
+        ("C:\\Windows", Err(BadRequest)),
+        // Dotfiles are hidden by default, encoded or not.
+        ("/.env", Err(NotFound)),
+        ("/.git/config", Err(NotFound)),
+        ("/a/.htpasswd", Err(NotFound)),
+        ("/%2egit/HEAD", Err(NotFound)),
+        ("/.hidden/", Err(NotFound)),
+        ("/.git/../index.html", Ok(("index.html", false))),
+    ];
+
     #[test]
     fn at_least_fifty_hostile_targets() {
         let long_escape = format!("/{}", "../".repeat(4000));
         let long_name = format!("/{}", "a".repeat(8000));
         let deep_then_up = format!("{}{}", "/a".repeat(100), "/..".repeat(101));
         let deep_balanced = format!("{}{}/x", "/a".repeat(100), "/..".repeat(100));
-        let long_escape: &'static str = Box::leak(long_escape.into_boxed_str());
-        let long_name: &'static str = Box::leak(long_name.into_boxed_str());
-        let deep_then_up: &'static str = Box::leak(deep_then_up.into_boxed_str());
-        let deep_balanced: &'static str = Box::leak(deep_balanced.into_boxed_str());
-        let table: &[(&str, Want)] = &[
-            // Plain and encoded dot segments above the root.
-            ("/..", Err(NotFound)),
-            ("/../", Err(NotFound)),
-            ("/../etc/passwd", Err(NotFound)),
-            ("/a/../../etc/passwd", Err(NotFound)),
-            ("/./../x", Err(NotFound)),
-            ("/%2e%2e/etc/passwd", Err(NotFound)),
-            ("/%2E%2E/etc/passwd", Err(NotFound)),
-            ("/%2e%2E/x", Err(NotFound)),
-            ("/.%2e/x", Err(NotFound)),
-            ("/%2e./x", Err(NotFound)),
-            ("/a/%2e%2e/%2e%2e/x", Err(NotFound)),
-            ("/%2e/%2e%2e/x", Err(NotFound)),
-            (long_escape, Err(NotFound)),
-            (deep_then_up, Err(NotFound)),
-            // Double encoding decodes once: names with a literal %, inside the root.
-            ("/%252e%252e/etc/passwd", Ok(("%2e%2e/etc/passwd", false))),
-            ("/%252E%252E%252Fetc", Ok(("%2E%2E%2Fetc", false))),
-            ("/%25%32%65%25%32%65/x", Ok(("%2e%2e/x", false))),
-            // Encoded separators.
-            ("/..%2f..%2fetc/passwd", Err(BadRequest)),
-            ("/..%2F..%2Fetc", Err(BadRequest)),
-            ("/a%2fb", Err(BadRequest)),
-            ("/%2f", Err(BadRequest)),
-            ("/%5c..%5c..%5cetc", Err(BadRequest)),
-            ("/..%5C..%5Cx", Err(BadRequest)),
-            ("/..\\..\\etc\\passwd", Err(BadRequest)),
-            ("/a\\b", Err(BadRequest)),
-            // NUL, controls, undecodable escapes.
-            ("/%00", Err(BadRequest)),
-            ("/index.html%00.txt", Err(BadRequest)),
-            ("/a\0b", Err(BadRequest)),
-            ("/%0a", Err(BadRequest)),
-            ("/%0d%0aSet-Cookie:x", Err(BadRequest)),
-            ("/%7f", Err(BadRequest)),
-            ("/%1f", Err(BadRequest)),
-            ("/a%09b", Ok(("a\tb", false))),
-            ("/a\tb", Err(BadRequest)),
-            ("/%", Err(BadRequest)),
-            ("/%4", Err(BadRequest)),
-            ("/%zz", Err(BadRequest)),
-            ("/%%32%65", Err(BadRequest)),
-            ("/%-1", Err(BadRequest)),
-            ("/%+2", Err(BadRequest)),
-            ("/a#frag", Err(BadRequest)),
-            // Overlong and invalid UTF-8 (`%c0%ae` is an overlong '.', `%c0%af` an overlong '/').
-            ("/%c0%ae%c0%ae/etc", Err(BadRequest)),
-            ("/%c0%af", Err(BadRequest)),
-            ("/%e0%80%ae", Err(BadRequest)),
-            ("/%f0%80%80%ae", Err(BadRequest)),
-            ("/%c1%9c", Err(BadRequest)),
-            ("/%ff", Err(BadRequest)),
-            ("/%ed%a0%80", Err(BadRequest)),
-            ("/%80", Err(BadRequest)),
-            // Absolute-form: only the path counts, and it is checked like any other.
-            ("http://x/../", Err(NotFound)),
-            ("http://x/../../etc/passwd", Err(NotFound)),
-            ("http://x/%2e%2e/", Err(NotFound)),
-            ("http://../../etc/passwd", Err(NotFound)),
-            ("HtTp://x/a%2fb", Err(BadRequest)),
-            ("ftp://x/etc/passwd", Err(BadRequest)),
-            ("file:///etc/passwd", Err(BadRequest)),
-            ("//etc/passwd", Ok(("etc/passwd", false))),
-            ("///etc/passwd", Ok(("etc/passwd", false))),
-            // Not a file target at all.
-            ("*", Err(BadRequest)),
-            ("", Err(BadRequest)),
-            ("etc/passwd", Err(BadRequest)),
-            ("../etc/passwd", Err(BadRequest)),
-            ("example.com:443", Err(BadRequest)),
-            ("C:\\Windows", Err(BadRequest)),
-            // Dotfiles are hidden by default, encoded or not.
-            ("/.env", Err(NotFound)),
-            ("/.git/config", Err(NotFound)),
-            ("/a/.htpasswd", Err(NotFound)),
-            ("/%2egit/HEAD", Err(NotFound)),
-            ("/.hidden/", Err(NotFound)),
-            ("/.git/../index.html", Ok(("index.html", false))),
+        let mut table: Vec<(&str, Want)> = HOSTILE.to_vec();
+        table.extend_from_slice(&[
+            (long_escape.as_str(), Err(NotFound)),
+            (deep_then_up.as_str(), Err(NotFound)),
             // Long but harmless: resolved lexically, left to the filesystem (404 there).
-            (long_name, Ok((&long_name[1..], false))),
-            (deep_balanced, Ok(("x", false))),
-        ];
+            (long_name.as_str(), Ok((&long_name[1..], false))),
+            (deep_balanced.as_str(), Ok(("x", false))),
+        ]);
         assert!(table.len() >= 50, "{} hostile targets", table.len());
-        check(table, false);
+        check(&table, false);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The responder: `rawhttp serve` and the fixture library. Event loops in `event_loop`/`conn`,
 //! decisions in `files`/`reply` (pure), filesystem access in `respond`.
 
+pub mod accept;
 pub mod badssl;
 pub mod cache;
+mod clock;
 pub mod conn;
 pub mod dirstream;
+pub mod entries;
 mod etag_cache;
 pub mod event_loop;
 pub mod faults;
@@ -13,11 +16,13 @@ pub mod files;
 pub mod fixture;
 pub mod listing;
 pub mod log;
+mod open;
 pub mod page;
 pub mod record;
 pub mod reply;
 pub mod respond;
 pub mod routes;
+mod site;
 pub mod tls;
 pub mod transport;
 
@@ -33,7 +38,7 @@ use signal_hook::iterator::Signals;
 use crate::error::Error;
 use event_loop::{Engine, EngineConfig};
 use faults::FaultPlan;
-use respond::Site;
+use site::Site;
 
 pub use fixture::{Server, ServerHandle};
 
@@ -154,25 +159,7 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
     };
     // Registered before the ready line, so a signal sent right after it is never lost.
     let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(Error::Io)?;
-    let mut plan = match args.faults {
-        true => FaultPlan::query_only(),
-        false => FaultPlan::default(),
-    };
-    let tls_level = badssl::add_to_plan(args.tls_fault, &mut plan);
-    let faults = (args.faults || tls_level).then(|| Arc::new(plan));
-    let config = EngineConfig {
-        site: Arc::new(site),
-        tls: tls.clone(),
-        threads,
-        max_connections: args.max_connections.max(1),
-        per_ip: per_ip_cap(args.max_connections_per_ip),
-        header_timeout: Duration::from_secs(args.header_timeout.max(1)),
-        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
-        log: args.log,
-        faults,
-        echo: args.echo.clone(),
-        record: None,
-    };
+    let config = engine_config(args, site, tls.clone(), threads);
     // Raised before the loops accept; the warning only once binding worked (so a failed start
     // still prints its one line).
     let fd_warning = fdlimit::raise(args.max_connections);
@@ -185,6 +172,35 @@ fn serve(args: &ServeArgs) -> Result<(), Error> {
     engine.shutdown();
     engine.wait();
     Ok(())
+}
+
+/// The engine's settings from the flags: limits at least 1, fault rules from `--faults` and
+/// `--tls-fault`.
+fn engine_config(
+    args: &ServeArgs,
+    site: Site,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    threads: usize,
+) -> EngineConfig {
+    let mut plan = match args.faults {
+        true => FaultPlan::query_only(),
+        false => FaultPlan::default(),
+    };
+    let tls_level = badssl::add_to_plan(args.tls_fault, &mut plan);
+    let faults = (args.faults || tls_level).then(|| Arc::new(plan));
+    EngineConfig {
+        site: Arc::new(site),
+        tls,
+        threads,
+        max_connections: args.max_connections.max(1),
+        per_ip: per_ip_cap(args.max_connections_per_ip),
+        header_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+        log: args.log,
+        faults,
+        echo: args.echo.clone(),
+        record: None,
+    }
 }
 
 /// `--max-connections-per-ip`: given, it applies to loopback too; absent, the default spares

@@ -4,8 +4,7 @@
 
 use std::sync::OnceLock;
 
-use super::listing::escape_html;
-use super::reply;
+use crate::proto::status;
 
 /// The only stylesheet of listings and error pages: inline (no second request, nothing
 /// external), light and dark (`prefers-color-scheme`), and the date column folds away on a
@@ -99,7 +98,7 @@ fn explanation(status: u16) -> &'static str {
 
 /// A small HTML error page for browsers (`Accept: text/html`); others get plain text.
 pub fn error_html(status: u16) -> Vec<u8> {
-    let heading = format!("{status} {}", reply::reason(status));
+    let heading = format!("{status} {}", status::reason(status));
     let mut out = String::with_capacity(STYLE.len() + 640);
     push_head(&heading, &mut out);
     out.push_str("<body><main><h1>");
@@ -108,6 +107,22 @@ pub fn error_html(status: u16) -> Vec<u8> {
     out.push_str(explanation(status));
     out.push_str("</p>\n<p><a href=\"/\">Go to the top</a></p></main></body></html>\n");
     out.into_bytes()
+}
+
+/// Escape text for HTML element content and double-quoted attributes.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -148,7 +163,7 @@ mod tests {
     fn error_pages_name_the_status_and_nothing_else() {
         for status in [400, 403, 404, 405, 416, 500, 503] {
             let html = String::from_utf8(error_html(status)).unwrap();
-            let heading = format!("<h1>{status} {}</h1>", reply::reason(status));
+            let heading = format!("<h1>{status} {}</h1>", status::reason(status));
             assert!(html.contains(&heading), "{html}");
             assert!(html.contains(explanation(status)));
             assert!(html.contains(STYLE));
@@ -156,6 +171,19 @@ mod tests {
                 !html.contains("<script") && !html.contains("http"),
                 "{html}"
             );
+        }
+    }
+
+    #[test]
+    fn escapes_text_and_attribute_quotes() {
+        let table: &[(&str, &str)] = &[
+            ("plain", "plain"),
+            ("<b>&", "&lt;b&gt;&amp;"),
+            ("\"x\" 'y'", "&quot;x&quot; &#39;y&#39;"),
+            ("café", "café"),
+        ];
+        for (input, want) in table {
+            assert_eq!(escape_html(input), *want, "{input:?}");
         }
     }
 }

@@ -1,12 +1,11 @@
 //! Request + file metadata -> status, headers and body plan: pure, table-tested (no I/O).
-//! It does not open files or format listings (`respond`, `listing`); the clock is read only
-//! by `http_date_now`, everything else takes its inputs as arguments.
+//! It does not open files or format listings (`respond`, `listing`), nor read the clock
+//! (`clock`): everything takes its inputs as arguments.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::thread::LocalKey;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::clock::unix_secs;
 use crate::proto::range::{plan_ranges, RangePlan};
 use crate::proto::Headers;
 
@@ -142,15 +141,6 @@ fn header_date(headers: &Headers, name: &str) -> Option<SystemTime> {
     httpdate::parse_http_date(headers.get_str(name)?).ok()
 }
 
-/// Whole seconds since the epoch, negative before it: HTTP dates have one-second resolution
-/// (RFC 9110 §5.6.7), so validators are compared at that resolution, never in nanoseconds.
-fn unix_secs(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs_f64().ceil() as i64),
-    }
-}
-
 /// A strong ETag from size and modification time (nanoseconds): it changes whenever either
 /// does, without reading the file (as nginx's `"mtime-size"`, with sub-second precision).
 pub fn etag_from_metadata(len: u64, modified: SystemTime) -> String {
@@ -201,88 +191,6 @@ pub fn content_type(name: &str) -> Cow<'static, str> {
     }
 }
 
-/// The standard reason phrase (RFC 9110 §15); the status code is what clients act on.
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        // The rest of RFC 9110 §15 (and RFC 6585 for 428/429/431): canned routes and
-        // `?status=` faults may answer any of them.
-        201 => "Created",
-        202 => "Accepted",
-        203 => "Non-Authoritative Information",
-        204 => "No Content",
-        205 => "Reset Content",
-        206 => "Partial Content",
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        417 => "Expectation Failed",
-        421 => "Misdirected Request",
-        422 => "Unprocessable Content",
-        426 => "Upgrade Required",
-        428 => "Precondition Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
-    }
-}
-
-thread_local! {
-    /// The Date value of the current second: formatting once per second per thread keeps
-    /// date formatting off the per-request path.
-    static DATE_CACHE: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
-    /// The last Last-Modified formatted: a hot file is asked for again and again.
-    static MODIFIED_CACHE: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
-}
-
-/// `SystemTime` as an IMF-fixdate (Last-Modified), cached for the last second seen.
-pub fn http_date(t: SystemTime) -> String {
-    format_cached(&MODIFIED_CACHE, t)
-}
-
-/// The Date header value for now (RFC 9110 §6.6.1), cached per second.
-pub fn http_date_now() -> String {
-    format_cached(&DATE_CACHE, SystemTime::now())
-}
-
-/// `t` as an IMF-fixdate (RFC 9110 §5.6.7), formatted only when its second differs from the
-/// one `cache` holds.
-fn format_cached(cache: &'static LocalKey<RefCell<(i64, String)>>, t: SystemTime) -> String {
-    let secs = unix_secs(t);
-    cache.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != secs {
-            *cache = (secs, httpdate::fmt_http_date(t));
-        }
-        cache.1.clone()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,115 +219,101 @@ mod tests {
         decide(method, &h, &validators(), 10)
     }
 
-    fn whole() -> Decision {
-        Send(RangePlan::Whole)
-    }
+    const WHOLE: Decision = Send(RangePlan::Whole);
+    const FIRST_TWO: Decision = Send(RangePlan::Single(ByteSpan { start: 0, len: 2 }));
 
-    fn first_two() -> Decision {
-        Send(RangePlan::Single(ByteSpan { start: 0, len: 2 }))
-    }
+    type Case<'a> = (MethodKind, &'a [(&'a str, &'a str)], Decision);
+
+    /// Requests and what they get, in RFC 9110 §13.2.2 order of evaluation.
+    const CASES: &[Case] = &[
+        (Get, &[], WHOLE),
+        // If-Match: strong comparison, `*`, lists; a failure is 412 whatever follows.
+        (Get, &[("If-Match", ETAG)], WHOLE),
+        (Get, &[("If-Match", "*")], WHOLE),
+        (Get, &[("If-Match", "\"x\", \"a-1\"")], WHOLE),
+        (Get, &[("If-Match", "W/\"a-1\"")], PreconditionFailed),
+        (Get, &[("If-Match", "\"b\"")], PreconditionFailed),
+        // Several field lines are one list (RFC 9110 §5.3).
+        (Get, &[("If-Match", "\"b\""), ("If-Match", ETAG)], WHOLE),
+        (
+            Get,
+            &[("If-None-Match", "\"b\""), ("If-None-Match", ETAG)],
+            NotModified,
+        ),
+        (
+            Get,
+            &[("If-Match", "\"b\""), ("If-None-Match", "\"b\"")],
+            PreconditionFailed,
+        ),
+        // If-Unmodified-Since only without If-Match; invalid dates ignored.
+        (Get, &[("If-Unmodified-Since", LM)], WHOLE),
+        (Get, &[("If-Unmodified-Since", LATER)], WHOLE),
+        (Get, &[("If-Unmodified-Since", EARLIER)], PreconditionFailed),
+        (Get, &[("If-Unmodified-Since", "yesterday")], WHOLE),
+        (
+            Get,
+            &[("If-Match", ETAG), ("If-Unmodified-Since", EARLIER)],
+            WHOLE,
+        ),
+        // If-None-Match: weak comparison; 304 for GET/HEAD, 412 otherwise.
+        (Get, &[("If-None-Match", ETAG)], NotModified),
+        (Head, &[("If-None-Match", "W/\"a-1\"")], NotModified),
+        (Get, &[("If-None-Match", "*")], NotModified),
+        (Get, &[("If-None-Match", "\"b\", \"a-1\"")], NotModified),
+        (Get, &[("If-None-Match", "\"b\"")], WHOLE),
+        (Other, &[("If-None-Match", ETAG)], PreconditionFailed),
+        // If-Modified-Since only without If-None-Match, GET/HEAD only.
+        (Get, &[("If-Modified-Since", LM)], NotModified),
+        (Head, &[("If-Modified-Since", LATER)], NotModified),
+        (Get, &[("If-Modified-Since", EARLIER)], WHOLE),
+        (Get, &[("If-Modified-Since", "garbage")], WHOLE),
+        (
+            Get,
+            &[("If-None-Match", "\"b\""), ("If-Modified-Since", LM)],
+            WHOLE,
+        ),
+        (Other, &[("If-Modified-Since", LM)], WHOLE),
+        // Range: GET only, If-Range strong etag or exact date.
+        (Get, &[("Range", "bytes=0-1")], FIRST_TWO),
+        (Head, &[("Range", "bytes=0-1")], WHOLE),
+        (
+            Get,
+            &[("Range", "bytes=0-1"), ("If-Range", ETAG)],
+            FIRST_TWO,
+        ),
+        (
+            Get,
+            &[("Range", "bytes=0-1"), ("If-Range", "W/\"a-1\"")],
+            WHOLE,
+        ),
+        (Get, &[("Range", "bytes=0-1"), ("If-Range", "\"b\"")], WHOLE),
+        (Get, &[("Range", "bytes=0-1"), ("If-Range", LM)], FIRST_TWO),
+        (Get, &[("Range", "bytes=0-1"), ("If-Range", EARLIER)], WHOLE),
+        (
+            Get,
+            &[("Range", "bytes=0-1"), ("If-Range", "nonsense")],
+            WHOLE,
+        ),
+        (
+            Get,
+            &[("Range", "bytes=50-")],
+            Send(RangePlan::Unsatisfiable),
+        ),
+        (
+            Get,
+            &[("Range", "bytes=50-"), ("If-None-Match", ETAG)],
+            NotModified,
+        ),
+        (
+            Get,
+            &[("Range", "bytes=0-1"), ("If-Match", "\"b\"")],
+            PreconditionFailed,
+        ),
+    ];
 
     #[test]
     fn preconditions_in_rfc_9110_order() {
-        type Case<'a> = (MethodKind, &'a [(&'a str, &'a str)], Decision);
-        let table: &[Case] = &[
-            (Get, &[], whole()),
-            // If-Match: strong comparison, `*`, lists; a failure is 412 whatever follows.
-            (Get, &[("If-Match", ETAG)], whole()),
-            (Get, &[("If-Match", "*")], whole()),
-            (Get, &[("If-Match", "\"x\", \"a-1\"")], whole()),
-            (Get, &[("If-Match", "W/\"a-1\"")], PreconditionFailed),
-            (Get, &[("If-Match", "\"b\"")], PreconditionFailed),
-            // Several field lines are one list (RFC 9110 §5.3).
-            (Get, &[("If-Match", "\"b\""), ("If-Match", ETAG)], whole()),
-            (
-                Get,
-                &[("If-None-Match", "\"b\""), ("If-None-Match", ETAG)],
-                NotModified,
-            ),
-            (
-                Get,
-                &[("If-Match", "\"b\""), ("If-None-Match", "\"b\"")],
-                PreconditionFailed,
-            ),
-            // If-Unmodified-Since only without If-Match; invalid dates ignored.
-            (Get, &[("If-Unmodified-Since", LM)], whole()),
-            (Get, &[("If-Unmodified-Since", LATER)], whole()),
-            (Get, &[("If-Unmodified-Since", EARLIER)], PreconditionFailed),
-            (Get, &[("If-Unmodified-Since", "yesterday")], whole()),
-            (
-                Get,
-                &[("If-Match", ETAG), ("If-Unmodified-Since", EARLIER)],
-                whole(),
-            ),
-            // If-None-Match: weak comparison; 304 for GET/HEAD, 412 otherwise.
-            (Get, &[("If-None-Match", ETAG)], NotModified),
-            (Head, &[("If-None-Match", "W/\"a-1\"")], NotModified),
-            (Get, &[("If-None-Match", "*")], NotModified),
-            (Get, &[("If-None-Match", "\"b\", \"a-1\"")], NotModified),
-            (Get, &[("If-None-Match", "\"b\"")], whole()),
-            (Other, &[("If-None-Match", ETAG)], PreconditionFailed),
-            // If-Modified-Since only without If-None-Match, GET/HEAD only.
-            (Get, &[("If-Modified-Since", LM)], NotModified),
-            (Head, &[("If-Modified-Since", LATER)], NotModified),
-            (Get, &[("If-Modified-Since", EARLIER)], whole()),
-            (Get, &[("If-Modified-Since", "garbage")], whole()),
-            (
-                Get,
-                &[("If-None-Match", "\"b\""), ("If-Modified-Since", LM)],
-                whole(),
-            ),
-            (Other, &[("If-Modified-Since", LM)], whole()),
-            // Range: GET only, If-Range strong etag or exact date.
-            (Get, &[("Range", "bytes=0-1")], first_two()),
-            (Head, &[("Range", "bytes=0-1")], whole()),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", ETAG)],
-                first_two(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", "W/\"a-1\"")],
-                whole(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", "\"b\"")],
-                whole(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", LM)],
-                first_two(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", EARLIER)],
-                whole(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Range", "nonsense")],
-                whole(),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=50-")],
-                Send(RangePlan::Unsatisfiable),
-            ),
-            (
-                Get,
-                &[("Range", "bytes=50-"), ("If-None-Match", ETAG)],
-                NotModified,
-            ),
-            (
-                Get,
-                &[("Range", "bytes=0-1"), ("If-Match", "\"b\"")],
-                PreconditionFailed,
-            ),
-        ];
-        for (method, fields, want) in table {
+        for (method, fields, want) in CASES {
             assert_eq!(&decide_with(*method, fields), want, "{method:?} {fields:?}");
         }
     }
@@ -465,14 +359,5 @@ mod tests {
             etag_from_digest(&[0xab; 32]),
             format!("\"{}\"", "ab".repeat(16))
         );
-    }
-
-    #[test]
-    fn dates_are_imf_fixdate() {
-        let t = httpdate::parse_http_date(LM).unwrap();
-        assert_eq!(http_date(t), LM);
-        let now = http_date_now();
-        assert!(httpdate::parse_http_date(&now).is_ok(), "{now}");
-        assert_eq!(reason(416), "Range Not Satisfiable");
     }
 }

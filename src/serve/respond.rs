@@ -1,49 +1,27 @@
 //! From a parsed request to a `Response`: the only serve module that reads the filesystem for
 //! answers (open, metadata, directory listing); every decision is delegated to `files`/`reply`.
 
-use std::cell::RefCell;
-use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
+use super::accept;
+use super::clock;
 use super::dirstream::{self, DirKey, DirReader, Format, ListingBody};
+use super::entries::{self, Entry};
 use super::faults::WireFraming;
 use super::files::{resolve_target, url_path, SafePath};
-use super::listing::{self, Entry, Kind};
+use super::listing;
+use super::open::open_beneath;
 use super::page;
 use super::reply::{self, Decision, MethodKind, Validators, ALLOW};
+pub use super::site::Site;
 use crate::proto::limits;
 use crate::proto::range::{ByteSpan, RangePlan};
 use crate::proto::request::RequestHead;
-
-/// What is served and how: fixed for a server's life, shared by every loop thread.
-#[derive(Debug, Clone, Default)]
-pub struct Site {
-    /// The served folder, canonicalized once at start.
-    pub root: PathBuf,
-    /// HTML/JSON listing for directories without index.html (`--no-listing` turns it off).
-    pub listing: bool,
-    /// Serve dotfiles (`--hidden`).
-    pub hidden: bool,
-    /// Follow symlinks that leave the root (`--follow-symlinks`).
-    pub follow_symlinks: bool,
-    /// `Access-Control-Allow-Origin: *` (`--cors`).
-    pub cors: bool,
-    /// Extra response headers (`-H`).
-    pub extra_headers: Vec<(String, String)>,
-    /// Library fixtures: every file reports this modification time (reproducible validators).
-    pub fixed_mtime: Option<SystemTime>,
-    /// Library fixtures: ETag from a hash of the content instead of size and mtime.
-    pub content_etag: bool,
-    /// Canned replies (`--routes`, `Server::route`), tried before the files.
-    pub routes: Vec<super::routes::Route>,
-}
+use crate::proto::status;
 
 /// A response ready to be sent: status, header fields, and where the body bytes come from.
 /// `headers` include Content-Length (for HEAD, the GET length) and Date; the connection adds
@@ -165,10 +143,10 @@ pub fn respond(site: &Site, req: &RequestHead) -> Response {
 /// A small text/plain error response (400, 404, 414, 431, 501, 505 ...).
 pub fn error_response(status: u16) -> Response {
     let response = Response::new(status);
-    if matches!(status, 100..=199 | 204 | 304) {
+    if !status::has_body(status) {
         return response; // RFC 9110 §6.4.1: these never carry content
     }
-    let body = format!("{status} {}\n", reply::reason(status)).into_bytes();
+    let body = format!("{status} {}\n", status::reason(status)).into_bytes();
     response
         .with("Content-Type", "text/plain; charset=utf-8")
         .with("Content-Length", body.len().to_string())
@@ -179,10 +157,10 @@ pub fn error_response(status: u16) -> Response {
 /// `text/html`), keeping its other fields (Allow, Content-Range); everyone else keeps the
 /// plain text. Only our own error bodies are replaced; neither names a filesystem path.
 fn dress_error(response: &mut Response, accept: Option<&[u8]>) {
-    if response.status < 400 || !listing::accepts_html(accept) {
+    if response.status < 400 || !accept::accepts_html(accept) {
         return;
     }
-    let plain = format!("{} {}\n", response.status, reply::reason(response.status));
+    let plain = format!("{} {}\n", response.status, status::reason(response.status));
     if !matches!(&response.body, BodySource::Bytes(b) if b == plain.as_bytes()) {
         return;
     }
@@ -212,7 +190,7 @@ impl Response {
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(&status_digits(self.status));
         out.push(b' ');
-        out.extend_from_slice(reply::reason(self.status).as_bytes());
+        out.extend_from_slice(status::reason(self.status).as_bytes());
         out.extend_from_slice(b"\r\n");
         for (name, value) in &self.headers {
             out.extend_from_slice(name.as_bytes());
@@ -235,7 +213,7 @@ impl Response {
         // Accept-Ranges, Content-Length, Connection) so the vector is allocated once.
         let mut headers = Vec::with_capacity(8);
         headers.push(("Server".to_string(), "rawhttp".to_string()));
-        headers.push(("Date".to_string(), reply::http_date_now()));
+        headers.push(("Date".to_string(), clock::http_date_now()));
         Response {
             status,
             headers,
@@ -357,7 +335,7 @@ fn serve_dir(
         return error_response(404);
     }
     let format = listing_format(req, path);
-    let key = DirKey::of(site, dir, listing::parse_order(path.query));
+    let key = DirKey::of(site, dir, entries::parse_order(path.query));
     // JSON may stream past the sort cap from a reader of its own.
     let spare = |format: &Format| match format {
         Format::Json { .. } => DirReader::open(site, &path.rel, dir).ok(),
@@ -385,7 +363,7 @@ fn serve_dir(
 }
 
 fn listing_format(req: &RequestHead, path: &SafePath) -> Format {
-    let order = listing::parse_order(path.query);
+    let order = entries::parse_order(path.query);
     match wants_json_listing(req, path) {
         true => Format::Json { order },
         false => Format::Html {
@@ -408,8 +386,8 @@ fn listing_response(
     path: &SafePath,
     entries: Vec<Entry>,
 ) -> Response {
-    let order = listing::parse_order(path.query);
-    let entries = listing::prepare_by(entries, site.hidden, order);
+    let order = entries::parse_order(path.query);
+    let entries = entries::prepare_by(entries, site.hidden, order);
     let (body, content_type) = match wants_json_listing(req, path) {
         true => (listing::render_json(&entries), "application/json"),
         false => {
@@ -431,7 +409,7 @@ const HTML: &str = "text/html; charset=utf-8";
 
 /// JSON when Accept prefers it or the query says `format=json` (the page's own link).
 fn wants_json_listing(req: &RequestHead, path: &SafePath) -> bool {
-    listing::prefers_json(req.headers.get("accept")) || listing::wants_json_query(path.query)
+    accept::prefers_json(req.headers.get("accept")) || entries::wants_json_query(path.query)
 }
 
 /// The decoded path people see: `/` or `/a/b/`.
@@ -462,28 +440,6 @@ fn with_page_policy(response: Response) -> Response {
         .with("X-Content-Type-Options", "nosniff")
 }
 
-/// An entry's metadata as a request for it would see it: a symlink is resolved the way
-/// `open_beneath` resolves it, and one that leaves the root (or dangles) is not listed, so a
-/// listing never reveals the size, date or type of anything outside the root.
-pub(super) fn entry_metadata(
-    site: &Site,
-    rel: &str,
-    name: &str,
-    entry: &std::fs::DirEntry,
-) -> Option<(Kind, std::fs::Metadata)> {
-    let own = entry.metadata().ok()?; // lstat: no symlink followed
-    if !own.file_type().is_symlink() {
-        let kind = if own.is_dir() { Kind::Dir } else { Kind::File };
-        return Some((kind, own));
-    }
-    let path = match rel.is_empty() {
-        true => name.to_string(),
-        false => format!("{rel}/{name}"),
-    };
-    let meta = open_beneath(site, &path).ok()?.metadata().ok()?;
-    Some((Kind::Symlink, meta))
-}
-
 /// Validators, preconditions and ranges for one regular file.
 fn serve_file(
     site: &Site,
@@ -499,7 +455,7 @@ fn serve_file(
     // Every response below builds at most one validated head, so the ETag moves into it.
     let validated = move |status: u16| {
         Response::new(status)
-            .with("Last-Modified", reply::http_date(validators.modified))
+            .with("Last-Modified", clock::http_date(validators.modified))
             .with("ETag", validators.etag)
     };
     match decision {
@@ -652,140 +608,6 @@ fn io_status(e: &io::Error) -> u16 {
         _ if e.kind() == io::ErrorKind::PermissionDenied => 403,
         _ => 500,
     }
-}
-
-// ---- opening beneath the root ----
-
-/// `struct open_how` of openat2(2) (libc's is `non_exhaustive`).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-/// O_NONBLOCK: opening a FIFO must not block the event loop; it is harmless for regular
-/// files (reads and sendfile on them never return EAGAIN).
-const OPEN_FLAGS: libc::c_int =
-    libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY;
-
-thread_local! {
-    /// The root directory's fd, per thread (each loop thread opens it once).
-    static ROOT_FD: RefCell<Option<(PathBuf, OwnedFd)>> = const { RefCell::new(None) };
-}
-
-/// Open `rel` (a clean relative path from `files`) inside the root. By default symlinks are
-/// followed only while they stay beneath the root: openat2 with RESOLVE_BENEATH in one
-/// syscall; where the kernel refuses (an escape, or an absolute symlink that may still land
-/// inside) or lacks openat2, the slow path checks the canonical path against the canonical
-/// root. `--follow-symlinks` uses plain openat (`rel` has no `..`, so only symlinks can leave).
-fn open_beneath(site: &Site, rel: &str) -> io::Result<File> {
-    let c_rel = CString::new(if rel.is_empty() { "." } else { rel })
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let root_fd = root_fd(&site.root)?;
-    if site.follow_symlinks {
-        return openat(root_fd, &c_rel);
-    }
-    let how = OpenHow {
-        flags: OPEN_FLAGS as u64,
-        mode: 0,
-        resolve: libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS,
-    };
-    match openat2(root_fd, &c_rel, &how) {
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::EXDEV | libc::ENOSYS | libc::EPERM)
-            ) =>
-        {
-            open_canonical_inside(&site.root, rel)
-        }
-        other => other,
-    }
-}
-
-/// The slow path: canonicalize, require the result under the canonical root, then open the
-/// canonical path without following any symlink (so a swap after the check fails instead).
-fn open_canonical_inside(root: &Path, rel: &str) -> io::Result<File> {
-    let root = root.canonicalize()?;
-    let real = root.join(rel).canonicalize()?;
-    if !real.starts_with(&root) {
-        return Err(io::Error::from_raw_os_error(libc::EXDEV));
-    }
-    let c_real = CString::new(real.into_os_string().into_encoded_bytes())
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let how = OpenHow {
-        flags: OPEN_FLAGS as u64,
-        mode: 0,
-        resolve: libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
-    };
-    match openat2(libc::AT_FDCWD, &c_real, &how) {
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
-            // No openat2: O_NOFOLLOW at least refuses a final component swapped for a link.
-            openat_flags(libc::AT_FDCWD, &c_real, OPEN_FLAGS | libc::O_NOFOLLOW)
-        }
-        other => other,
-    }
-}
-
-/// The cached root fd of this thread, (re)opened when the root changes.
-fn root_fd(root: &Path) -> io::Result<RawFd> {
-    ROOT_FD.with(|cell| {
-        let mut cached = cell.borrow_mut();
-        if let Some((path, fd)) = cached.as_ref() {
-            // Byte comparison: `Path == Path` would parse components on every request.
-            if path.as_os_str() == root.as_os_str() {
-                return Ok(fd.as_raw_fd());
-            }
-        }
-        let fd: OwnedFd = File::open(root)?.into();
-        let raw = fd.as_raw_fd();
-        *cached = Some((root.to_path_buf(), fd));
-        Ok(raw)
-    })
-}
-
-/// Set once the kernel says it has no openat2 (before Linux 5.6): later calls skip straight to
-/// the error instead of paying a failing syscall per request.
-static OPENAT2_MISSING: AtomicBool = AtomicBool::new(false);
-
-fn openat2(dir: RawFd, path: &CString, how: &OpenHow) -> io::Result<File> {
-    if OPENAT2_MISSING.load(Ordering::Relaxed) {
-        return Err(io::Error::from_raw_os_error(libc::ENOSYS));
-    }
-    // SAFETY: `path` is NUL-terminated, `how` is a live repr(C) open_how of the size passed.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir,
-            path.as_ptr(),
-            how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if fd < 0 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ENOSYS) {
-            OPENAT2_MISSING.store(true, Ordering::Relaxed);
-        }
-        return Err(e);
-    }
-    // SAFETY: a non-negative return is a new descriptor that we alone own.
-    Ok(unsafe { File::from_raw_fd(fd as RawFd) })
-}
-
-fn openat(dir: RawFd, path: &CString) -> io::Result<File> {
-    openat_flags(dir, path, OPEN_FLAGS)
-}
-
-fn openat_flags(dir: RawFd, path: &CString, flags: libc::c_int) -> io::Result<File> {
-    // SAFETY: `path` is NUL-terminated; openat does not keep the pointer.
-    let fd = unsafe { libc::openat(dir, path.as_ptr(), flags) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a non-negative return is a new descriptor that we alone own.
-    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 #[cfg(test)]
@@ -1086,19 +908,6 @@ mod tests {
         let lm = httpdate::parse_http_date(r.header("last-modified").unwrap()).unwrap();
         let date = httpdate::parse_http_date(r.header("date").unwrap()).unwrap();
         assert!(lm <= date, "{lm:?} > {date:?}");
-    }
-
-    #[test]
-    fn the_fallback_without_openat2_keeps_symlinks_inside() {
-        // What kernels before 5.6 (or seccomp filters without openat2) get.
-        let (_t, site) = fixture();
-        let open = |rel: &str| open_canonical_inside(&site.root, rel).map_err(|e| e.raw_os_error());
-        assert!(open("hello.txt").is_ok());
-        assert!(open("link-in").is_ok());
-        assert!(open("link-abs-in").is_ok());
-        assert!(open("").is_ok(), "the root itself");
-        assert_eq!(open("link-out").err(), Some(Some(libc::EXDEV)));
-        assert_eq!(open("missing").err(), Some(Some(libc::ENOENT)));
     }
 
     #[test]

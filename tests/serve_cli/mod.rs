@@ -1,7 +1,7 @@
-//! The one place tests start `rawhttp serve` as a child: on port 0, waiting for its ready line
-//! (never a sleep), killed and reaped on drop. Also runs curl / `rawhttp fetch` against it and
-//! makes docroots. Used by serve_tls.rs, faults.rs, serve_paths.rs, serve_semantics.rs and
-//! fetch_interop.rs.
+//! The one place tests start a running `rawhttp serve` as a child: on port 0, waiting for its
+//! ready line (never a sleep), killed and reaped on drop. Also runs curl / `rawhttp fetch`
+//! against it and makes docroots. Every serve test file uses it; only tests OF start-up itself
+//! (a refused bind, two ready lines, a start that must fail) spawn the binary directly.
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,7 +18,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A running `rawhttp serve`; killed and reaped on drop.
 pub struct Serve {
-    child: Child,
+    /// The process, for signals, `/proc/PID/…` and its piped stderr.
+    pub child: Child,
+    /// The whole ready line, newline included.
+    pub ready: String,
     /// The base URL from the ready line, e.g. `https://127.0.0.1:43121/`.
     pub url: String,
     pub addr: SocketAddr,
@@ -42,13 +45,25 @@ impl Serve {
         Serve::spawn(cmd)
     }
 
+    /// `rawhttp serve ARGS`, to be completed and given to [`Serve::spawn`].
+    pub fn command(args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve").args(args);
+        cmd
+    }
+
     /// Run `cmd`, a complete `rawhttp serve` command line (possibly behind a wrapper such as
     /// setpriv), and wait for its ready line.
-    pub fn spawn(mut cmd: Command) -> Serve {
+    pub fn spawn(cmd: Command) -> Serve {
+        Serve::spawn_with(cmd, Stdio::inherit())
+    }
+
+    /// [`Serve::spawn`] with stderr as given (`Stdio::piped()` to read it from `child`).
+    pub fn spawn_with(mut cmd: Command, stderr: Stdio) -> Serve {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
         let line = match first_line(&mut child) {
@@ -66,7 +81,27 @@ impl Serve {
             .to_string();
         let parsed = url::Url::parse(&url).expect("ready line URL parses");
         let addr = parsed.socket_addrs(|| None).expect("URL has an address")[0];
-        Serve { child, url, addr }
+        Serve {
+            child,
+            ready: line,
+            url,
+            addr,
+        }
+    }
+
+    /// The lines of the piped stderr as they come (stderr must have been piped).
+    pub fn stderr_lines(&mut self) -> mpsc::Receiver<String> {
+        let stderr = self.child.stderr.take().expect("stderr was piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
     }
 
     /// Whether the server process is still running (it has not exited on its own).
