@@ -4,6 +4,7 @@
 pub mod accept;
 pub mod badssl;
 pub mod cache;
+pub mod certs;
 mod clock;
 mod config;
 pub mod conn;
@@ -27,7 +28,7 @@ pub mod reply;
 pub mod respond;
 pub mod routes;
 mod site;
-pub mod tls;
+pub mod tls_config;
 pub mod transport;
 
 use std::io::Write;
@@ -298,9 +299,9 @@ fn build_tls(args: &ServeArgs) -> Result<TlsSetup, Error> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let versions = args
             .tls_version
-            .map_or(tls::TLS_VERSIONS, badssl::TlsVersion::versions);
+            .map_or(tls_config::TLS_VERSIONS, badssl::TlsVersion::versions);
         return Ok((
-            Some(tls::load_server_config_for(cert, key, versions)?),
+            Some(certs::load_server_config_for(cert, key, versions)?),
             None,
         ));
     }

@@ -2,7 +2,6 @@
 //! close-delimited framing in place of Content-Length, and the mid-body cut `no-close-notify`
 //! implies. Pure rewrites of a `Response` value; what the wire then carries is the plan's job.
 
-use crate::proto::status;
 use crate::proto::syntax::parse_decimal;
 use crate::serve::faults::{Faults, WireFraming};
 use crate::serve::respond::{unknown_length_framing, BodySource, Response};
@@ -35,7 +34,7 @@ fn adjust_response(faults: &Faults, response: &mut Response, minor_version: u8) 
     if let Some(code) = faults.status {
         override_status(response, code);
     }
-    if !status::has_body(response.status) {
+    if !crate::proto::status::has_body(response.status) {
         return WireFraming::AsIs;
     }
     let framing = match (faults.chunked, faults.no_length) {
@@ -57,7 +56,7 @@ fn adjust_response(faults: &Faults, response: &mut Response, minor_version: u8) 
 /// 9110 §6.4.1) lose it, and 1xx/204 lose Content-Length too (RFC 9110 §8.6).
 fn override_status(response: &mut Response, code: u16) {
     response.status = code;
-    if !status::has_body(code) {
+    if !crate::proto::status::has_body(code) {
         response.body = BodySource::None;
         if code != 304 {
             remove_header(response, "Content-Length");
