@@ -22,8 +22,10 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::files::resolve_target;
-use super::respond::{respond, BodySource, Response, Site};
+use super::files::{resolve_target, SafePath};
+use super::respond::{respond, respond_to};
+use super::response::{BodySource, Response};
+use super::site::Site;
 use crate::proto::request::RequestHead;
 
 /// Largest body kept: the size that goes out inline with the head anyway.
@@ -103,11 +105,13 @@ impl FileCache {
         if let Some(resp) = self.hit(req, get) {
             return resp;
         }
-        let mut resp = respond(site, req);
-        if get {
-            resp = self.fill(site, req, resp);
+        // Resolved once: `respond_to` answers from it and `fill` re-stats the path it names.
+        let target = resolve_target(&req.target, site.hidden);
+        let resp = respond_to(site, req, &target);
+        match (get, &target) {
+            (true, Ok(path)) => self.fill(site, req, path, resp),
+            _ => resp,
         }
-        resp
     }
 
     fn hit(&mut self, req: &RequestHead, get: bool) -> Option<Response> {
@@ -137,7 +141,13 @@ impl FileCache {
     }
 
     /// Keep a copy of a small whole-file 200 answer; the response goes out unchanged.
-    fn fill(&mut self, site: &Site, req: &RequestHead, resp: Response) -> Response {
+    fn fill(
+        &mut self,
+        site: &Site,
+        req: &RequestHead,
+        safe: &SafePath,
+        resp: Response,
+    ) -> Response {
         let BodySource::File {
             file,
             offset: 0,
@@ -151,28 +161,10 @@ impl FileCache {
         }
         // Directory targets answer with their index.html: the path to re-stat is not the
         // target's, so they are left uncached.
-        let Some(safe) = resolve_target(&req.target, site.hidden)
-            .ok()
-            .filter(|s| !s.dir_form)
-        else {
-            return resp;
-        };
-        if self.entries.len() >= MAX_ENTRIES {
-            self.forget_all();
-        }
-        let path = site.root.join(&safe.rel);
-        if self.watcher.is_none() {
-            self.watcher = Watcher::new();
-        }
-        let Some(watcher) = &self.watcher else {
-            return resp;
-        };
-        // Watches first, then the checks and the read: a change after this point fires a
-        // watch; one before it is seen by the checks or is in the bytes read.
-        if !watcher.watch_up_to(&site.root, &path) {
+        if safe.dir_form {
             return resp;
         }
-        let Some(body) = snapshot(file, *len, &path) else {
+        let Some(body) = self.read_watched(&site.root, &safe.rel, file, *len) else {
             return resp;
         };
         let entry = Entry {
@@ -189,6 +181,25 @@ impl FileCache {
 }
 
 impl FileCache {
+    /// The bytes of `file` (`len` of them, at `rel` under `root`), once watches cover it and
+    /// its directories; `None` when it cannot be watched or did not hold still.
+    fn read_watched(&mut self, root: &Path, rel: &str, file: &File, len: u64) -> Option<Vec<u8>> {
+        if self.entries.len() >= MAX_ENTRIES {
+            self.forget_all();
+        }
+        let path = root.join(rel);
+        if self.watcher.is_none() {
+            self.watcher = Watcher::new();
+        }
+        let watcher = self.watcher.as_ref()?;
+        // Watches first, then the checks and the read: a change after this point fires a
+        // watch; one before it is seen by the checks or is in the bytes read.
+        if !watcher.watch_up_to(root, &path) {
+            return None;
+        }
+        snapshot(file, len, &path)
+    }
+
     /// Drop every entry and every watch.
     fn forget_all(&mut self) {
         self.entries.clear();

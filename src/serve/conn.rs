@@ -22,7 +22,8 @@ use super::event_loop::EngineConfig;
 use super::faults::{self, Cut, FaultPlan, Faults, WireFraming};
 use super::log::{Entry, LogBuf};
 use super::record::RecordedRequest;
-use super::respond::{error_response, unknown_length_framing, BodySource, Response};
+use super::respond::{error_response, unknown_length_framing};
+use super::response::{BodySource, Response};
 use super::transport::{ReadStatus, Transport};
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
@@ -568,7 +569,7 @@ impl Conn {
         faults.adjust_request(&mut head);
         let mut resp = match raw {
             Some(bytes) => echo_response(bytes),
-            None => match super::routes::answer(&ctx.cfg.site, &head) {
+            None => match ctx.cfg.site.route(&head) {
                 Some(canned) => canned,
                 None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
             },

@@ -470,7 +470,8 @@ fn trim_heap() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::respond::{respond, BodySource};
+    use crate::serve::respond::respond;
+    use crate::serve::response::BodySource;
 
     /// A root holding `big/` with `n` files `f1.txt` … `fN.txt` (and one dotfile).
     fn big_dir(n: usize) -> (tempfile::TempDir, Site) {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::respond::{BodySource, Response};
+use super::response::{BodySource, Response};
 use crate::proto::request::RequestHead;
 use crate::proto::syntax::parse_decimal;
 

@@ -21,6 +21,7 @@ pub mod page;
 pub mod record;
 pub mod reply;
 pub mod respond;
+mod response;
 pub mod routes;
 mod site;
 pub mod tls;
