@@ -1,5 +1,5 @@
-//! Fuzz `rawhttp save`'s link rewriter: `save::html::rewrite_html`, `save::css::{rewrite_css,
-//! rewrite_srcset}` driven as the crawl drives them.
+//! Fuzz `rawhttp save`'s link rewriter: `save::html::rewrite_html`, `save::css::rewrite_css`
+//! and `save::srcset::rewrite_srcset`, driven as the crawl drives them.
 //!
 //! Input: byte 0 % 3 picks HTML, CSS or a `srcset` value; the rest is the document (HTML as
 //! bytes, the others lossy UTF-8), saved from `http://site.test/dir/page.html`.
@@ -12,7 +12,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rawhttp::save::css::{rewrite_css, rewrite_srcset};
+use rawhttp::save::css::rewrite_css;
+use rawhttp::save::srcset::rewrite_srcset;
 use rawhttp::save::html::{rewrite_html, LinkKind, Linker};
 use rawhttp::save::paths::{local_path, relative_link};
 use rawhttp::save::state::DocKind;

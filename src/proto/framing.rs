@@ -2,7 +2,7 @@
 //! is someone else's job (`chunked.rs`, the client's body reader).
 
 use super::syntax::{parse_decimal, trim_ows};
-use super::{Headers, ProtoError};
+use super::{status, Headers, ProtoError};
 
 /// How the body of a message is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +27,7 @@ pub fn response_framing(
 ) -> Result<BodyKind, ProtoError> {
     // Rule 1: responses to HEAD, 1xx, 204 and 304 end at the blank line whatever their
     // headers say (a 304 or a HEAD answer may carry the Content-Length of the full body).
-    if method.eq_ignore_ascii_case("HEAD") || (100..200).contains(&status) {
-        return Ok(BodyKind::NoBody);
-    }
-    if status == 204 || status == 304 {
+    if method.eq_ignore_ascii_case("HEAD") || !status::has_body(status) {
         return Ok(BodyKind::NoBody);
     }
     // Rule 4: Transfer-Encoding overrides Content-Length; chunked last means chunked, any

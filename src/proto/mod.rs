@@ -1,15 +1,18 @@
 //! Sans-IO HTTP/1.1: bytes in, values out. Nothing here touches a socket, a file or a clock.
 
 pub mod chunked;
+mod error;
 pub mod framing;
 pub mod head;
 pub mod headers;
 pub mod limits;
 pub mod range;
 pub mod request;
+pub mod status;
 pub mod syntax;
+pub mod target;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use crate::error::ProtoError;
+pub use error::ProtoError;
 pub use headers::Headers;

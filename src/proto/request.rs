@@ -4,6 +4,7 @@
 
 use super::limits::{MAX_REQUEST_HEAD, MAX_REQUEST_HEADERS, MAX_REQUEST_LINE};
 use super::syntax::{is_field_vchar, is_token, trim_ows};
+use super::target::has_userinfo;
 use super::{Headers, ProtoError};
 
 /// A parsed request line and header section.
@@ -133,20 +134,6 @@ fn parse_request_line(line: &[u8]) -> Result<(String, String, u8), ProtoError> {
     // The method is tchar, hence ASCII: this conversion cannot fail.
     let method = String::from_utf8_lossy(method).into_owned();
     Ok((method, target.to_string(), minor))
-}
-
-/// An absolute-form (`http://u:p@host/`) or authority-form (`u@host:443`) target with userinfo:
-/// RFC 9110 §4.2.4 says a recipient SHOULD treat it as an error (it is how phishing links hide
-/// the real host), so it is refused with 400 rather than served as if it were absent.
-fn has_userinfo(target: &str) -> bool {
-    if target.starts_with('/') || target == "*" {
-        return false;
-    }
-    let after_scheme = target.split_once("://").map_or(target, |(_, rest)| rest);
-    let authority_end = after_scheme
-        .find(['/', '?', '#'])
-        .unwrap_or(after_scheme.len());
-    after_scheme[..authority_end].contains('@')
 }
 
 /// `HTTP/1.0` -> 0, `HTTP/1.1` -> 1; another well-formed version (`HTTP/2.0`, `HTTP/1.2`,

@@ -1,6 +1,6 @@
-//! Links in CSS (`url(...)`, `@import "..."`, CSS Values 4 §4.5, CSS Cascade 4 §2) and in
-//! `srcset` (HTML §4.8.4.2), found with cssparser's tokenizer, never a regex, and rewritten by
-//! splicing replacements at the tokens' byte ranges so everything else stays byte for byte.
+//! Links in CSS (`url(...)`, `@import "..."`, CSS Values 4 §4.5, CSS Cascade 4 §2), found with
+//! cssparser's tokenizer, never a regex, and rewritten by splicing replacements at the tokens'
+//! byte ranges so everything else stays byte for byte.
 //! Pure: text in, text out; what a link becomes is the [`Linker`]'s decision.
 
 use std::ops::Range;
@@ -130,80 +130,9 @@ pub fn resolve(base: &Url, value: &str) -> Option<Url> {
     matches!(url.scheme(), "http" | "https").then_some(url)
 }
 
-/// Rewrite each candidate URL of a `srcset` (HTML §4.8.4.3.10's parsing, simplified: URLs end
-/// at whitespace; a URL's trailing commas end its candidate), keeping the descriptors.
-pub fn rewrite_srcset(value: &str, base: &Url, linker: &mut dyn Linker) -> String {
-    let mut out = Vec::new();
-    let mut rest = value;
-    loop {
-        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == ',');
-        if rest.is_empty() {
-            break;
-        }
-        let url_end = rest
-            .find(|c: char| c.is_ascii_whitespace())
-            .unwrap_or(rest.len());
-        let mut url = &rest[..url_end];
-        rest = &rest[url_end..];
-        let descriptor;
-        if url.ends_with(',') {
-            url = url.trim_end_matches(',');
-            descriptor = "";
-        } else {
-            let end = descriptor_end(rest);
-            descriptor = rest[..end].trim();
-            rest = &rest[end..];
-        }
-        let new = resolve(base, url)
-            .and_then(|u| linker.link(u, LinkKind::Requisite))
-            .map(|u| escape_trailing_commas(&u));
-        let url = new.as_deref().unwrap_or(url);
-        out.push(match descriptor {
-            "" => url.to_string(),
-            d => format!("{url} {d}"),
-        });
-    }
-    out.join(", ")
-}
-
-/// A written candidate URL must not end with `,`: srcset parsing strips such commas and ends
-/// the candidate there (HTML §4.8.4.2.2), so the descriptors after it would be read as the
-/// next URL. URL parsing can leave one there (it drops trailing control bytes after a comma).
-fn escape_trailing_commas(url: &str) -> String {
-    let kept = url.trim_end_matches(',');
-    let commas = url.len() - kept.len();
-    format!("{kept}{}", "%2C".repeat(commas))
-}
-
-/// Where a candidate's descriptors end: the first `,` outside parentheses.
-fn descriptor_end(s: &str) -> usize {
-    let mut depth = 0usize;
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => return i,
-            _ => {}
-        }
-    }
-    s.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Found by fuzzing (save_links): a URL whose trailing NUL the URL parser dropped ended in
-    /// `,`, and the descriptor after it was read as a second URL when the output was parsed.
-    #[test]
-    fn a_rewritten_candidate_never_ends_with_a_comma() {
-        let base = Url::parse("http://site.test/dir/page.html").expect("base");
-        let out = rewrite_srcset("/x,\u{0} /c.png 1x", &base, &mut Mark::default());
-        assert_eq!(out, "L/x%2C /c.png 1x");
-        let mut again = Mark::default();
-        rewrite_srcset(&out, &base, &mut again);
-        assert_eq!(again.0, ["http://site.test/dir/L/x%2C"]);
-    }
 
     /// Records each link and rewrites it to `L(<path>)`.
     #[derive(Default)]
@@ -294,34 +223,5 @@ mod tests {
         assert!(found.is_empty());
         let shallow = format!("{}url(x.png){}", "(".repeat(3), ")".repeat(3));
         assert_eq!(css(&shallow).1, vec!["http://h/css/x.png"]);
-    }
-
-    #[test]
-    fn srcset_candidates_are_rewritten_with_their_descriptors() {
-        let base = Url::parse("http://h/p/").expect("valid");
-        let table = [
-            ("a.png 1x, b.png 2x", "L/p/a.png 1x, L/p/b.png 2x"),
-            ("a.png", "L/p/a.png"),
-            (
-                " a.png  480w ,b.png, c.png 2x",
-                "L/p/a.png 480w, L/p/b.png, L/p/c.png 2x",
-            ),
-            // HTML: a URL runs to whitespace, so a comma inside it is part of it.
-            ("b.png,c.png 2x", "L/p/b.png,c.png 2x"),
-            ("a.png,", "L/p/a.png"),
-            (
-                "data:image/png;base64,AA== 1x",
-                "data:image/png;base64,AA== 1x",
-            ),
-            ("", ""),
-            (",,,", ""),
-        ];
-        for (input, want) in table {
-            assert_eq!(
-                rewrite_srcset(input, &base, &mut Mark::default()),
-                want,
-                "{input}"
-            );
-        }
     }
 }

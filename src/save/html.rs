@@ -10,7 +10,8 @@ use lol_html::html_content::{ContentType, Element, TextChunk};
 use lol_html::{element, text, HtmlRewriter, Settings};
 use url::Url;
 
-use super::css::{resolve, rewrite_css, rewrite_srcset};
+use super::css::{resolve, rewrite_css};
+use super::srcset::rewrite_srcset;
 
 /// What a link is for, which decides whether it is fetched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

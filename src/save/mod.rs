@@ -8,6 +8,7 @@ pub mod css;
 pub mod html;
 pub mod paths;
 pub mod scope;
+pub mod srcset;
 pub mod state;
 pub mod transfer;
 

@@ -857,14 +857,10 @@ fn wants_keep_alive(head: &RequestHead) -> bool {
     head.minor_version >= 1 || head.headers.has_token("Connection", "keep-alive")
 }
 
-fn target_path(target: &str) -> &str {
-    target.split(['?', '#']).next().unwrap_or(target)
-}
-
 fn is_echo(head: &RequestHead, ctx: &Ctx) -> bool {
     match ctx.cfg.echo.as_deref() {
         Some(prefix) => {
-            let path = target_path(&head.target);
+            let (path, _) = crate::proto::target::path_and_query(&head.target);
             path.starts_with(prefix)
                 && (prefix.ends_with('/')
                     || path.len() == prefix.len()
@@ -908,8 +904,7 @@ fn echo_response(bytes: Vec<u8>) -> Response {
 /// The faults this request asks for: library rules (per path, per Nth) and, under `--faults`,
 /// query parameters.
 fn faults_for(plan: &FaultPlan, head: &RequestHead) -> Faults {
-    let target = head.target.split('#').next().unwrap_or("");
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (path, query) = crate::proto::target::path_and_query(&head.target);
     plan.next_faults(path, query)
 }
 
@@ -1048,7 +1043,8 @@ impl Exchange {
         match self.segs.front() {
             None if chunked && !self.chunk_trailer_sent => {
                 // RFC 9112 §7.1: the last chunk, and an empty trailer section.
-                self.out.extend_from_slice(b"0\r\n\r\n");
+                self.out
+                    .extend_from_slice(crate::proto::chunked::LAST_CHUNK);
                 self.chunk_trailer_sent = true;
                 Ok(BodyStep::Refill)
             }
@@ -1150,13 +1146,13 @@ impl Exchange {
 /// Chunk-size line before a piece of body (RFC 9112 §7.1); returns where the data starts.
 fn frame_open(out: &mut Vec<u8>, n: u64, chunked: bool) -> usize {
     if chunked {
-        out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+        crate::proto::chunked::start_chunk(n, out);
     }
     out.len()
 }
 
 fn frame_close(out: &mut Vec<u8>, chunked: bool) {
     if chunked {
-        out.extend_from_slice(b"\r\n");
+        crate::proto::chunked::end_chunk(out);
     }
 }

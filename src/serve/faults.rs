@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::response::{BodySource, Response};
 use crate::proto::request::RequestHead;
+use crate::proto::status;
 use crate::proto::syntax::parse_decimal;
 
 /// How one response should misbehave. `Default` is "behave".
@@ -274,7 +275,7 @@ impl Faults {
         if let Some(code) = self.status {
             override_status(response, code);
         }
-        if !has_body_framing(response.status) {
+        if !status::has_body(response.status) {
             return WireFraming::AsIs;
         }
         let framing = match (self.chunked, self.no_length) {
@@ -297,17 +298,12 @@ impl Faults {
 /// 9110 §6.4.1) lose it, and 1xx/204 lose Content-Length too (RFC 9110 §8.6).
 fn override_status(response: &mut Response, code: u16) {
     response.status = code;
-    if !has_body_framing(code) {
+    if !status::has_body(code) {
         response.body = BodySource::None;
         if code != 304 {
             remove_header(response, "Content-Length");
         }
     }
-}
-
-/// Whether a response with this status has body framing at all (RFC 9112 §6.3 rule 1).
-fn has_body_framing(code: u16) -> bool {
-    !(code < 200 || code == 204 || code == 304)
 }
 
 fn remove_header(response: &mut Response, name: &str) {

@@ -9,6 +9,7 @@
 //! not exist (it tells a prober nothing, and a traversal attempt never becomes a 5xx).
 
 use crate::proto::syntax::percent_escape;
+use crate::proto::target::{split_target, TargetParts};
 
 /// Why a target cannot name a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +45,7 @@ pub struct SafePath<'a> {
 /// Map a request target to a path inside the root (see the module comment for the rules).
 /// `hidden`: whether dotfile segments may be served (`--hidden`).
 pub fn resolve_target(target: &str, hidden: bool) -> Result<SafePath<'_>, Refusal> {
-    let path_and_query = origin_path(target)?;
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (path_and_query, None),
-    };
+    let TargetParts { path, query } = split_target(target).ok_or(Refusal::BadRequest)?;
     let decoded = percent_decode(path)?;
     let decoded = String::from_utf8(decoded).map_err(|_| Refusal::BadRequest)?;
     let (rel, dir_form) = remove_dot_segments(&decoded)?;
@@ -60,26 +57,6 @@ pub fn resolve_target(target: &str, hidden: bool) -> Result<SafePath<'_>, Refusa
         rel,
         query,
     })
-}
-
-/// The `absolute-path [ "?" query ]` part: origin-form as is, absolute-form (RFC 9112 §3.2.2,
-/// http/https only) without scheme and authority. `*` and authority-form are not file targets.
-fn origin_path(target: &str) -> Result<&str, Refusal> {
-    if target.starts_with('/') {
-        return Ok(target);
-    }
-    let after_scheme = strip_prefix_ignore_case(target, "http://")
-        .or_else(|| strip_prefix_ignore_case(target, "https://"))
-        .ok_or(Refusal::BadRequest)?;
-    let path_start = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
-    // `http://host?q` has an empty path: the root, with its query.
-    Ok(&after_scheme[path_start..])
-}
-
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
 }
 
 /// Decode `%XX` once. Refuses undecodable escapes, NUL, encoded `/`, any `\` (raw or encoded,

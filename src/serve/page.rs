@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use super::reply;
+use crate::proto::status;
 
 /// The only stylesheet of listings and error pages: inline (no second request, nothing
 /// external), light and dark (`prefers-color-scheme`), and the date column folds away on a
@@ -98,7 +98,7 @@ fn explanation(status: u16) -> &'static str {
 
 /// A small HTML error page for browsers (`Accept: text/html`); others get plain text.
 pub fn error_html(status: u16) -> Vec<u8> {
-    let heading = format!("{status} {}", reply::reason(status));
+    let heading = format!("{status} {}", status::reason(status));
     let mut out = String::with_capacity(STYLE.len() + 640);
     push_head(&heading, &mut out);
     out.push_str("<body><main><h1>");
@@ -163,7 +163,7 @@ mod tests {
     fn error_pages_name_the_status_and_nothing_else() {
         for status in [400, 403, 404, 405, 416, 500, 503] {
             let html = String::from_utf8(error_html(status)).unwrap();
-            let heading = format!("<h1>{status} {}</h1>", reply::reason(status));
+            let heading = format!("<h1>{status} {}</h1>", status::reason(status));
             assert!(html.contains(&heading), "{html}");
             assert!(html.contains(explanation(status)));
             assert!(html.contains(STYLE));

@@ -65,7 +65,8 @@ pub struct TlsDetails {
 }
 
 impl RecordedRequest {
-    /// The target's path, without the query (`/a/b.txt` for `/a/b.txt?x=1`).
+    /// The target's path, without the query (`/a/b.txt` for `/a/b.txt?x=1`, and for
+    /// `http://host/a/b.txt?x=1`).
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -76,8 +77,7 @@ impl RecordedRequest {
     /// # }
     /// ```
     pub fn path(&self) -> &str {
-        let end = self.target.find(['?', '#']).unwrap_or(self.target.len());
-        &self.target[..end]
+        crate::proto::target::path_and_query(&self.target).0
     }
 
     /// The first value of header `name` (case-insensitive, RFC 9110 §5.1).

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::clock;
 use super::dirstream::ListingBody;
-use super::reply::reason;
+use crate::proto::status::reason;
 
 /// A response ready to be sent: status, header fields, and where the body bytes come from.
 /// `headers` include Content-Length (for HEAD, the GET length) and Date; the connection adds

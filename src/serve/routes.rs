@@ -78,7 +78,7 @@ impl Reply {
         if !(200..=599).contains(&self.status) {
             return Err(format!("status {} is not 200..=599", self.status));
         }
-        if matches!(self.status, 204 | 304) && !self.body.is_empty() {
+        if !crate::proto::status::has_body(self.status) && !self.body.is_empty() {
             // RFC 9110 §6.4.1: a 204 or 304 response has no content.
             return Err(format!("status {} cannot have a body", self.status));
         }
@@ -158,13 +158,20 @@ impl Route {
         self
     }
 
+    /// The reply this route answers with.
+    ///
+    /// ```
+    /// use rawhttp::serve::routes::{Reply, Route};
+    /// assert_eq!(Route::new("GET", "/", Reply::status(201)).reply().code(), 201);
+    /// ```
+    pub fn reply(&self) -> &Reply {
+        &self.reply
+    }
+
     /// Whether this route answers `req`.
     fn matches(&self, req: &RequestHead) -> bool {
         let method_ok = req.method == self.method || (req.method == "HEAD" && self.method == "GET");
-        let (path, query) = match req.target.split_once('?') {
-            Some((p, q)) => (p, q),
-            None => (req.target.as_str(), ""),
-        };
+        let (path, query) = crate::proto::target::path_and_query(&req.target);
         let pairs: Vec<(String, String)> = query_pairs(query).collect();
         method_ok
             && path == self.path
@@ -212,7 +219,7 @@ pub(crate) fn answer(routes: &[Route], req: &RequestHead) -> Option<Response> {
         ("Date".to_string(), super::clock::http_date_now()),
     ];
     headers.extend(reply.headers.iter().cloned());
-    let bodyless = matches!(reply.status, 204 | 304);
+    let bodyless = !crate::proto::status::has_body(reply.status);
     if !bodyless {
         headers.push(("Content-Length".to_string(), reply.body.len().to_string()));
     }

@@ -18,6 +18,7 @@ use super::files::{url_path, SafePath};
 use super::page;
 use super::response::{BodySource, FileSpans, Response};
 use crate::proto::range::RangePlan;
+use crate::proto::status::{has_body, reason};
 use crate::proto::Headers;
 
 /// The methods this server implements (RFC 9110 §9.1: method names are case-sensitive).
@@ -122,7 +123,7 @@ pub fn method_reply(method: MethodKind, now: SystemTime) -> Option<Response> {
 /// A small text/plain error response (400, 404, 414, 431, 501, 505 ...).
 pub fn plain_error(status: u16, now: SystemTime) -> Response {
     let response = Response::new(status, now);
-    if matches!(status, 100..=199 | 204 | 304) {
+    if !has_body(status) {
         return response; // RFC 9110 §6.4.1: these never carry content
     }
     let body = format!("{status} {}\n", reason(status)).into_bytes();
@@ -262,57 +263,6 @@ pub fn content_type(name: &str) -> Cow<'static, str> {
         ("", true) => Cow::Owned(format!("{mime}; charset=utf-8")),
         ("", false) => Cow::Borrowed(mime),
         (common, _) => Cow::Borrowed(common),
-    }
-}
-
-/// The standard reason phrase (RFC 9110 §15); the status code is what clients act on.
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        // The rest of RFC 9110 §15 (and RFC 6585 for 428/429/431): canned routes and
-        // `?status=` faults may answer any of them.
-        201 => "Created",
-        202 => "Accepted",
-        203 => "Non-Authoritative Information",
-        204 => "No Content",
-        205 => "Reset Content",
-        206 => "Partial Content",
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        417 => "Expectation Failed",
-        421 => "Misdirected Request",
-        422 => "Unprocessable Content",
-        426 => "Upgrade Required",
-        428 => "Precondition Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
     }
 }
 
@@ -593,10 +543,5 @@ mod tests {
             etag_from_digest(&[0xab; 32]),
             format!("\"{}\"", "ab".repeat(16))
         );
-    }
-
-    #[test]
-    fn reason_phrases() {
-        assert_eq!(reason(416), "Range Not Satisfiable");
     }
 }

@@ -1,5 +1,6 @@
 //! Incremental chunked-body decoder (RFC 9112 §7.1): `feed(input, output) -> (used, produced)`.
-//! It decodes bytes it is given; reading them, and deciding that a body is chunked, are not its job.
+//! It decodes bytes it is given; reading them, and deciding that a body is chunked, are not its
+//! job, and writing a chunked body is `encoder`'s.
 //!
 //! Line ends: only CRLF is accepted, in chunk-size lines, after chunk data and in trailers.
 //! RFC 9112 §2.2 lets a recipient accept a bare LF in the start-line and fields, but the chunked
@@ -7,9 +8,9 @@
 //! as a line end by one hop and as data by another), and every real server sends CRLF; so a
 //! bare LF (or a CR not followed by LF) is an error here.
 
-use super::limits::{MAX_CHUNK_LINE, MAX_RESPONSE_HEADERS, MAX_TRAILER_BYTES};
-use super::syntax::{hex_value, is_field_vchar, is_token, trim_ows};
-use super::{Headers, ProtoError};
+use crate::proto::limits::{MAX_CHUNK_LINE, MAX_RESPONSE_HEADERS, MAX_TRAILER_BYTES};
+use crate::proto::syntax::hex_value;
+use crate::proto::{Headers, ProtoError};
 
 /// Decodes a chunked body fed in arbitrary pieces, trailers included.
 #[derive(Debug, Default)]
@@ -231,43 +232,10 @@ fn parse_trailers(section: &[u8]) -> Result<Headers, ProtoError> {
     }
 }
 
-/// Append `data` as one chunk, `HEX-SIZE CRLF data CRLF` (RFC 9112 §7.1). Empty `data` writes
-/// nothing: a zero-size chunk is the last-chunk and would end the body early.
-pub fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
-    if data.is_empty() {
-        return;
-    }
-    out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-    out.extend_from_slice(data);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Append the last-chunk, the trailer fields and the empty line that end a chunked body
-/// (RFC 9112 §7.1, §7.1.2). A name that is not a token, or a value with a control byte or
-/// leading or trailing whitespace, is `BadTrailer` and nothing is written: a CR or LF in a
-/// value would otherwise start a field of the sender's choosing (RFC 9110 §5.5).
-pub fn encode_last_chunk(trailers: &Headers, out: &mut Vec<u8>) -> Result<(), ProtoError> {
-    let valid = trailers.iter().all(|(name, value)| {
-        let trimmed = trim_ows(value).len() == value.len();
-        is_token(name.as_bytes()) && trimmed && value.iter().all(|&b| is_field_vchar(b))
-    });
-    if !valid {
-        return Err(ProtoError::BadTrailer);
-    }
-    out.extend_from_slice(b"0\r\n");
-    for (name, value) in trailers.iter() {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::chunked::{encode_chunk, encode_last_chunk};
     use crate::proto::testing::xorshift;
 
     /// Decode `input` in one call with ample room: (used, body, done).
@@ -392,60 +360,64 @@ mod tests {
         assert!(d.is_done());
     }
 
+    const MALFORMED: &[(&[u8], ProtoError)] = &[
+        (b"\r\n", ProtoError::BadChunkSize),
+        (b"x\r\n", ProtoError::BadChunkSize),
+        (b"-1\r\n", ProtoError::BadChunkSize),
+        (b"+1\r\n", ProtoError::BadChunkSize),
+        (b" 1\r\n", ProtoError::BadChunkSize),
+        (b"0x1\r\n", ProtoError::BadChunkSize),
+        (b"1 1\r\nx\r\n", ProtoError::BadChunkSize),
+        (b";ext\r\n", ProtoError::BadChunkSize),
+        (b"1\n", ProtoError::BadChunkSize),
+        (b"1\rx", ProtoError::BadChunkSize),
+        (b"1;a\nx", ProtoError::BadChunkSize),
+        (b"1;a\x01\r\n", ProtoError::BadChunkSize),
+        (b"10000000000000000\r\n", ProtoError::BadChunkSize),
+        (b"FFFFFFFFFFFFFFFFF\r\n", ProtoError::BadChunkSize),
+        (b"5\r\nhelloX", ProtoError::BadChunkEnd),
+        (b"5\r\nhello\n0\r\n\r\n", ProtoError::BadChunkEnd),
+        (b"5\r\nhello\rX", ProtoError::BadChunkEnd),
+        (b"3\r\nhello\r\n", ProtoError::BadChunkEnd),
+        (b"0\r\n\n", ProtoError::BadTrailer),
+        (b"0\r\nX: y\n\r\n", ProtoError::BadTrailer),
+        (b"0\r\nbad line\r\n\r\n", ProtoError::BadTrailer),
+        (b"0\r\nX : y\r\n\r\n", ProtoError::BadTrailer),
+        (b"0\r\nX: y\r\n folded\r\n\r\n", ProtoError::BadTrailer),
+    ];
+
+    /// `input` is refused with `want`, fed whole and fed byte by byte.
+    fn assert_refused(input: &[u8], want: ProtoError) {
+        assert_eq!(
+            decode_whole(input).map(|_| ()),
+            Err(want),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+        // Byte-by-byte feeding reaches the same verdict.
+        assert_eq!(
+            decode_in_steps(input, 1, 1).map(|_| ()),
+            Err(want),
+            "split {input:?}"
+        );
+    }
+
     #[test]
     fn malformed_bodies_are_rejected() {
-        let size = ProtoError::BadChunkSize;
-        let end = ProtoError::BadChunkEnd;
-        let trailer = ProtoError::BadTrailer;
+        for &(input, want) in MALFORMED {
+            assert_refused(input, want);
+        }
+        // Past the caps: a chunk-size line and a trailer section.
         let long_ext = [
             b"1;".as_slice(),
             &[b'a'; MAX_CHUNK_LINE],
             b"\r\nx\r\n0\r\n\r\n",
         ]
         .concat();
+        assert_refused(&long_ext, ProtoError::BadChunkSize);
         let mut big_trailer = b"0\r\nX: ".to_vec();
         big_trailer.resize(MAX_TRAILER_BYTES + 8, b'a');
-        let cases: &[(&[u8], ProtoError)] = &[
-            (b"\r\n", size),
-            (b"x\r\n", size),
-            (b"-1\r\n", size),
-            (b"+1\r\n", size),
-            (b" 1\r\n", size),
-            (b"0x1\r\n", size),
-            (b"1 1\r\nx\r\n", size),
-            (b";ext\r\n", size),
-            (b"1\n", size),
-            (b"1\rx", size),
-            (b"1;a\nx", size),
-            (b"1;a\x01\r\n", size),
-            (b"10000000000000000\r\n", size),
-            (b"FFFFFFFFFFFFFFFFF\r\n", size),
-            (&long_ext, size),
-            (b"5\r\nhelloX", end),
-            (b"5\r\nhello\n0\r\n\r\n", end),
-            (b"5\r\nhello\rX", end),
-            (b"3\r\nhello\r\n", end),
-            (b"0\r\n\n", trailer),
-            (b"0\r\nX: y\n\r\n", trailer),
-            (b"0\r\nbad line\r\n\r\n", trailer),
-            (b"0\r\nX : y\r\n\r\n", trailer),
-            (b"0\r\nX: y\r\n folded\r\n\r\n", trailer),
-            (&big_trailer, trailer),
-        ];
-        for (input, want) in cases {
-            assert_eq!(
-                decode_whole(input).map(|_| ()),
-                Err(*want),
-                "{:?}",
-                String::from_utf8_lossy(input)
-            );
-            // Byte-by-byte feeding reaches the same verdict.
-            assert_eq!(
-                decode_in_steps(input, 1, 1).map(|_| ()),
-                Err(*want),
-                "split {input:?}"
-            );
-        }
+        assert_refused(&big_trailer, ProtoError::BadTrailer);
     }
 
     #[test]
@@ -494,50 +466,6 @@ mod tests {
                     Err(_) => break,
                 }
             }
-        }
-    }
-
-    #[test]
-    fn encoder_writes_hex_sizes_and_skips_empty_chunks() {
-        let table: &[(&[u8], &[u8])] = &[
-            (b"", b""),
-            (b"hello", b"5\r\nhello\r\n"),
-            (&[b'x'; 26], b"1a\r\nxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"),
-            (b"\r\n0\r\n\r\n", b"7\r\n\r\n0\r\n\r\n\r\n"),
-        ];
-        for (data, want) in table {
-            let mut out = Vec::new();
-            encode_chunk(data, &mut out);
-            assert_eq!(out, *want, "{data:?}");
-        }
-    }
-
-    #[test]
-    fn encoder_writes_trailers_and_refuses_injection() {
-        let mut ok = Headers::new();
-        ok.push("X-Sum", b"a b");
-        ok.push("Expires", b"");
-        let mut out = Vec::new();
-        encode_last_chunk(&ok, &mut out).unwrap();
-        assert_eq!(out, b"0\r\nX-Sum: a b\r\nExpires: \r\n\r\n");
-        let bad: &[(&str, &[u8])] = &[
-            ("X", b"a\r\nSet-Cookie: x"),
-            ("X", b" padded"),
-            ("X", b"tab\t"),
-            ("X", b"nul\0"),
-            ("Bad Name", b"v"),
-            ("", b"v"),
-        ];
-        for (name, value) in bad {
-            let mut h = Headers::new();
-            h.push(name, value);
-            let mut out = Vec::new();
-            assert_eq!(
-                encode_last_chunk(&h, &mut out),
-                Err(ProtoError::BadTrailer),
-                "{name:?}: {value:?}"
-            );
-            assert!(out.is_empty());
         }
     }
 
