@@ -6,6 +6,7 @@ pub mod badssl;
 pub mod cache;
 mod clock;
 pub mod conn;
+pub mod dirread;
 pub mod dirstream;
 pub mod entries;
 mod etag_cache;

@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use super::accept;
-use super::dirstream::{self, DirKey, DirReader, Format, ListingBody};
+use super::dirread::{DirReader, ListRules};
+use super::dirstream::{self, DirKey, Format, ListingBody};
 use super::entries::{self, Entry};
 use super::faults::WireFraming;
 use super::files::{resolve_target, Refusal, SafePath};
@@ -90,7 +91,8 @@ pub fn unknown_length_framing(
 /// Open what `path` names and answer for a file, a directory (redirect, index, listing) or
 /// nothing servable.
 fn serve_path(ask: &Ask, path: &SafePath) -> Response {
-    let opened = open_beneath(ask.site, &path.rel).and_then(|f| Ok((f.metadata()?, f)));
+    let opened = open_beneath(&ask.site.root, ask.site.follow_symlinks, &path.rel)
+        .and_then(|f| Ok((f.metadata()?, f)));
     let (meta, file) = match opened {
         Ok(opened) => opened,
         Err(e) => return reply::plain_error(reply::io_status(&e), ask.now),
@@ -115,7 +117,7 @@ fn serve_dir(ask: &Ask, path: &SafePath, dir: &File) -> Response {
         true => "index.html".to_string(),
         false => format!("{}/index.html", path.rel),
     };
-    if let Ok(file) = open_beneath(ask.site, &index) {
+    if let Ok(file) = open_beneath(&ask.site.root, ask.site.follow_symlinks, &index) {
         if let Ok(meta) = file.metadata() {
             if meta.is_file() {
                 return serve_file(ask, &index, file, &meta);
@@ -131,12 +133,17 @@ fn serve_dir(ask: &Ask, path: &SafePath, dir: &File) -> Response {
 /// A directory's listing: built at once when small, else streamed as the socket drains (issue
 /// 13), shared with other connections of this thread listing the same directory.
 fn serve_listing(ask: &Ask, path: &SafePath, dir: &File) -> Response {
-    let (site, now) = (ask.site, ask.now);
+    let now = ask.now;
+    let rules = ListRules {
+        root: ask.site.root.clone(),
+        hidden: ask.site.hidden,
+        follow_symlinks: ask.site.follow_symlinks,
+    };
     let format = listing_format(ask.req, path);
-    let key = DirKey::of(site, dir, entries::parse_order(path.query));
+    let key = DirKey::of(&rules, dir, entries::parse_order(path.query));
     // JSON may stream past the sort cap from a reader of its own.
     let spare = |format: &Format| match format {
-        Format::Json { .. } => DirReader::open(site, &path.rel, dir).ok(),
+        Format::Json { .. } => DirReader::open(&rules, &path.rel, dir).ok(),
         Format::Html { .. } => None,
     };
     let content_type = format_type(&format);
@@ -145,7 +152,7 @@ fn serve_listing(ask: &Ask, path: &SafePath, dir: &File) -> Response {
         let body = ListingBody::join(shared, format, spare);
         return reply::listing_head(content_type, now).body(BodySource::Listing(Box::new(body)));
     }
-    let mut reader = match DirReader::open(site, &path.rel, dir) {
+    let mut reader = match DirReader::open(&rules, &path.rel, dir) {
         Ok(reader) => reader,
         Err(e) => return reply::plain_error(reply::io_status(&e), now),
     };
