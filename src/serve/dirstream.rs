@@ -11,41 +11,12 @@ use std::time::{Duration, Instant};
 
 use super::dirread::{DirReader, ListRules, READ_BATCH};
 use super::entries::{self, Entry, Order};
-use super::listing::{self, Counts, Page};
+use super::listing::{self, Counts, Format, Page};
 use crate::proto::limits;
 
 /// Bytes rendered per piece: enough to fill a socket buffer in a few pieces, small enough that
 /// a connection that does not read holds little.
 const PIECE: usize = 32 * 1024;
-
-/// Which listing a body renders.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Format {
-    /// The HTML page for `display_path` (decoded, `/a/b/`) in `order`.
-    Html {
-        /// The directory's path as shown (decoded, `/a/b/`).
-        display_path: String,
-        /// How entries are sorted.
-        order: Order,
-    },
-    /// The JSON array.
-    Json {
-        /// How entries are sorted.
-        order: Order,
-    },
-}
-
-impl Format {
-    fn order(&self) -> Order {
-        match self {
-            Format::Html { order, .. } | Format::Json { order } => *order,
-        }
-    }
-
-    fn is_json(&self) -> bool {
-        matches!(self, Format::Json { .. })
-    }
-}
 
 /// A directory's entries, read and sorted: what listings render.
 #[derive(Debug)]

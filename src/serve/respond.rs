@@ -8,15 +8,14 @@ use std::os::unix::fs::FileExt;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use super::accept;
 use super::dirread::{DirReader, ListRules};
-use super::dirstream::{self, DirKey, Format, ListingBody};
+use super::dirstream::{self, DirKey, ListingBody};
 use super::entries::{self, Entry};
 use super::faults::WireFraming;
 use super::files::{resolve_target, Refusal, SafePath};
-use super::listing;
+use super::listing::Format;
 use super::open::open_beneath;
-use super::reply::{self, FileFacts, MethodKind, HTML};
+use super::reply::{self, FileFacts, MethodKind};
 use super::response::{BodySource, Response};
 pub use super::site::Site;
 use crate::proto::limits;
@@ -139,14 +138,14 @@ fn serve_listing(ask: &Ask, path: &SafePath, dir: &File) -> Response {
         hidden: ask.site.hidden,
         follow_symlinks: ask.site.follow_symlinks,
     };
-    let format = listing_format(ask.req, path);
-    let key = DirKey::of(&rules, dir, entries::parse_order(path.query));
+    let format = Format::of(ask.req.headers.get("accept"), path);
+    let key = DirKey::of(&rules, dir, format.order());
     // JSON may stream past the sort cap from a reader of its own.
     let spare = |format: &Format| match format {
         Format::Json { .. } => DirReader::open(&rules, &path.rel, dir).ok(),
         Format::Html { .. } => None,
     };
-    let content_type = format_type(&format);
+    let content_type = format.content_type();
     if let Some(shared) = key.and_then(dirstream::shared_listing) {
         let spare = spare(&format);
         let body = ListingBody::join(shared, format, spare);
@@ -159,64 +158,20 @@ fn serve_listing(ask: &Ask, path: &SafePath, dir: &File) -> Response {
     let mut entries = Vec::new();
     reader.read_into(&mut entries, limits::LISTING_INLINE_ENTRIES);
     if reader.is_exhausted() {
-        return listing_response(ask, path, entries);
+        return listing_response(ask, &format, entries);
     }
     let spare = spare(&format);
     let body = ListingBody::new(reader, entries, format, key, spare);
     reply::listing_head(content_type, now).body(BodySource::Listing(Box::new(body)))
 }
 
-/// HTML or JSON, in the order the query asks.
-fn listing_format(req: &RequestHead, path: &SafePath) -> Format {
-    let order = entries::parse_order(path.query);
-    match wants_json_listing(req, path) {
-        true => Format::Json { order },
-        false => Format::Html {
-            display_path: display_path(path),
-            order,
-        },
-    }
-}
-
-fn format_type(format: &Format) -> &'static str {
-    match format {
-        Format::Json { .. } => "application/json",
-        Format::Html { .. } => HTML,
-    }
-}
-
 /// A small listing, rendered at once.
-fn listing_response(ask: &Ask, path: &SafePath, entries: Vec<Entry>) -> Response {
-    let order = entries::parse_order(path.query);
-    let entries = entries::prepare_by(entries, ask.site.hidden, order);
-    let (body, content_type) = match wants_json_listing(ask.req, path) {
-        true => (listing::render_json(&entries), "application/json"),
-        false => {
-            let display = display_path(path);
-            let page = listing::Page {
-                display_path: &display,
-                order,
-                capped: None,
-            };
-            (listing::render_page(&page, &entries), HTML)
-        }
-    };
-    reply::listing_head(content_type, ask.now)
+fn listing_response(ask: &Ask, format: &Format, entries: Vec<Entry>) -> Response {
+    let entries = entries::prepare_by(entries, ask.site.hidden, format.order());
+    let body = format.render(&entries);
+    reply::listing_head(format.content_type(), ask.now)
         .with("Content-Length", body.len().to_string())
         .body(BodySource::Bytes(body))
-}
-
-/// JSON when Accept prefers it or the query says `format=json` (the page's own link).
-fn wants_json_listing(req: &RequestHead, path: &SafePath) -> bool {
-    accept::prefers_json(req.headers.get("accept")) || entries::wants_json_query(path.query)
-}
-
-/// The decoded path people see: `/` or `/a/b/`.
-fn display_path(path: &SafePath) -> String {
-    match path.rel.is_empty() {
-        true => "/".to_string(),
-        false => format!("/{}/", path.rel),
-    }
 }
 
 /// Validators (hashing the content for fixtures), then `reply`'s decision, then the file.
@@ -276,6 +231,7 @@ fn content_etag(file: &File, len: u64) -> io::Result<String> {
 mod tests {
     use super::*;
     use crate::proto::Headers;
+    use crate::serve::page::HTML;
     use crate::serve::reply::ALLOW;
     use std::os::unix::fs::symlink;
 
@@ -604,37 +560,6 @@ mod tests {
         assert_eq!(r.header("x-test"), Some("1"));
         assert_eq!(r.header("server"), Some("custom"));
         assert_eq!(r.header("content-length"), Some("12"));
-    }
-
-    #[test]
-    fn writes_heads() {
-        let r = error_response(404);
-        let mut out = Vec::new();
-        r.write_head(1, true, &mut out);
-        let head = String::from_utf8(out).unwrap();
-        assert!(head.starts_with("HTTP/1.1 404 Not Found\r\nServer: rawhttp\r\nDate: "));
-        assert!(head.ends_with(
-            "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\nConnection: close\r\n\r\n"
-        ));
-        let mut out = Vec::new();
-        error_response(431).write_head(0, false, &mut out);
-        let head = String::from_utf8(out).unwrap();
-        assert!(head.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
-        assert!(head.ends_with("Connection: keep-alive\r\n\r\n"));
-        let mut out = Vec::new();
-        error_response(304).write_head(1, false, &mut out);
-        assert!(!String::from_utf8(out).unwrap().contains("Content-Length"));
-        let mut body = Vec::new();
-        error_response(505).body_bytes_for_tests(&mut body);
-        assert_eq!(body, b"505 HTTP Version Not Supported\n");
-    }
-
-    impl Response {
-        fn body_bytes_for_tests(self, out: &mut Vec<u8>) {
-            if let BodySource::Bytes(b) = self.body {
-                out.extend_from_slice(&b);
-            }
-        }
     }
 
     #[test]

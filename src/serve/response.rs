@@ -213,3 +213,41 @@ fn status_digits(status: u16) -> [u8; 3] {
         b'0' + (s % 10) as u8,
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::reply::plain_error;
+
+    #[test]
+    fn writes_heads() {
+        let now = SystemTime::now();
+        let r = plain_error(404, now);
+        let mut out = Vec::new();
+        r.write_head(1, true, &mut out);
+        let head = String::from_utf8(out).unwrap();
+        assert!(head.starts_with("HTTP/1.1 404 Not Found\r\nServer: rawhttp\r\nDate: "));
+        assert!(head.ends_with(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\nConnection: close\r\n\r\n"
+        ));
+        let mut out = Vec::new();
+        plain_error(431, now).write_head(0, false, &mut out);
+        let head = String::from_utf8(out).unwrap();
+        assert!(head.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+        assert!(head.ends_with("Connection: keep-alive\r\n\r\n"));
+        let mut out = Vec::new();
+        plain_error(304, now).write_head(1, false, &mut out);
+        assert!(!String::from_utf8(out).unwrap().contains("Content-Length"));
+        let mut body = Vec::new();
+        plain_error(505, now).body_bytes_for_tests(&mut body);
+        assert_eq!(body, b"505 HTTP Version Not Supported\n");
+    }
+
+    impl Response {
+        fn body_bytes_for_tests(self, out: &mut Vec<u8>) {
+            if let BodySource::Bytes(b) = self.body {
+                out.extend_from_slice(&b);
+            }
+        }
+    }
+}

@@ -15,7 +15,7 @@ pub use preconditions::{decide, Decision, Validators};
 use super::accept::accepts_html;
 use super::clock;
 use super::files::{url_path, SafePath};
-use super::page;
+use super::page::{self, HTML};
 use super::response::{BodySource, FileSpans, Response};
 use crate::proto::range::RangePlan;
 use crate::proto::status::{has_body, reason};
@@ -173,9 +173,6 @@ pub fn redirect_to_dir(path: &SafePath, now: SystemTime) -> Response {
         .with("Content-Length", body.len().to_string())
         .body(BodySource::Bytes(body))
 }
-
-/// The type of our HTML pages.
-pub const HTML: &str = "text/html; charset=utf-8";
 
 /// A listing's 200 head without its framing: it varies with Accept, is never stale, and an
 /// HTML one may load nothing but its own stylesheet.
