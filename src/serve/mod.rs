@@ -1,5 +1,6 @@
 //! The responder: `rawhttp serve` and the fixture library. Event loops in `event_loop`/`conn`,
-//! decisions in `files`/`reply` (pure), filesystem access in `respond`.
+//! decisions in `files`/`reply` (pure), the `Response` in `response`, filesystem access in
+//! `respond` (files opened only by `open`).
 
 pub mod accept;
 pub mod badssl;
