@@ -99,6 +99,7 @@ pub struct Page<'a> {
 
 /// An HTML page listing `entries` of the directory `display_path` (decoded, with a trailing
 /// slash), in the order given.
+#[cfg(test)]
 pub fn render_html(display_path: &str, entries: &[Entry]) -> Vec<u8> {
     let page = Page {
         display_path,
