@@ -4,12 +4,11 @@
 
 use std::fs::{File, ReadDir};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 use super::entries::{Entry, Kind};
 use super::files::is_requestable_name;
-use super::open::open_beneath;
+use super::open::{open_beneath, read_dir_of};
 
 /// Entries read (and stat'ed) per step: a few milliseconds of work at most, so other
 /// connections on the loop wait no longer than that.
@@ -39,13 +38,8 @@ impl DirReader {
     /// Start reading `dir` (the directory `rel` names under the root) via /proc/self/fd, so a
     /// path swapped since the open cannot redirect the read.
     pub fn open(rules: &ListRules, rel: &str, dir: &File) -> io::Result<DirReader> {
-        let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
-        let read = match std::fs::read_dir(&via_fd) {
-            Ok(read) => read,
-            Err(_) => std::fs::read_dir(rules.root.join(rel))?,
-        };
         Ok(DirReader {
-            read,
+            read: read_dir_of(dir, &rules.root, rel)?,
             rules: rules.clone(),
             rel: rel.to_string(),
             exhausted: false,

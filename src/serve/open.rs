@@ -1,10 +1,11 @@
-//! Opening a request's file beneath the root: the only place that opens files for a request
-//! (openat2 with RESOLVE_BENEATH, and a checked fallback for kernels without it). It decides
-//! nothing about the answer; `respond` maps its errors to statuses.
+//! Opening a request's file beneath the root: the only place that opens files (and reads
+//! directories) for a request (openat2 with RESOLVE_BENEATH, and a checked fallback for
+//! kernels without it). It decides nothing about the answer; `reply` maps its errors to
+//! statuses.
 
 use std::cell::RefCell;
 use std::ffi::CString;
-use std::fs::File;
+use std::fs::{File, ReadDir};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -55,6 +56,17 @@ pub fn open_beneath(root: &Path, follow_symlinks: bool, rel: &str) -> io::Result
             open_canonical_inside(root, rel)
         }
         other => other,
+    }
+}
+
+/// The entries of `dir` (the directory `rel` names under `root`, opened by `open_beneath`),
+/// read through its descriptor via /proc/self/fd so a path swapped since the open cannot
+/// redirect the read; without /proc, by path.
+pub fn read_dir_of(dir: &File, root: &Path, rel: &str) -> io::Result<ReadDir> {
+    let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+    match std::fs::read_dir(&via_fd) {
+        Ok(read) => Ok(read),
+        Err(_) => std::fs::read_dir(root.join(rel)),
     }
 }
 
