@@ -29,7 +29,7 @@ use super::files::{resolve_target, SafePath};
 use super::respond::{respond, respond_to};
 use super::response::{BodySource, Response};
 use super::site::Site;
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 
 /// Largest body kept in memory: the size that goes out inline with the head anyway.
 const MAX_BODY: u64 = 16 * 1024;

@@ -21,7 +21,7 @@ use super::reply::{self, FileFacts, MethodKind};
 pub use super::response::{BodySource, Response};
 pub use super::site::Site;
 use crate::proto::limits;
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 
 /// One request being answered: what every step of the shell needs.
 struct Ask<'a> {

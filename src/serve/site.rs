@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::response::Response;
 use super::routes::{self, Route};
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 
 /// What is served and how: fixed for a server's life, shared by every loop thread.
 #[derive(Debug, Clone, Default)]
