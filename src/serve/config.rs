@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::faults::FaultPlan;
 use super::record::RequestLog;
-use super::respond::Site;
+use super::site::Site;
 use super::LogFormat;
 use crate::proto::limits;
 

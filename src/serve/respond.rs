@@ -16,10 +16,8 @@ use super::files::{resolve_target, Refusal, SafePath};
 use super::listing::Format;
 use super::open::open_beneath;
 use super::reply::{self, FileFacts, MethodKind};
-// Re-exported for callers written before `response` and `site` existed (the send plan); their
-// homes are those modules.
-pub use super::response::{BodySource, Response};
-pub use super::site::Site;
+use super::response::{BodySource, Response};
+use super::site::Site;
 use crate::proto::limits;
 use crate::proto::request_head::RequestHead;
 
