@@ -11,7 +11,6 @@ use std::time::SystemTime;
 use super::dirread::{DirReader, ListRules};
 use super::dirstream::{self, DirKey, ListingBody};
 use super::entries::{self, Entry};
-use super::faults::WireFraming;
 use super::files::{resolve_target, Refusal, SafePath};
 use super::listing::Format;
 use super::open::open_beneath;
@@ -66,25 +65,6 @@ pub fn respond_to(
 /// A small text/plain error response dated now (for callers outside a request's answer).
 pub fn error_response(status: u16) -> Response {
     reply::plain_error(status, SystemTime::now())
-}
-
-/// How a body of unknown length (a streamed listing) is framed when the faults left it as is:
-/// chunked for HTTP/1.1 (RFC 9112 §7.1), else until close (HTTP/1.0 has no chunked coding,
-/// RFC 9112 §6.3 rule 8).
-pub fn unknown_length_framing(
-    response: &mut Response,
-    framing: WireFraming,
-    minor_version: u8,
-) -> WireFraming {
-    if framing != WireFraming::AsIs || !matches!(response.body, BodySource::Listing(_)) {
-        return framing;
-    }
-    if minor_version == 0 {
-        return WireFraming::UntilClose;
-    }
-    let field = ("Transfer-Encoding".to_string(), "chunked".to_string());
-    response.headers.push(field);
-    WireFraming::Chunked
 }
 
 /// Open what `path` names and answer for a file, a directory (redirect, index, listing) or

@@ -4,7 +4,7 @@
 
 use crate::proto::syntax::parse_decimal;
 use crate::serve::faults::{Faults, WireFraming};
-use crate::serve::respond::unknown_length_framing;
+use crate::serve::reply::unknown_length_framing;
 use crate::serve::response::{BodySource, Response};
 
 /// `response` rewritten as `faults` say for a request of HTTP/1.`minor`: the faults to plan

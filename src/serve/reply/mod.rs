@@ -14,6 +14,7 @@ pub use preconditions::{decide, Decision, Validators};
 
 use super::accept::accepts_html;
 use super::clock;
+use super::faults::WireFraming;
 use super::files::{url_path, SafePath};
 use super::page::{self, HTML};
 use super::response::{BodySource, FileSpans, Response};
@@ -118,6 +119,25 @@ pub fn method_reply(method: MethodKind, now: SystemTime) -> Option<Response> {
         MethodKind::Options => Some(Response::new(204, now).with("Allow", ALLOW)),
         MethodKind::Get | MethodKind::Head => None,
     }
+}
+
+/// How a body of unknown length (a streamed listing) is framed when the faults left it as is:
+/// chunked for HTTP/1.1 (RFC 9112 §7.1), else until close (HTTP/1.0 has no chunked coding,
+/// RFC 9112 §6.3 rule 8).
+pub fn unknown_length_framing(
+    response: &mut Response,
+    framing: WireFraming,
+    minor_version: u8,
+) -> WireFraming {
+    if framing != WireFraming::AsIs || !matches!(response.body, BodySource::Listing(_)) {
+        return framing;
+    }
+    if minor_version == 0 {
+        return WireFraming::UntilClose;
+    }
+    let field = ("Transfer-Encoding".to_string(), "chunked".to_string());
+    response.headers.push(field);
+    WireFraming::Chunked
 }
 
 /// A small text/plain error response (400, 404, 414, 431, 501, 505 ...).
