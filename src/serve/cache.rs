@@ -14,7 +14,7 @@
 //! not watched), nor files dated in the future (their Last-Modified is clamped to the clock, so
 //! the cached head would drift). inotify does not see changes made by
 //! another host on a network file system; nginx's open_file_cache has the same blind spot.
-//! What to answer stays `respond`'s decision.
+//! What to answer stays `reply`'s decision, made through `respond`.
 
 use std::collections::HashMap;
 use std::ffi::CString;

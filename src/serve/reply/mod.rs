@@ -561,4 +561,40 @@ mod tests {
             format!("\"{}\"", "ab".repeat(16))
         );
     }
+
+    #[test]
+    fn only_a_streamed_listing_left_as_is_gets_framed_here() {
+        use crate::serve::dirread::{DirReader, ListRules};
+        use crate::serve::dirstream::ListingBody;
+        use crate::serve::listing::Format;
+        use WireFraming::*;
+        let dir = tempfile::tempdir().unwrap();
+        let listing = || {
+            let rules = ListRules {
+                root: dir.path().to_path_buf(),
+                hidden: false,
+                follow_symlinks: false,
+            };
+            let handle = std::fs::File::open(dir.path()).unwrap();
+            let reader = DirReader::open(&rules, "", &handle).unwrap();
+            let format = Format::Json {
+                order: Default::default(),
+            };
+            let body = ListingBody::new(reader, Vec::new(), format, None, None);
+            Response::new(200, at(NOW)).body(BodySource::Listing(Box::new(body)))
+        };
+        let bytes = || plain_error(404, at(NOW));
+        let cases = [
+            (listing(), AsIs, 1, Chunked, Some("chunked")),
+            (listing(), AsIs, 0, UntilClose, None),
+            (listing(), UntilClose, 1, UntilClose, None),
+            (bytes(), AsIs, 1, AsIs, None),
+            (bytes(), Chunked, 1, Chunked, None),
+        ];
+        for (mut response, framing, minor, want, field) in cases {
+            let got = unknown_length_framing(&mut response, framing, minor);
+            assert_eq!(got, want, "{framing:?} HTTP/1.{minor}");
+            assert_eq!(response.header("transfer-encoding"), field);
+        }
+    }
 }
