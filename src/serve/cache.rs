@@ -14,7 +14,7 @@
 //! not watched), nor files dated in the future (their Last-Modified is clamped to the clock, so
 //! the cached head would drift). inotify does not see changes made by
 //! another host on a network file system; nginx's open_file_cache has the same blind spot.
-//! What to answer stays `respond`'s decision.
+//! What to answer stays `reply`'s decision, made through `respond`.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -25,8 +25,10 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::files::resolve_target;
-use super::respond::{respond, BodySource, Response, Site};
+use super::files::{resolve_target, SafePath};
+use super::respond::{respond, respond_to};
+use super::response::{BodySource, Response};
+use super::site::Site;
 use crate::proto::request_head::RequestHead;
 
 /// Largest body kept in memory: the size that goes out inline with the head anyway.
@@ -140,11 +142,13 @@ impl FileCache {
         if let Some(resp) = self.hit(req, get) {
             return resp;
         }
-        let mut resp = respond(site, req);
-        if get {
-            resp = self.fill(site, req, resp);
+        // Resolved once: `respond_to` answers from it and `fill` re-stats the path it names.
+        let target = resolve_target(&req.target, site.hidden);
+        let resp = respond_to(site, req, &target);
+        match (get, &target) {
+            (true, Ok(path)) => self.fill(site, req, path, resp),
+            _ => resp,
         }
-        resp
     }
 
     fn hit(&mut self, req: &RequestHead, get: bool) -> Option<Response> {
@@ -172,8 +176,14 @@ impl FileCache {
 
     /// Keep a whole-file 200 answer (small: its bytes; larger: its descriptor); the response
     /// goes out unchanged.
-    fn fill(&mut self, site: &Site, req: &RequestHead, resp: Response) -> Response {
-        let Some(kept) = self.keep(site, req, &resp) else {
+    fn fill(
+        &mut self,
+        site: &Site,
+        req: &RequestHead,
+        safe: &SafePath,
+        resp: Response,
+    ) -> Response {
+        let Some(kept) = self.keep(&site.root, safe, &resp) else {
             return resp;
         };
         let body = match &kept {
@@ -204,7 +214,8 @@ impl FileCache {
 
     /// What to keep of `resp`, after putting watches on its file: `None` when it is not a
     /// whole-file 200 answer, the cache has no room, or the file cannot be shown to be stable.
-    fn keep(&mut self, site: &Site, req: &RequestHead, resp: &Response) -> Option<Kept> {
+    /// `safe` is the resolved target (under `root`) the answer is for.
+    fn keep(&mut self, root: &Path, safe: &SafePath, resp: &Response) -> Option<Kept> {
         let BodySource::File {
             file,
             offset: 0,
@@ -219,19 +230,19 @@ impl FileCache {
         }
         // Directory targets answer with their index.html: the path to re-stat is not the
         // target's, so they are left uncached.
-        let safe = resolve_target(&req.target, site.hidden)
-            .ok()
-            .filter(|s| !s.dir_form)?;
+        if safe.dir_form {
+            return None;
+        }
         if self.entries.len() >= MAX_ENTRIES {
             self.forget_all();
         }
-        let path = site.root.join(&safe.rel);
+        let path = root.join(&safe.rel);
         if self.watcher.is_none() {
             self.watcher = Watcher::new();
         }
         // Watches first, then the checks and the read: a change after this point fires a
         // watch; one before it is seen by the checks or is in the bytes read.
-        if !self.watcher.as_ref()?.watch_up_to(&site.root, &path) {
+        if !self.watcher.as_ref()?.watch_up_to(root, &path) {
             return None;
         }
         match small {

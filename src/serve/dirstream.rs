@@ -1,143 +1,22 @@
-//! Reading a directory in batches, and a listing body produced as the socket drains (issue 13:
-//! a 100,000-entry directory must neither be rendered before the first byte nor held per
-//! connection). The connection pulls one piece at a time and yields the loop between pieces;
-//! what the rows look like is `listing`'s business.
+//! A listing body produced as the socket drains (issue 13: a 100,000-entry directory must
+//! neither be rendered before the first byte nor held per connection), shared by the
+//! connections of a loop thread that list the same directory. The connection pulls one piece at
+//! a time and yields the loop between pieces; reading is `dirread`'s business, what the rows
+//! look like `listing`'s.
 
 use std::cell::RefCell;
-use std::fs::{File, ReadDir};
-use std::io;
-use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::fs::File;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::entries::{self, Entry, Kind, Order};
-use super::files::is_requestable_name;
-use super::listing::{self, Counts, Page};
-use super::open::open_beneath;
-use super::site::Site;
+use super::dirread::{DirReader, ListRules, READ_BATCH};
+use super::entries::{self, Entry, Order};
+use super::listing::{self, Counts, Format, Page};
 use crate::proto::limits;
 
-/// Entries read (and stat'ed) per step: a few milliseconds of work at most, so other
-/// connections on the loop wait no longer than that.
-const READ_BATCH: usize = 128;
 /// Bytes rendered per piece: enough to fill a socket buffer in a few pieces, small enough that
 /// a connection that does not read holds little.
 const PIECE: usize = 32 * 1024;
-
-/// A directory being read through its already-opened (and already checked) descriptor.
-#[derive(Debug)]
-pub struct DirReader {
-    read: ReadDir,
-    site: Site,
-    rel: String,
-    exhausted: bool,
-}
-
-impl DirReader {
-    /// Start reading `dir` (the directory `rel` names under the root) via /proc/self/fd, so a
-    /// path swapped since the open cannot redirect the read.
-    pub fn open(site: &Site, rel: &str, dir: &File) -> io::Result<DirReader> {
-        let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
-        let read = match std::fs::read_dir(&via_fd) {
-            Ok(read) => read,
-            Err(_) => std::fs::read_dir(site.root.join(rel))?,
-        };
-        Ok(DirReader {
-            read,
-            site: site.clone(),
-            rel: rel.to_string(),
-            exhausted: false,
-        })
-    }
-
-    /// Whether every entry has been read.
-    pub fn is_exhausted(&self) -> bool {
-        self.exhausted
-    }
-
-    /// Append up to `n` more listable entries to `out`. Dotfiles (unless `--hidden`), names
-    /// no target could name (not UTF-8, CR, LF, other controls, `\`) and symlinks leaving the root are
-    /// skipped; they count against `n`, so one call is bounded work whatever the directory.
-    pub fn read_into(&mut self, out: &mut Vec<Entry>, n: usize) {
-        for _ in 0..n {
-            let Some(item) = self.read.next() else {
-                self.exhausted = true;
-                return;
-            };
-            let Ok(entry) = item else {
-                continue;
-            };
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            if (name.starts_with('.') && !self.site.hidden) || !is_requestable_name(&name) {
-                continue;
-            }
-            let Some((kind, meta)) = entry_metadata(&self.site, &self.rel, &name, &entry) else {
-                continue;
-            };
-            out.push(Entry {
-                name,
-                kind,
-                is_dir: meta.is_dir(),
-                size: if meta.is_dir() { 0 } else { meta.len() },
-                modified: meta.modified().ok(),
-            });
-        }
-    }
-}
-
-/// An entry's metadata as a request for it would see it: a symlink is resolved the way
-/// `open_beneath` resolves it, and one that leaves the root (or dangles) is not listed, so a
-/// listing never reveals the size, date or type of anything outside the root.
-fn entry_metadata(
-    site: &Site,
-    rel: &str,
-    name: &str,
-    entry: &std::fs::DirEntry,
-) -> Option<(Kind, std::fs::Metadata)> {
-    let own = entry.metadata().ok()?; // lstat: no symlink followed
-    if !own.file_type().is_symlink() {
-        let kind = if own.is_dir() { Kind::Dir } else { Kind::File };
-        return Some((kind, own));
-    }
-    let path = match rel.is_empty() {
-        true => name.to_string(),
-        false => format!("{rel}/{name}"),
-    };
-    let meta = open_beneath(site, &path).ok()?.metadata().ok()?;
-    Some((Kind::Symlink, meta))
-}
-
-/// Which listing a body renders.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Format {
-    /// The HTML page for `display_path` (decoded, `/a/b/`) in `order`.
-    Html {
-        /// The directory's path as shown (decoded, `/a/b/`).
-        display_path: String,
-        /// How entries are sorted.
-        order: Order,
-    },
-    /// The JSON array.
-    Json {
-        /// How entries are sorted.
-        order: Order,
-    },
-}
-
-impl Format {
-    fn order(&self) -> Order {
-        match self {
-            Format::Html { order, .. } | Format::Json { order } => *order,
-        }
-    }
-
-    fn is_json(&self) -> bool {
-        matches!(self, Format::Json { .. })
-    }
-}
 
 /// A directory's entries, read and sorted: what listings render.
 #[derive(Debug)]
@@ -179,7 +58,7 @@ pub struct DirKey {
 
 impl DirKey {
     /// The key of the open directory `dir` in `order` (None when it cannot be stat'ed).
-    pub fn of(site: &Site, dir: &File, order: Order) -> Option<DirKey> {
+    pub fn of(rules: &ListRules, dir: &File, order: Order) -> Option<DirKey> {
         use std::os::unix::fs::MetadataExt;
         let m = dir.metadata().ok()?;
         Some(DirKey {
@@ -188,8 +67,8 @@ impl DirKey {
             mtime: (m.mtime(), m.mtime_nsec()),
             ctime: (m.ctime(), m.ctime_nsec()),
             order,
-            hidden: site.hidden,
-            follow_symlinks: site.follow_symlinks,
+            hidden: rules.hidden,
+            follow_symlinks: rules.follow_symlinks,
         })
     }
 }
@@ -470,7 +349,9 @@ fn trim_heap() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::respond::{respond, BodySource};
+    use crate::serve::respond::respond;
+    use crate::serve::response::BodySource;
+    use crate::serve::site::Site;
 
     /// A root holding `big/` with `n` files `f1.txt` … `fN.txt` (and one dotfile).
     fn big_dir(n: usize) -> (tempfile::TempDir, Site) {
@@ -509,6 +390,7 @@ mod tests {
     }
 
     /// Every piece, checking each is bounded work.
+    #[allow(clippy::boxed_local)] // boxed as BodySource::Listing holds it
     fn drain(mut body: Box<ListingBody>) -> Vec<u8> {
         let mut all = Vec::new();
         loop {
@@ -640,7 +522,12 @@ mod tests {
             key: entries::SortKey::Size,
             desc: false,
         };
-        let key = DirKey::of(&site, &dir, order).unwrap();
+        let rules = ListRules {
+            root: site.root.clone(),
+            hidden: site.hidden,
+            follow_symlinks: site.follow_symlinks,
+        };
+        let key = DirKey::of(&rules, &dir, order).unwrap();
         assert!(shared_listing(key).is_none());
     }
 }

@@ -8,7 +8,8 @@ use super::ctx::Ctx;
 use super::faults::Faults;
 use super::plan::Exchange;
 use super::record::echo_response;
-use super::respond::{error_response, BodySource};
+use super::respond::error_response;
+use super::response::BodySource;
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
 use crate::proto::request_head::{error_status, RequestHead};
@@ -142,7 +143,7 @@ pub(super) fn answer(
     faults.adjust_request(&mut head);
     let resp = match raw {
         Some(bytes) => echo_response(bytes),
-        None => match super::routes::answer(&ctx.cfg.site, &head) {
+        None => match ctx.cfg.site.route(&head) {
             Some(canned) => canned,
             None => ctx.cache.respond(&ctx.cfg.site, &head, faults.is_none()),
         },

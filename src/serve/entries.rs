@@ -82,6 +82,7 @@ fn query_pairs(query: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// Drop dotfiles unless `hidden`, then sort by name: directories first.
+#[cfg(test)]
 pub fn prepare(entries: Vec<Entry>, hidden: bool) -> Vec<Entry> {
     prepare_by(entries, hidden, Order::default())
 }
@@ -119,6 +120,7 @@ pub fn sort_entries(entries: &mut Vec<Entry>, order: Order) {
 /// Natural, case-insensitive order: digit runs compare as numbers (`9` < `10`), letters
 /// without case (`a` < `B` < `c`); names equal that way fall back to byte order, so the order
 /// is total and the same on every request.
+#[cfg(test)]
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     natural_key(a).cmp(&natural_key(b)).then_with(|| a.cmp(b))
 }

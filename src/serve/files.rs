@@ -1,6 +1,6 @@
 //! Request target -> a path inside the root, or a refusal: a pure function, table-tested,
 //! applied before any filesystem call (ARCHITECTURE.md rule 4, after darkhttpd's `make_safe_url`).
-//! It does not open anything: `respond` opens the result beneath the root fd (openat2), which
+//! It does not open anything: `open` opens the result beneath the root fd (openat2), which
 //! is where symlinks are checked.
 //!
 //! Refusals: malformed input (undecodable `%`, `%00`/NUL, encoded `/`, any `\`, control bytes,

@@ -5,10 +5,86 @@
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::entries::{Entry, Kind, Order, SortKey};
-use super::files::encode_segment;
+use super::accept::prefers_json;
+use super::entries::{parse_order, wants_json_query, Entry, Kind, Order, SortKey};
+use super::files::{encode_segment, SafePath};
 use super::log::civil;
 use super::page::{self, escape_html};
+
+/// Which listing a request gets, and in what order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// The HTML page for `display_path` (decoded, `/a/b/`) in `order`.
+    Html {
+        /// The directory's path as shown (decoded, `/a/b/`).
+        display_path: String,
+        /// How entries are sorted.
+        order: Order,
+    },
+    /// The JSON array.
+    Json {
+        /// How entries are sorted.
+        order: Order,
+    },
+}
+
+impl Format {
+    /// JSON when Accept prefers it or the query says `format=json` (the page's own link),
+    /// else the page; in the order the query asks.
+    pub fn of(accept: Option<&[u8]>, path: &SafePath) -> Format {
+        let order = parse_order(path.query);
+        if prefers_json(accept) || wants_json_query(path.query) {
+            return Format::Json { order };
+        }
+        // The decoded path people see: `/` or `/a/b/`.
+        let display_path = match path.rel.is_empty() {
+            true => "/".to_string(),
+            false => format!("/{}/", path.rel),
+        };
+        Format::Html {
+            display_path,
+            order,
+        }
+    }
+
+    /// The entries' order.
+    pub fn order(&self) -> Order {
+        match self {
+            Format::Html { order, .. } | Format::Json { order } => *order,
+        }
+    }
+
+    /// Whether this is the JSON array.
+    pub fn is_json(&self) -> bool {
+        matches!(self, Format::Json { .. })
+    }
+
+    /// The Content-Type of this listing.
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            Format::Json { .. } => "application/json",
+            Format::Html { .. } => page::HTML,
+        }
+    }
+
+    /// The whole listing of `entries` (already filtered and sorted) at once.
+    pub fn render(&self, entries: &[Entry]) -> Vec<u8> {
+        match self {
+            Format::Json { .. } => render_json(entries),
+            Format::Html {
+                display_path,
+                order,
+            } => {
+                let page = Page {
+                    display_path,
+                    order: *order,
+                    capped: None,
+                };
+                render_page(&page, entries)
+            }
+        }
+    }
+}
 
 /// What a listing page says around its rows.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +99,7 @@ pub struct Page<'a> {
 
 /// An HTML page listing `entries` of the directory `display_path` (decoded, with a trailing
 /// slash), in the order given.
+#[cfg(test)]
 pub fn render_html(display_path: &str, entries: &[Entry]) -> Vec<u8> {
     let page = Page {
         display_path,

@@ -1,31 +1,34 @@
 //! The responder: `rawhttp serve` and the fixture library. Event loops in `event_loop`/`conn`,
-//! decisions in `files`/`reply` (pure), filesystem access in `respond`.
+//! decisions in `files`/`reply` (pure), the `Response` in `response`, filesystem access in
+//! `respond` (files opened only by `open`).
 
-pub mod accept;
+mod accept;
 pub mod badssl;
-pub mod cache;
+mod cache;
 pub mod certs;
 mod clock;
 mod config;
 pub mod conn;
 mod ctx;
-pub mod dirstream;
+mod dirread;
+mod dirstream;
 mod dispatch;
-pub mod entries;
+mod entries;
 mod etag_cache;
 pub mod event_loop;
 pub mod faults;
 pub mod fdlimit;
 pub mod files;
 pub mod fixture;
-pub mod listing;
+mod listing;
 pub mod log;
 mod open;
-pub mod page;
+mod page;
 mod plan;
 pub mod record;
 pub mod reply;
-pub mod respond;
+mod respond;
+mod response;
 pub mod routes;
 mod site;
 pub mod tls_config;

@@ -1,16 +1,15 @@
-//! Opening a request's file beneath the root: the only place that opens files for a request
-//! (openat2 with RESOLVE_BENEATH, and a checked fallback for kernels without it). It decides
-//! nothing about the answer; `respond` maps its errors to statuses.
+//! Opening a request's file beneath the root: the only place that opens files (and reads
+//! directories) for a request (openat2 with RESOLVE_BENEATH, and a checked fallback for
+//! kernels without it). It decides nothing about the answer; `reply` maps its errors to
+//! statuses.
 
 use std::cell::RefCell;
 use std::ffi::CString;
-use std::fs::File;
+use std::fs::{File, ReadDir};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use super::site::Site;
 
 /// `struct open_how` of openat2(2) (libc's is `non_exhaustive`).
 #[repr(C)]
@@ -35,11 +34,11 @@ thread_local! {
 /// syscall; where the kernel refuses (an escape, or an absolute symlink that may still land
 /// inside) or lacks openat2, the slow path checks the canonical path against the canonical
 /// root. `--follow-symlinks` uses plain openat (`rel` has no `..`, so only symlinks can leave).
-pub fn open_beneath(site: &Site, rel: &str) -> io::Result<File> {
+pub fn open_beneath(root: &Path, follow_symlinks: bool, rel: &str) -> io::Result<File> {
     let c_rel = CString::new(if rel.is_empty() { "." } else { rel })
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let root_fd = root_fd(&site.root)?;
-    if site.follow_symlinks {
+    let root_fd = root_fd(root)?;
+    if follow_symlinks {
         return openat(root_fd, &c_rel);
     }
     let how = OpenHow {
@@ -54,9 +53,20 @@ pub fn open_beneath(site: &Site, rel: &str) -> io::Result<File> {
                 Some(libc::EXDEV | libc::ENOSYS | libc::EPERM)
             ) =>
         {
-            open_canonical_inside(&site.root, rel)
+            open_canonical_inside(root, rel)
         }
         other => other,
+    }
+}
+
+/// The entries of `dir` (the directory `rel` names under `root`, opened by `open_beneath`),
+/// read through its descriptor via /proc/self/fd so a path swapped since the open cannot
+/// redirect the read; without /proc, by path.
+pub fn read_dir_of(dir: &File, root: &Path, rel: &str) -> io::Result<ReadDir> {
+    let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+    match std::fs::read_dir(&via_fd) {
+        Ok(read) => Ok(read),
+        Err(_) => std::fs::read_dir(root.join(rel)),
     }
 }
 
@@ -150,7 +160,7 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     /// root/{hello.txt, dir/, link-in, link-abs-in, link-out}; outside/secret.txt beside root.
-    fn fixture() -> (tempfile::TempDir, Site) {
+    fn fixture() -> (tempfile::TempDir, PathBuf) {
         let top = tempfile::tempdir().unwrap();
         let root = top.path().join("root");
         std::fs::create_dir_all(root.join("dir")).unwrap();
@@ -160,11 +170,7 @@ mod tests {
         symlink("hello.txt", root.join("link-in")).unwrap();
         symlink(root.join("hello.txt"), root.join("link-abs-in")).unwrap();
         symlink("../outside/secret.txt", root.join("link-out")).unwrap();
-        let site = Site {
-            root: root.canonicalize().unwrap(),
-            ..Site::default()
-        };
-        (top, site)
+        (top, root.canonicalize().unwrap())
     }
 
     /// Expected outcome per relative path: opened, or the errno.
@@ -182,19 +188,15 @@ mod tests {
 
     #[test]
     fn opens_beneath_the_root_only() {
-        let (_t, site) = fixture();
+        let (_t, root) = fixture();
         for (rel, want) in CASES {
-            let got = open_beneath(&site, rel)
+            let got = open_beneath(&root, false, rel)
                 .map(|_| ())
                 .map_err(|e| e.raw_os_error());
             assert_eq!(got, want.map_err(Some), "{rel:?}");
         }
-        let follow = Site {
-            follow_symlinks: true,
-            ..site.clone()
-        };
         let mut secret = String::new();
-        let mut file = open_beneath(&follow, "link-out").unwrap();
+        let mut file = open_beneath(&root, true, "link-out").unwrap();
         io::Read::read_to_string(&mut file, &mut secret).unwrap();
         assert_eq!(secret, "SENTINEL");
     }
@@ -202,8 +204,8 @@ mod tests {
     #[test]
     fn the_fallback_without_openat2_keeps_symlinks_inside() {
         // What kernels before 5.6 (or seccomp filters without openat2) get.
-        let (_t, site) = fixture();
-        let open = |rel: &str| open_canonical_inside(&site.root, rel).map_err(|e| e.raw_os_error());
+        let (_t, root) = fixture();
+        let open = |rel: &str| open_canonical_inside(&root, rel).map_err(|e| e.raw_os_error());
         assert!(open("hello.txt").is_ok());
         assert!(open("link-in").is_ok());
         assert!(open("link-abs-in").is_ok());

@@ -6,6 +6,9 @@ use std::sync::OnceLock;
 
 use crate::proto::status;
 
+/// The type of our HTML pages.
+pub const HTML: &str = "text/html; charset=utf-8";
+
 /// The only stylesheet of listings and error pages: inline (no second request, nothing
 /// external), light and dark (`prefers-color-scheme`), and the date column folds away on a
 /// phone. Its SHA-256 is the CSP's only `style-src`, so editing it keeps the policy in step.

@@ -16,7 +16,7 @@ use std::time::Instant;
 use super::dirstream::ListingBody;
 use super::faults::{self, Cut, Faults, WireFraming};
 use super::log::Entry;
-use super::respond::{BodySource, Response};
+use super::response::{BodySource, Response};
 
 /// Bodies up to this size go out in the same write as the head (one syscall, one segment);
 /// larger file bodies use sendfile(2) after the head.

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::respond::{BodySource, Response};
+use super::response::{BodySource, Response};
 use crate::proto::request_head::RequestHead;
 
 /// One request as the server saw it.

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::respond::{add_site_headers, BodySource, Response, Site};
+use super::response::{BodySource, Response};
 use crate::error::Error;
 use crate::proto::request_head::RequestHead;
 use crate::proto::syntax::{is_field_vchar, is_token};
@@ -208,11 +208,11 @@ pub(crate) fn check_all(routes: &[Route]) -> Result<(), Error> {
     routes.iter().try_for_each(Route::check)
 }
 
-/// The response of the first route of `site` matching `req`, with `Server`, `Date`,
-/// `Content-Length` and the site's own fields (`--cors`, `-H`); `None` lets the request fall
-/// through to the files.
-pub(crate) fn answer(site: &Site, req: &RequestHead) -> Option<Response> {
-    let route = site.routes.iter().find(|r| r.matches(req))?;
+/// The response of the first of `routes` matching `req`, with `Server`, `Date` and
+/// `Content-Length`; `None` lets the request fall through to the files. The site's own fields
+/// (`--cors`, `-H`) are `Site::route`'s to add.
+pub(crate) fn answer(routes: &[Route], req: &RequestHead) -> Option<Response> {
+    let route = routes.iter().find(|r| r.matches(req))?;
     let reply = &route.reply;
     let mut headers = vec![
         ("Server".to_string(), "rawhttp".to_string()),
@@ -228,13 +228,11 @@ pub(crate) fn answer(site: &Site, req: &RequestHead) -> Option<Response> {
         true => BodySource::None,
         false => BodySource::Bytes(reply.body.clone()),
     };
-    let mut response = Response {
+    Some(Response {
         status: reply.status,
         headers,
         body,
-    };
-    add_site_headers(site, &mut response);
-    Some(response)
+    })
 }
 
 /// Routes from the `--routes` JSON: an array of objects with `path` (required), `method`
@@ -346,6 +344,7 @@ fn string_pairs(value: Option<&Value>, key: &str) -> Result<Vec<(String, String)
 mod tests {
     use super::*;
     use crate::proto::request_head::parse_request_head;
+    use crate::serve::site::Site;
 
     fn head(raw: &str) -> RequestHead {
         let (head, _) = parse_request_head(raw.as_bytes())
@@ -410,16 +409,22 @@ mod tests {
             cors: true,
             ..Site::default()
         };
-        let get = answer(&site, &head("GET /x HTTP/1.1\r\nHost: h\r\n\r\n")).expect("match");
+        let get = site
+            .route(&head("GET /x HTTP/1.1\r\nHost: h\r\n\r\n"))
+            .expect("match");
         assert_eq!(get.status, 201);
         assert_eq!(get.header("X-Made"), Some("yes"));
         assert_eq!(get.header("Access-Control-Allow-Origin"), Some("*"));
         assert_eq!(get.header("Content-Length"), Some("5"));
         assert!(matches!(get.body, BodySource::Bytes(ref b) if b == b"made\n"));
-        let head_only = answer(&site, &head("HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n")).expect("match");
+        let head_only = site
+            .route(&head("HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n"))
+            .expect("match");
         assert_eq!(head_only.header("Content-Length"), Some("5"));
         assert!(matches!(head_only.body, BodySource::None));
-        assert!(answer(&site, &head("GET /y HTTP/1.1\r\nHost: h\r\n\r\n")).is_none());
+        assert!(site
+            .route(&head("GET /y HTTP/1.1\r\nHost: h\r\n\r\n"))
+            .is_none());
     }
 
     #[test]

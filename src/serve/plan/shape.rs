@@ -4,7 +4,8 @@
 
 use crate::proto::syntax::parse_decimal;
 use crate::serve::faults::{Faults, WireFraming};
-use crate::serve::respond::{unknown_length_framing, BodySource, Response};
+use crate::serve::reply::unknown_length_framing;
+use crate::serve::response::{BodySource, Response};
 
 /// `response` rewritten as `faults` say for a request of HTTP/1.`minor`: the faults to plan
 /// with (a cut point added where one is implied) and how the body is framed on the wire (a

@@ -1,39 +1,12 @@
-//! Request + file metadata -> status, headers and body plan: pure, table-tested (no I/O).
-//! It does not open files or format listings (`respond`, `listing`), nor read the clock
-//! (`clock`): everything takes its inputs as arguments.
+//! Preconditions (RFC 9110 §13.2.2) and Range (§14.2) for one representation: which of 304,
+//! 412, 200, 206 or 416 a GET or HEAD gets. Pure; `reply` turns the decision into a response.
 
-use std::borrow::Cow;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use super::clock::unix_secs;
+use super::super::clock::unix_secs;
+use super::MethodKind;
 use crate::proto::range::{plan_ranges, RangePlan};
 use crate::proto::Headers;
-
-/// The methods this server implements (RFC 9110 §9.1: method names are case-sensitive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MethodKind {
-    /// GET.
-    Get,
-    /// HEAD: GET's head without the body.
-    Head,
-    /// OPTIONS: 204 with `Allow`.
-    Options,
-    /// Anything else: 405 with `Allow`.
-    Other,
-}
-
-/// The `Allow` value for 405 and OPTIONS (RFC 9110 §10.2.1).
-pub const ALLOW: &str = "GET, HEAD, OPTIONS";
-
-/// Which of our methods `method` is, compared exactly: `get` is not GET (RFC 9110 §9.1).
-pub fn classify_method(method: &str) -> MethodKind {
-    match method {
-        "GET" => MethodKind::Get,
-        "HEAD" => MethodKind::Head,
-        "OPTIONS" => MethodKind::Options,
-        _ => MethodKind::Other,
-    }
-}
 
 /// A representation's validators (RFC 9110 §8.8).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,60 +114,11 @@ fn header_date(headers: &Headers, name: &str) -> Option<SystemTime> {
     httpdate::parse_http_date(headers.get_str(name)?).ok()
 }
 
-/// A strong ETag from size and modification time (nanoseconds): it changes whenever either
-/// does, without reading the file (as nginx's `"mtime-size"`, with sub-second precision).
-pub fn etag_from_metadata(len: u64, modified: SystemTime) -> String {
-    let nanos = modified
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_nanos();
-    format!("\"{len:x}-{nanos:x}\"")
-}
-
-/// A strong ETag from a content digest (fixture servers: reproducible across runs).
-pub fn etag_from_digest(digest: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(2 * 16 + 2);
-    out.push('"');
-    for b in digest.iter().take(16) {
-        // Writing into a String cannot fail.
-        let _ = write!(out, "{b:02x}");
-    }
-    out.push('"');
-    out
-}
-
-/// Content-Type from the file name's extension (mime_guess); textual types say UTF-8 so
-/// browsers do not guess; unknown extensions are `application/octet-stream`.
-pub fn content_type(name: &str) -> Cow<'static, str> {
-    let mime = mime_guess::from_path(name)
-        .first_raw()
-        .unwrap_or("application/octet-stream");
-    // The common textual types without a format! on the hot path.
-    let common = match mime {
-        "text/html" => "text/html; charset=utf-8",
-        "text/plain" => "text/plain; charset=utf-8",
-        "text/css" => "text/css; charset=utf-8",
-        "text/javascript" => "text/javascript; charset=utf-8",
-        "application/json" => "application/json; charset=utf-8",
-        _ => "",
-    };
-    let textual = mime.starts_with("text/")
-        || matches!(
-            mime,
-            "application/javascript" | "application/json" | "application/xml" | "image/svg+xml"
-        );
-    match (common, textual) {
-        ("", true) => Cow::Owned(format!("{mime}; charset=utf-8")),
-        ("", false) => Cow::Borrowed(mime),
-        (common, _) => Cow::Borrowed(common),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::proto::range::ByteSpan;
+    use std::time::Duration;
     use Decision::*;
     use MethodKind::*;
 
@@ -316,48 +240,5 @@ mod tests {
         for (method, fields, want) in CASES {
             assert_eq!(&decide_with(*method, fields), want, "{method:?} {fields:?}");
         }
-    }
-
-    #[test]
-    fn classifies_methods_case_sensitively() {
-        assert_eq!(classify_method("GET"), Get);
-        assert_eq!(classify_method("HEAD"), Head);
-        assert_eq!(classify_method("OPTIONS"), Options);
-        assert_eq!(classify_method("get"), Other);
-        assert_eq!(classify_method("POST"), Other);
-        assert_eq!(classify_method("DELETE"), Other);
-    }
-
-    #[test]
-    fn content_types_by_extension() {
-        let table = [
-            ("index.html", "text/html; charset=utf-8"),
-            ("a/b.TXT", "text/plain; charset=utf-8"),
-            ("app.js", "text/javascript; charset=utf-8"),
-            ("data.json", "application/json; charset=utf-8"),
-            ("logo.png", "image/png"),
-            ("logo.svg", "image/svg+xml; charset=utf-8"),
-            ("archive.tar.gz", "application/gzip"),
-            ("noext", "application/octet-stream"),
-            ("weird.zzzz", "application/octet-stream"),
-        ];
-        for (name, want) in table {
-            assert_eq!(content_type(name), want, "{name}");
-        }
-    }
-
-    #[test]
-    fn etags_are_strong_and_change_with_size_or_time() {
-        let t = UNIX_EPOCH + Duration::new(1, 5);
-        assert_eq!(etag_from_metadata(255, t), "\"ff-3b9aca05\"");
-        assert_ne!(etag_from_metadata(255, t), etag_from_metadata(254, t));
-        assert_ne!(
-            etag_from_metadata(255, t),
-            etag_from_metadata(255, t + Duration::from_nanos(1))
-        );
-        assert_eq!(
-            etag_from_digest(&[0xab; 32]),
-            format!("\"{}\"", "ab".repeat(16))
-        );
     }
 }
