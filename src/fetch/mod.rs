@@ -2,35 +2,35 @@
 //! `Request`/`Response` are the library API; `run` is `rawhttp fetch` built on it. Parsing and
 //! framing decisions live in `proto`; nothing here serves.
 
-pub mod args;
+pub(crate) mod args;
 pub mod batch;
-pub mod body;
+mod body;
 mod cli;
 mod cli_output;
-pub mod client;
-pub mod connect;
+mod client;
+mod connect;
 pub mod decode;
 mod exchange;
 pub mod input;
-pub mod interrupt;
-pub mod outputs;
-pub mod pool;
+pub(crate) mod interrupt;
+mod outputs;
+mod pool;
 mod progress;
 pub mod proxy;
-pub mod ratelimit;
-pub mod redirect;
-pub mod request_writer;
+mod ratelimit;
+mod redirect;
+mod request_writer;
 mod response;
-pub mod resume;
+pub(crate) mod resume;
 pub mod retry;
 pub mod save;
-pub mod sink;
-pub mod timecond;
-pub mod tls_errors;
+pub(crate) mod sink;
+mod timecond;
+mod tls_errors;
 mod tls_stream;
 pub mod trace;
-pub mod transfer;
-pub mod trust;
+pub(crate) mod transfer;
+mod trust;
 mod tunnel;
 pub mod writeout;
 
@@ -39,11 +39,11 @@ use std::time::Duration;
 
 use crate::proto::syntax::parse_decimal;
 
-pub use cli::parse_url;
-pub(crate) use cli::{print_write_out, read_format};
+pub(crate) use cli::{parse_url, print_write_out, read_format};
 pub use client::Request;
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
+pub use request_writer::HeaderEdit;
 pub use response::{Response, Timings};
 
 /// `Error::Timeout` texts, one per timer. The library names its own settings, not CLI flags

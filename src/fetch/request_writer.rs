@@ -124,13 +124,8 @@ pub fn request_headers(url: &Url, user_agent: &str, edits: &[HeaderEdit]) -> Hea
     headers
 }
 
-/// The whole request head as bytes: request line, fields, blank line.
-pub fn request_bytes(method: &str, url: &Url, http10: bool, headers: &Headers) -> Vec<u8> {
-    request_bytes_to(method, &request_target(url), http10, headers)
-}
-
-/// [`request_bytes`] with any request target (absolute-form for a proxy, authority-form for
-/// CONNECT: RFC 9112 §3.2).
+/// The whole request head as bytes: request line, fields, blank line. `target` is in any form
+/// (origin-form, absolute-form for a proxy, authority-form for CONNECT: RFC 9112 §3.2).
 pub fn request_bytes_to(method: &str, target: &str, http10: bool, headers: &Headers) -> Vec<u8> {
     let version = if http10 { "HTTP/1.0" } else { "HTTP/1.1" };
     let mut out = Vec::with_capacity(256);
@@ -156,6 +151,11 @@ pub fn request_bytes_to(method: &str, target: &str, http10: bool, headers: &Head
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The head for `url` in origin-form, as the client sends it without a proxy.
+    fn request_bytes(method: &str, url: &Url, http10: bool, headers: &Headers) -> Vec<u8> {
+        request_bytes_to(method, &request_target(url), http10, headers)
+    }
 
     fn bytes(url: &str, edits: &[HeaderEdit], http10: bool) -> String {
         let url = Url::parse(url).expect("test URLs are valid");

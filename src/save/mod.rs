@@ -3,15 +3,15 @@
 //! paths by a pure function, files are fetched on fetch's batch engine and written atomically.
 //! It never parses a response itself: `fetch` does the HTTP.
 
-pub mod crawl;
+mod crawl;
 pub mod css;
 pub mod html;
 mod links;
 pub mod paths;
-pub mod scope;
+mod scope;
 pub mod srcset;
 pub mod state;
-pub mod transfer;
+mod transfer;
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
