@@ -558,7 +558,7 @@ fn without_fragment(url: &Url) -> Url {
 }
 
 /// Methods whose repetition has the effect of one request (RFC 9110 §9.2.2).
-pub fn is_idempotent(method: &str) -> bool {
+pub(super) fn is_idempotent(method: &str) -> bool {
     matches!(
         method,
         "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"

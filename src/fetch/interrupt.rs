@@ -36,7 +36,7 @@ pub(crate) fn registry() -> MutexGuard<'static, Vec<Entry>> {
 /// Hook for resumable transfers (`-C`, `--retry`): with `true`, part files registered from now
 /// on survive SIGINT/SIGTERM so the next run can continue them. Default `false`: a signal
 /// removes them, as every other failure does.
-pub fn keep_part_files(keep: bool) {
+pub(crate) fn keep_part_files(keep: bool) {
     KEEP_BY_DEFAULT.store(keep, Ordering::Relaxed);
 }
 
@@ -71,7 +71,7 @@ pub(crate) fn set_progress_drawn(drawn: bool) {
 }
 
 /// Install the SIGINT/SIGTERM handler thread. `quiet` (`-s` without `-S`) drops the message.
-pub fn install(quiet: bool) -> std::io::Result<()> {
+pub(crate) fn install(quiet: bool) -> std::io::Result<()> {
     let mut signals = Signals::new([SIGINT, SIGTERM])?;
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {

@@ -29,7 +29,7 @@ pub(super) struct Tunnel<'a> {
 impl Tunnel<'_> {
     /// Send CONNECT on `timed` (the plain connection to the proxy) and return the socket once
     /// the proxy answered 2xx with nothing after its head.
-    pub fn open(&self, mut timed: TimedStream) -> Result<TcpStream, Error> {
+    pub(super) fn open(&self, mut timed: TimedStream) -> Result<TcpStream, Error> {
         let bytes = self.request_bytes();
         self.emit(&TraceEvent::RequestHead(&bytes));
         write_request(&mut timed, &bytes).map_err(|e| self.no_reply(e))?;
