@@ -328,8 +328,61 @@ with_children() {
 }
 
 # Base URL and PID per server name (set by the scripts), and wrk_compare's medians: req/s in
-# RESULT, server CPU microseconds per request in CPU_US.
-declare -A URLS=() PIDS=() RESULT=() CPU_US=()
+# RESULT, server CPU microseconds per request in CPU_US; their ranges over the rounds ("min–max")
+# in RESULT_RANGE and CPU_RANGE.
+declare -A URLS=() PIDS=() RESULT=() CPU_US=() RESULT_RANGE=() CPU_RANGE=()
+
+# BEFORE_BIN: RAWHTTP_BEFORE_BIN, an older rawhttp binary measured as one more server ("before")
+# in the same interleaved rounds, so a change is judged against the same load; empty when unset.
+BEFORE_BIN=${RAWHTTP_BEFORE_BIN:-}
+if [ -n "$BEFORE_BIN" ]; then
+    [ -x "$BEFORE_BIN" ] || die "RAWHTTP_BEFORE_BIN=$BEFORE_BIN is not an executable file"
+fi
+
+# start_before NAME STDERR_FILE ARGS...: start_rawhttp with the before binary; registers it as
+# server "before" (URLS, PIDS).
+start_before() {
+    local bin=$BIN
+    BIN=$BEFORE_BIN
+    start_rawhttp "$@"
+    BIN=$bin
+    URLS[before]=$RAWHTTP_URL PIDS[before]=$RAWHTTP_PID
+}
+
+# before_label: how the before binary is named in tables ("before (path)").
+before_label() {
+    echo "rawhttp before ($(basename "$BEFORE_BIN"))"
+}
+
+# pad_cells WANT AT ROW...: print each markdown table ROW with "–" cells inserted after its
+# AT-th cell (at the end when it has fewer) until it has WANT cells, so rows of parts that have
+# no value for some columns (e.g. the before binary's) stay aligned with the header.
+pad_cells() {
+    local want=$1 at=$2
+    shift 2
+    printf '%s\n' "$@" | awk -F'|' -v want="$want" -v at="$at" '{
+        n = NF - 2
+        if (n >= want) { print; next }
+        line = "|"
+        for (i = 2; i < NF; i++) {
+            line = line $i "|"
+            if (i - 1 == at || (i == NF - 1 && at >= n)) { for (k = n; k < want; k++) line = line " – |" }
+        }
+        print line }'
+}
+
+# range N...: "min–max" of numbers.
+range() {
+    printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'
+}
+
+# cell SERVER [cpu]: a table cell, the median req/s (or CPU µs per request) of SERVER, with its
+# range over the rounds when there was more than one.
+cell() {
+    local v=${RESULT[$1]} r=${RESULT_RANGE[$1]}
+    [ "${2:-}" != cpu ] || v=${CPU_US[$1]} r=${CPU_RANGE[$1]}
+    if [ "${ROUNDS:-1}" -gt 1 ]; then echo "$v ($r)"; else echo "$v"; fi
+}
 
 # cpu_ticks PID...: user + system clock ticks used so far by the given processes (all threads).
 cpu_ticks() {
@@ -381,6 +434,10 @@ wrk_compare() {
         RESULT[$srv]=$(median ${runs[$srv]})
         # shellcheck disable=SC2086
         CPU_US[$srv]=$(median ${cpu[$srv]})
+        # shellcheck disable=SC2086
+        RESULT_RANGE[$srv]=$(range ${runs[$srv]})
+        # shellcheck disable=SC2086
+        CPU_RANGE[$srv]=$(range ${cpu[$srv]})
     done
 }
 

@@ -16,7 +16,9 @@
 #             listing (target: p99 < 50 ms)
 #
 # Environment: DURATION (seconds per wrk run, default 10), ROUNDS (default 1; the median is
-# reported), WRK_THREADS (2), WRK_CONNS (64), IDLE_CONNS (10000), RAWHTTP_BIN (skip the build).
+# reported, with the range when ROUNDS > 1), WRK_THREADS (2), WRK_CONNS (64), IDLE_CONNS (10000),
+# RAWHTTP_BIN (skip the build), RAWHTTP_BEFORE_BIN (an older rawhttp binary: 1k and 100k also
+# measure it, interleaved in the same rounds, as extra columns).
 # Raw output: bench/out/serve-*.txt; the markdown table is printed on stdout and saved to
 # bench/out/serve.md.
 
@@ -56,18 +58,33 @@ check_serves() {
     done
 }
 
-# bench_size SIZE LABEL TARGET: wrk on every server for $SIZE.bin; adds a row.
+# bench_size SIZE LABEL TARGET CPU_TARGET: wrk on every server for $SIZE.bin; adds a row to each
+# table. CPU_TARGET bounds rawhttp's CPU per request ÷ lighttpd's ("–": none).
 bench_size() {
-    local size=$1 label=$2 target=$3 n l r peer q
-    wrk_compare "serve-$size" "$size.bin" "nginx lighttpd rawhttp"
+    local size=$1 label=$2 target=$3 cpu_target=$4 n l r peer q row servers="nginx lighttpd rawhttp"
+    [ -z "$BEFORE_BIN" ] || servers+=" before"
+    wrk_compare "serve-$size" "$size.bin" "$servers"
     n=${RESULT[nginx]} l=${RESULT[lighttpd]} r=${RESULT[rawhttp]}
     peer=$((n > l ? n : l))
     q=$(ratio "$r" "$peer")
-    note "$label: nginx $n, lighttpd $l, rawhttp $r req/s -> ${q}x"
-    ROWS+=("| $label keep-alive, req/s | $n | $l | $r | ${q}× | ≥ ${target}× | $(verdict "$q" ge "$target") |")
+    note "$label: nginx $n, lighttpd $l, rawhttp $r${BEFORE_BIN:+, before ${RESULT[before]}} req/s -> ${q}x"
+    row="| $label keep-alive, req/s | $(cell nginx) | $(cell lighttpd) | $(cell rawhttp) |"
+    [ -z "$BEFORE_BIN" ] || row+=" $(cell before) |"
+    row+=" ${q}× |"
+    [ -z "$BEFORE_BIN" ] || row+=" $(ratio "${RESULT[before]}" "$peer")× | $(ratio "$r" "${RESULT[before]}")× |"
+    ROWS+=("$row ≥ ${target}× | $(verdict "$q" ge "$target") |")
     n=${CPU_US[nginx]} l=${CPU_US[lighttpd]} r=${CPU_US[rawhttp]}
     peer=$(awk -v a="$n" -v b="$l" 'BEGIN { print (a + 0 < b + 0) ? a : b }')
-    CPU_ROWS+=("| $label keep-alive | $n | $l | $r | $(ratio "$r" "$peer")× |")
+    row="| $label keep-alive | $(cell nginx cpu) | $(cell lighttpd cpu) | $(cell rawhttp cpu) |"
+    [ -z "$BEFORE_BIN" ] || row+=" $(cell before cpu) |"
+    q=$(ratio "$r" "$l")
+    row+=" $(ratio "$r" "$peer")× | ${q}× |"
+    [ -z "$BEFORE_BIN" ] || row+=" $(ratio "${CPU_US[before]}" "$l")× |"
+    case $cpu_target in
+    –) row+=" – | – |" ;;
+    *) row+=" ≤ ${cpu_target}× | $(verdict "$q" le "$cpu_target") |" ;;
+    esac
+    CPU_ROWS+=("$row")
 }
 
 # bench_log: rawhttp --log common with stderr to a file, and to /dev/null (formatting cost
@@ -236,9 +253,13 @@ if want 1k || want 100k; then
     URLS[lighttpd]=http://127.0.0.1:$LIGHTTPD_PORT/ PIDS[lighttpd]=$LIGHTTPD_PID
     check_serves nginx "${URLS[nginx]}"
     check_serves lighttpd "${URLS[lighttpd]}"
+    if [ -n "$BEFORE_BIN" ]; then
+        start_before serve-before "$OUT/serve-before.log" --log off "$WWW"
+        check_serves before "${URLS[before]}"
+    fi
 fi
-want 1k && bench_size 1k "1 KiB" 1.2
-want 100k && bench_size 100k "100 KiB" 1.0
+want 1k && bench_size 1k "1 KiB" 1.2 –
+want 100k && bench_size 100k "100 KiB" 1.0 0.90
 if want log; then
     start_rawhttp serve-rawlog "$OUT/serve-access.log" --log common "$WWW"
     URLS[rawlog]=$RAWHTTP_URL PIDS[rawlog]=$RAWHTTP_PID
@@ -253,17 +274,29 @@ want listing && bench_listing
 {
     echo "### rawhttp serve vs nginx and lighttpd (plain HTTP, wrk -t$WRK_THREADS -c$WRK_CONNS -d${SECS}s, loopback)"
     echo
-    echo "| test | nginx | lighttpd | rawhttp | rawhttp ÷ faster peer | target | verdict |"
-    echo "|---|---:|---:|---:|---:|---|---|"
-    printf '%s\n' "${ROWS[@]}"
+    if [ -n "$BEFORE_BIN" ] && { want 1k || want 100k; }; then
+        echo "| test | nginx | lighttpd | rawhttp | $(before_label) | rawhttp ÷ faster peer | before ÷ faster peer | rawhttp ÷ before | target | verdict |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    else
+        echo "| test | nginx | lighttpd | rawhttp | rawhttp ÷ faster peer | target | verdict |"
+        echo "|---|---:|---:|---:|---:|---|---|"
+    fi
+    wide=7 cpu_wide=8
+    [ -z "$BEFORE_BIN" ] || wide=10 cpu_wide=10
+    pad_cells "$wide" 4 "${ROWS[@]}"
     echo
     if [ ${#CPU_ROWS[@]} -gt 0 ]; then
         echo "Server CPU time per request, µs (user + system from /proc/PID/stat during the same runs; lower is better):"
         echo
-        echo "| test | nginx | lighttpd | rawhttp | rawhttp ÷ leaner peer |"
-        echo "|---|---:|---:|---:|---:|"
-        printf '%s\n' "${CPU_ROWS[@]}"
+        if [ -n "$BEFORE_BIN" ]; then
+            echo "| test | nginx | lighttpd | rawhttp | $(before_label) | rawhttp ÷ leaner peer | rawhttp ÷ lighttpd | before ÷ lighttpd | target (÷ lighttpd) | verdict |"
+            echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+        else
+            echo "| test | nginx | lighttpd | rawhttp | rawhttp ÷ leaner peer | rawhttp ÷ lighttpd | target (÷ lighttpd) | verdict |"
+            echo "|---|---:|---:|---:|---:|---:|---|---|"
+        fi
+        pad_cells "$cpu_wide" 99 "${CPU_ROWS[@]}"
         echo
     fi
-    machine_line "$(nginx -v 2>&1 | sed 's/.*: //'), lighttpd $(lighttpd -v 2>&1 | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s)"
+    machine_line "$(nginx -v 2>&1 | sed 's/.*: //'), lighttpd $(lighttpd -v 2>&1 | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s)${BEFORE_BIN:+; before: $BEFORE_BIN}"
 } | tee "$OUT/serve.md"

@@ -10,7 +10,9 @@
 #   Targets: rawhttp >= 1.0x nginx for each.
 #
 # Environment: DURATION (seconds per wrk run, default 10), ROUNDS (default 1; the median is
-# reported), WRK_THREADS (2), WRK_CONNS (64), RAWHTTP_BIN (skip the build).
+# reported, with the range when ROUNDS > 1), WRK_THREADS (2), WRK_CONNS (64), RAWHTTP_BIN (skip
+# the build), RAWHTTP_BEFORE_BIN (an older rawhttp binary, measured in the same rounds as extra
+# columns).
 # Raw output: bench/out/tls-*.txt; the markdown table is printed on stdout and saved to
 # bench/out/tls.md.
 
@@ -72,33 +74,47 @@ URLS[rawhttp]=$RAWHTTP_URL PIDS[rawhttp]=$RAWHTTP_PID
 case $RAWHTTP_URL in https://*) ;; *) die "rawhttp with --tls-cert announced $RAWHTTP_URL, not https" ;; esac
 check_serves nginx "${URLS[nginx]}"
 check_serves rawhttp "${URLS[rawhttp]}"
+if [ -n "$BEFORE_BIN" ]; then
+    start_before tls-before "$OUT/tls-before.log" --log off --tls-cert "$LEAF_PEM" --tls-key "$LEAF_KEY" "$WWW"
+    check_serves before "${URLS[before]}"
+fi
 RAWPORT=${RAWHTTP_URL##*:}
 SUITES="nginx: $(negotiated nginx "$NGINX_PORT"); rawhttp: $(negotiated rawhttp "${RAWPORT%/}")"
 note "negotiated: $SUITES"
 
 # bench_part PART LABEL: one comparison; adds a row.
 bench_part() {
-    local part=$1 label=$2 n r q
+    local part=$1 label=$2 n r q b="" row
+    [ -z "$BEFORE_BIN" ] || b=" before"
     case $part in
-    1k | 100k) wrk_compare "tls-$part" "$part.bin" "nginx rawhttp" ;;
+    1k | 100k) wrk_compare "tls-$part" "$part.bin" "nginx rawhttp$b" ;;
     conn)
         start_nginx12
         answers_close nginx "${URLS[nginx]}1k.bin"
         answers_close nginx12 "${URLS[nginx12]}1k.bin"
         answers_close rawhttp "${URLS[rawhttp]}1k.bin"
-        wrk_compare tls-conn 1k.bin "nginx nginx12 rawhttp" -H 'Connection: close' ;;
+        [ -z "$b" ] || answers_close before "${URLS[before]}1k.bin"
+        wrk_compare tls-conn 1k.bin "nginx nginx12 rawhttp$b" -H 'Connection: close' ;;
     esac
     n=${RESULT[nginx]} r=${RESULT[rawhttp]}
     q=$(ratio "$r" "$n")
-    note "$label: nginx $n, rawhttp $r -> ${q}x"
-    ROWS+=("| $label | $n | $r | ${q}× | ≥ 1.0× | $(verdict "$q" ge 1.0) |")
-    CPU_ROWS+=("| ${label%, req/s} | ${CPU_US[nginx]} | ${CPU_US[rawhttp]} | $(ratio "${CPU_US[rawhttp]}" "${CPU_US[nginx]}")× |")
+    note "$label: nginx $n, rawhttp $r${b:+, before ${RESULT[before]}} -> ${q}x"
+    row="| $label | $(cell nginx) | $(cell rawhttp) |"
+    [ -z "$b" ] || row+=" $(cell before) |"
+    row+=" ${q}× |"
+    [ -z "$b" ] || row+=" $(ratio "${RESULT[before]}" "$n")× | $(ratio "$r" "${RESULT[before]}")× |"
+    ROWS+=("$row ≥ 1.0× | $(verdict "$q" ge 1.0) |")
+    row="| ${label%, req/s} | $(cell nginx cpu) | $(cell rawhttp cpu) |"
+    [ -z "$b" ] || row+=" $(cell before cpu) |"
+    row+=" $(ratio "${CPU_US[rawhttp]}" "${CPU_US[nginx]}")× |"
+    [ -z "$b" ] || row+=" $(ratio "${CPU_US[before]}" "${CPU_US[nginx]}")× | $(ratio "${CPU_US[rawhttp]}" "${CPU_US[before]}")× |"
+    CPU_ROWS+=("$row")
     if [ "$part" = conn ]; then
         n=${RESULT[nginx12]}
         q=$(ratio "$r" "$n")
         note "$label, nginx with TLS 1.2 only: nginx $n, rawhttp $r -> ${q}x"
-        ROWS+=("| the same, nginx limited to TLS 1.2 (the 1.22 default; rawhttp still TLS 1.3) | $n | $r | ${q}× | ≥ 1.0× | $(verdict "$q" ge 1.0) |")
-        CPU_ROWS+=("| the same, nginx limited to TLS 1.2 | ${CPU_US[nginx12]} | ${CPU_US[rawhttp]} | $(ratio "${CPU_US[rawhttp]}" "${CPU_US[nginx12]}")× |")
+        ROWS+=("| the same, nginx limited to TLS 1.2 (the 1.22 default; rawhttp still TLS 1.3) | $(cell nginx12) | $(cell rawhttp) |${b:+ – |} ${q}× |${b:+ – | – |} ≥ 1.0× | $(verdict "$q" ge 1.0) |")
+        CPU_ROWS+=("| the same, nginx limited to TLS 1.2 | $(cell nginx12 cpu) | $(cell rawhttp cpu) |${b:+ – |} $(ratio "${CPU_US[rawhttp]}" "${CPU_US[nginx12]}")× |${b:+ – | – |}")
     fi
 }
 
@@ -122,15 +138,25 @@ stop_all
 {
     echo "### rawhttp serve vs nginx over TLS (ECDSA P-256, wrk -t$WRK_THREADS -c$WRK_CONNS -d${SECS}s, loopback)"
     echo
-    echo "| test | nginx | rawhttp | rawhttp ÷ nginx | target | verdict |"
-    echo "|---|---:|---:|---:|---|---|"
+    if [ -n "$BEFORE_BIN" ]; then
+        echo "| test | nginx | rawhttp | $(before_label) | rawhttp ÷ nginx | before ÷ nginx | rawhttp ÷ before | target | verdict |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
+    else
+        echo "| test | nginx | rawhttp | rawhttp ÷ nginx | target | verdict |"
+        echo "|---|---:|---:|---:|---|---|"
+    fi
     printf '%s\n' "${ROWS[@]}"
     echo
     echo "Server CPU time per request, µs (user + system from /proc/PID/stat during the same runs; lower is better):"
     echo
-    echo "| test | nginx | rawhttp | rawhttp ÷ nginx |"
-    echo "|---|---:|---:|---:|"
+    if [ -n "$BEFORE_BIN" ]; then
+        echo "| test | nginx | rawhttp | $(before_label) | rawhttp ÷ nginx | before ÷ nginx | rawhttp ÷ before |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+    else
+        echo "| test | nginx | rawhttp | rawhttp ÷ nginx |"
+        echo "|---|---:|---:|---:|"
+    fi
     printf '%s\n' "${CPU_ROWS[@]}"
     echo
-    machine_line "$(nginx -v 2>&1 | sed 's/.*: //') with $(openssl version | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s); negotiated with openssl s_client: $SUITES"
+    machine_line "$(nginx -v 2>&1 | sed 's/.*: //') with $(openssl version | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s)${BEFORE_BIN:+; before: $BEFORE_BIN}; negotiated with openssl s_client: $SUITES"
 } | tee "$OUT/tls.md"

@@ -549,6 +549,53 @@ fn small_file_answers_follow_changes_at_once() {
     assert_eq!(read_reply(&mut BufReader::new(c)).status, 404);
 }
 
+/// Links in /proc/PID/fd that name a deleted file called `name`.
+fn deleted_fds(pid: u32, name: &str) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|p| p.display().to_string())
+        .filter(|p| p.contains(name) && p.ends_with("(deleted)"))
+        .collect()
+}
+
+#[test]
+fn large_file_answers_follow_changes_at_once() {
+    let s = serve(&["--threads", "1"]);
+    let root = s._dir.path().to_path_buf();
+    let file = root.join("big.bin");
+    std::fs::write(&file, vec![b'1'; 100 * 1024]).unwrap();
+    // The first answer keeps the descriptor, the second is sent from it.
+    assert_eq!(fetch_body(s.addr, "/big.bin"), vec![b'1'; 100 * 1024]);
+    assert_eq!(fetch_body(s.addr, "/big.bin"), vec![b'1'; 100 * 1024]);
+    // Grown in place (same inode): the Content-Length follows.
+    let mut f = std::fs::File::options().append(true).open(&file).unwrap();
+    f.write_all(&[b'2'; 20 * 1024]).unwrap();
+    drop(f);
+    let grown = [vec![b'1'; 100 * 1024], vec![b'2'; 20 * 1024]].concat();
+    assert_eq!(fetch_body(s.addr, "/big.bin"), grown);
+    assert_eq!(fetch_body(s.addr, "/big.bin"), grown);
+    // Shrunk through a hard link outside the root: no event in any served directory.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::hard_link(&file, elsewhere.path().join("alias")).unwrap();
+    std::fs::write(elsewhere.path().join("alias"), vec![b'3'; 50 * 1024]).unwrap();
+    assert_eq!(fetch_body(s.addr, "/big.bin"), vec![b'3'; 50 * 1024]);
+    assert_eq!(fetch_body(s.addr, "/big.bin"), vec![b'3'; 50 * 1024]);
+    // Replaced by rename (a new inode at the same path).
+    std::fs::write(root.join("big.tmp"), vec![b'4'; 60 * 1024]).unwrap();
+    std::fs::rename(root.join("big.tmp"), &file).unwrap();
+    assert_eq!(fetch_body(s.addr, "/big.bin"), vec![b'4'; 60 * 1024]);
+    assert_eq!(fetch_body(s.addr, "/big.bin"), vec![b'4'; 60 * 1024]);
+    // Removed: the next request, whatever it asks, lets the descriptor go (a deleted file's
+    // space is not held), and the path answers 404.
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(fetch_body(s.addr, "/hello.txt"), b"hello\n");
+    assert_eq!(deleted_fds(s.child.id(), "big.bin"), Vec::<String>::new());
+    let mut c = connect(s.addr);
+    c.write_all(get("/big.bin").as_bytes()).unwrap();
+    assert_eq!(read_reply(&mut BufReader::new(c)).status, 404);
+}
+
 #[test]
 fn a_port_held_by_another_server_is_not_shared_silently() {
     let first = serve(&["--threads", "2"]);

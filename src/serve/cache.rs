@@ -1,6 +1,9 @@
-//! A per-loop cache of small whole-file 200 responses, so a hit costs one ioctl instead of
+//! A per-loop cache of whole-file 200 responses, so a hit costs one ioctl instead of
 //! openat2 + fstat + pread + close (measured: those four were ~24% of the server's CPU for a
 //! 1 KiB file under wrk) or a statx path walk (13% when hits were re-validated by stat).
+//! Small bodies are kept in memory; larger ones keep their open descriptor, lent to each
+//! response as a dup (sendfile needs no open, statx nor final close per request: 3 of the 6
+//! syscalls a 100 KiB answer made, as lighttpd's and nginx's open-file caches avoid them).
 //!
 //! Correct when files change: before a file is read into the cache, inotify(7) watches are put
 //! on it and on every directory from it up to the root, and the path is checked to still name
@@ -26,8 +29,12 @@ use super::files::resolve_target;
 use super::respond::{respond, BodySource, Response, Site};
 use crate::proto::request::RequestHead;
 
-/// Largest body kept: the size that goes out inline with the head anyway.
+/// Largest body kept in memory: the size that goes out inline with the head anyway.
 const MAX_BODY: u64 = 16 * 1024;
+/// Open descriptors kept per loop for larger files. Few, as they come out of the
+/// `FD_RESERVE` that connections leave free; once full, further large files are simply not
+/// kept (no eviction, so a working set of many large files cannot make every miss a fill).
+const MAX_FILES: usize = 16;
 /// Entries per loop (at most MAX_BODY each: 4 MiB per loop); the map is cleared when full.
 const MAX_ENTRIES: usize = 256;
 
@@ -78,13 +85,37 @@ impl Identity {
 struct Entry {
     /// The GET head's fields; the `Date` value is replaced on every hit.
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    body: Kept,
+}
+
+/// A cached body.
+enum Kept {
+    /// A small file's bytes.
+    Bytes(Vec<u8>),
+    /// A larger file's descriptor (offset unused: sendfile and pread name their own).
+    File { file: File, len: u64 },
+}
+
+impl Kept {
+    /// The body of a GET answered from this entry; `None` when no descriptor is left for the dup.
+    fn lend(&self) -> Option<BodySource> {
+        Some(match self {
+            Kept::Bytes(body) => BodySource::Bytes(body.clone()),
+            Kept::File { file, len } => BodySource::File {
+                file: file.try_clone().ok()?,
+                offset: 0,
+                len: *len,
+            },
+        })
+    }
 }
 
 /// One loop's cache.
 #[derive(Default)]
 pub struct FileCache {
     entries: HashMap<String, Entry>,
+    /// How many entries hold a descriptor (`Kept::File`).
+    files: usize,
     /// Watches every cached file and its directories; `None` until the first fill, and again
     /// after a change dropped everything (closing the descriptor drops all its watches).
     watcher: Option<Watcher>,
@@ -93,6 +124,12 @@ pub struct FileCache {
 impl FileCache {
     /// `respond`, answered from the cache when the request and the file allow it.
     pub fn respond(&mut self, site: &Site, req: &RequestHead, usable: bool) -> Response {
+        // One check per request, whatever it asks for: a hit is then known fresh, and the
+        // descriptors of changed or deleted files are let go at once (a deleted file's space
+        // is not held until its path is asked again).
+        if !self.entries.is_empty() && self.watcher.as_ref().is_none_or(Watcher::has_fired) {
+            self.forget_all();
+        }
         let get = req.method == "GET";
         if !usable
             || !(get || req.method == "HEAD")
@@ -111,11 +148,8 @@ impl FileCache {
     }
 
     fn hit(&mut self, req: &RequestHead, get: bool) -> Option<Response> {
+        // Fresh: `respond` dropped everything if any watch had fired.
         let entry = self.entries.get(&req.target)?;
-        if self.watcher.as_ref().is_none_or(Watcher::has_fired) {
-            self.forget_all();
-            return None;
-        }
         let date = super::clock::http_date_now();
         let headers = entry
             .headers
@@ -126,7 +160,7 @@ impl FileCache {
             })
             .collect();
         let body = match get {
-            true => BodySource::Bytes(entry.body.clone()),
+            true => entry.body.lend()?,
             false => BodySource::None,
         };
         Some(Response {
@@ -136,27 +170,58 @@ impl FileCache {
         })
     }
 
-    /// Keep a copy of a small whole-file 200 answer; the response goes out unchanged.
+    /// Keep a whole-file 200 answer (small: its bytes; larger: its descriptor); the response
+    /// goes out unchanged.
     fn fill(&mut self, site: &Site, req: &RequestHead, resp: Response) -> Response {
+        let Some(kept) = self.keep(site, req, &resp) else {
+            return resp;
+        };
+        let body = match &kept {
+            Kept::Bytes(bytes) => BodySource::Bytes(bytes.clone()),
+            Kept::File { .. } => {
+                self.files += 1;
+                resp.body
+            }
+        };
+        let entry = Entry {
+            headers: resp.headers.clone(),
+            body: kept,
+        };
+        // A hit whose dup failed fills again: the entry it replaces may hold a descriptor.
+        if let Some(Entry {
+            body: Kept::File { .. },
+            ..
+        }) = self.entries.insert(req.target.clone(), entry)
+        {
+            self.files -= 1;
+        }
+        Response {
+            status: resp.status,
+            headers: resp.headers,
+            body,
+        }
+    }
+
+    /// What to keep of `resp`, after putting watches on its file: `None` when it is not a
+    /// whole-file 200 answer, the cache has no room, or the file cannot be shown to be stable.
+    fn keep(&mut self, site: &Site, req: &RequestHead, resp: &Response) -> Option<Kept> {
         let BodySource::File {
             file,
             offset: 0,
             len,
         } = &resp.body
         else {
-            return resp;
+            return None;
         };
-        if resp.status != 200 || *len > MAX_BODY {
-            return resp;
+        let small = *len <= MAX_BODY;
+        if resp.status != 200 || (!small && self.files >= MAX_FILES) {
+            return None;
         }
         // Directory targets answer with their index.html: the path to re-stat is not the
         // target's, so they are left uncached.
-        let Some(safe) = resolve_target(&req.target, site.hidden)
+        let safe = resolve_target(&req.target, site.hidden)
             .ok()
-            .filter(|s| !s.dir_form)
-        else {
-            return resp;
-        };
+            .filter(|s| !s.dir_form)?;
         if self.entries.len() >= MAX_ENTRIES {
             self.forget_all();
         }
@@ -164,26 +229,16 @@ impl FileCache {
         if self.watcher.is_none() {
             self.watcher = Watcher::new();
         }
-        let Some(watcher) = &self.watcher else {
-            return resp;
-        };
         // Watches first, then the checks and the read: a change after this point fires a
         // watch; one before it is seen by the checks or is in the bytes read.
-        if !watcher.watch_up_to(&site.root, &path) {
-            return resp;
+        if !self.watcher.as_ref()?.watch_up_to(&site.root, &path) {
+            return None;
         }
-        let Some(body) = snapshot(file, *len, &path) else {
-            return resp;
-        };
-        let entry = Entry {
-            headers: resp.headers.clone(),
-            body: body.clone(),
-        };
-        self.entries.insert(req.target.clone(), entry);
-        Response {
-            status: resp.status,
-            headers: resp.headers,
-            body: BodySource::Bytes(body),
+        match small {
+            true => snapshot(file, *len, &path).map(Kept::Bytes),
+            false => named_still(file, *len, &path)
+                .and_then(|_| file.try_clone().ok())
+                .map(|file| Kept::File { file, len: *len }),
         }
     }
 }
@@ -192,13 +247,14 @@ impl FileCache {
     /// Drop every entry and every watch.
     fn forget_all(&mut self) {
         self.entries.clear();
+        self.files = 0;
         self.watcher = None;
     }
 }
 
-/// The file's bytes, when `path` still names this very file without passing through a symlink,
-/// it held still (same identity before and after the read), and it is not dated in the future.
-fn snapshot(file: &File, len: u64, path: &Path) -> Option<Vec<u8>> {
+/// The file's identity, when `path` still names this very file without passing through a
+/// symlink, it has the length answered, and it is not dated in the future.
+fn named_still(file: &File, len: u64, path: &Path) -> Option<Identity> {
     let before = Identity::of(&file.metadata().ok()?);
     if before.size != len || !before.is_past(SystemTime::now()) {
         return None;
@@ -209,6 +265,13 @@ fn snapshot(file: &File, len: u64, path: &Path) -> Option<Vec<u8>> {
     if named != before || std::fs::canonicalize(path).ok()? != path {
         return None;
     }
+    Some(before)
+}
+
+/// The file's bytes, when `named_still` holds and the file held still (same identity before
+/// and after the read).
+fn snapshot(file: &File, len: u64, path: &Path) -> Option<Vec<u8>> {
+    let before = named_still(file, len, path)?;
     let mut body = vec![0; len as usize];
     file.read_exact_at(&mut body, 0).ok()?;
     let after = Identity::of(&file.metadata().ok()?);

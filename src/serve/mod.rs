@@ -6,8 +6,11 @@ pub mod badssl;
 pub mod cache;
 pub mod certs;
 mod clock;
+mod config;
 pub mod conn;
+mod ctx;
 pub mod dirstream;
+mod dispatch;
 pub mod entries;
 mod etag_cache;
 pub mod event_loop;
@@ -19,6 +22,7 @@ pub mod listing;
 pub mod log;
 mod open;
 pub mod page;
+mod plan;
 pub mod record;
 pub mod reply;
 pub mod respond;
@@ -37,7 +41,8 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::error::Error;
-use event_loop::{Engine, EngineConfig};
+use config::EngineConfig;
+use event_loop::Engine;
 use faults::FaultPlan;
 use site::Site;
 
@@ -206,13 +211,13 @@ fn engine_config(
 
 /// `--max-connections-per-ip`: given, it applies to loopback too; absent, the default spares
 /// loopback (issue 13).
-fn per_ip_cap(flag: Option<usize>) -> event_loop::PerIpCap {
+fn per_ip_cap(flag: Option<usize>) -> config::PerIpCap {
     match flag {
-        Some(max) => event_loop::PerIpCap {
+        Some(max) => config::PerIpCap {
             max,
             loopback: true,
         },
-        None => event_loop::PerIpCap::default(),
+        None => config::PerIpCap::default(),
     }
 }
 
