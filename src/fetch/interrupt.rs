@@ -40,11 +40,12 @@ pub(crate) fn keep_part_files(keep: bool) {
     KEEP_BY_DEFAULT.store(keep, Ordering::Relaxed);
 }
 
-/// Track `part` until [`unregister`]; returns its id.
-pub(crate) fn register(part: &Path) -> u64 {
+/// Track `part` until [`unregister_in`]; returns its id. Callers create the file while they
+/// hold the guard `parts` came from, so a signal never finds a part file not yet tracked.
+pub(crate) fn register_in(parts: &mut Vec<Entry>, part: &Path) -> u64 {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let keep = KEEP_BY_DEFAULT.load(Ordering::Relaxed);
-    registry().push(Entry {
+    parts.push(Entry {
         id,
         part: part.to_path_buf(),
         keep,

@@ -143,6 +143,9 @@ impl Sink {
         // O_EXCL never follows a symlink planted as NAME.part; a stale part file is removed and
         // the create tried once more (not removed up front: that costs an unlink per file).
         let create = || OpenOptions::new().write(true).create_new(true).open(&part);
+        // Created under the registry's lock: a signal now either comes before the file
+        // exists or finds it tracked (the handler takes the same lock), never in between.
+        let mut parts = interrupt::registry();
         let file = match create() {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 fs::remove_file(&part).map_err(|e| write_error(&part, e))?;
@@ -151,7 +154,10 @@ impl Sink {
             other => other,
         }
         .map_err(|e| write_error(&part, e))?;
-        Ok(Self::tracked_part(file, part, path, no_clobber, claim))
+        let tracked = interrupt::register_in(&mut parts, &part);
+        Ok(Self::tracked_part(
+            file, part, path, no_clobber, claim, tracked,
+        ))
     }
 
     fn tracked_part(
@@ -160,8 +166,8 @@ impl Sink {
         path: &Path,
         no_clobber: bool,
         claim: Claim,
+        tracked: u64,
     ) -> Sink {
-        let tracked = interrupt::register(&part);
         Sink {
             kind: SinkKind::Part {
                 file: Some(file),
@@ -198,8 +204,11 @@ impl Sink {
             io::Seek::seek(&mut file, io::SeekFrom::Start(offset))?;
             Ok(file)
         };
+        // Under the registry's lock, as in `open_part`: the file may be created here.
+        let mut parts = interrupt::registry();
         let file = open().map_err(|e| write_error(&part, e))?;
-        Ok(Self::tracked_part(file, part, path, false, claim))
+        let tracked = interrupt::register_in(&mut parts, &part);
+        Ok(Self::tracked_part(file, part, path, false, claim, tracked))
     }
 
     /// Keep `NAME.part` when this sink is dropped uncommitted (and on SIGINT/SIGTERM), so a
