@@ -22,8 +22,8 @@ use super::response::{Lease, Response, Timings};
 use super::trace::{TraceEvent, Tracer};
 use super::tunnel::Tunnel;
 use crate::proto::framing::{response_framing, BodyKind};
-use crate::proto::head::ResponseHead;
 use crate::proto::limits;
+use crate::proto::response_head::ResponseHead;
 use crate::Error;
 
 /// Header fields that only travel to the origin the user named (RFC 9110 §15.4: a client

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::body::{Incoming, TimedStream};
 use super::connect::Stream;
-use crate::proto::head::ResponseHead;
 use crate::proto::limits;
+use crate::proto::response_head::ResponseHead;
 use crate::Error;
 
 /// A connection whose final response head has been read: the rest, the head, its raw bytes.

@@ -10,8 +10,8 @@ use url::Url;
 use super::body::{Body, TimedStream};
 use super::pool::{Pool, Route};
 use crate::proto::framing::BodyKind;
-use crate::proto::head::ResponseHead;
 use crate::proto::limits;
+use crate::proto::response_head::ResponseHead;
 use crate::proto::Headers;
 use crate::Error;
 

@@ -10,7 +10,7 @@ use super::exchange::{read_final_head, write_request};
 use super::proxy::Proxy;
 use super::request_writer;
 use super::trace::{TraceEvent, Tracer};
-use crate::proto::head::ResponseHead;
+use crate::proto::response_head::ResponseHead;
 use crate::proto::Headers;
 use crate::Error;
 

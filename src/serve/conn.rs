@@ -20,7 +20,7 @@ use super::plan::{BodyStep, Exchange};
 use super::record::{is_echo, RecordedRequest};
 use super::transport::{ReadStatus, Transport};
 use crate::proto::limits;
-use crate::proto::request::{error_status, parse_request_head, RequestHead};
+use crate::proto::request_head::{error_status, parse_request_head, RequestHead};
 
 /// What the loop should do with a connection after it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::record::echo_response;
 use super::respond::{error_response, BodySource, Response};
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
-use crate::proto::request::{error_status, RequestHead};
+use crate::proto::request_head::{error_status, RequestHead};
 
 /// The interim response a client waiting on `Expect: 100-continue` needs before its body.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -197,7 +197,7 @@ fn wants_keep_alive(head: &RequestHead) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::request::parse_request_head;
+    use crate::proto::request_head::parse_request_head;
 
     /// (request head, body bytes already here, remaining, keep-alive, expects 100-continue)
     const FATES: &[(&str, bool, u64, bool, bool)] = &[

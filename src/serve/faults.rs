@@ -7,7 +7,7 @@ mod rules;
 
 use std::time::Duration;
 
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 use crate::proto::syntax::parse_decimal;
 
 pub use rules::{FaultPlan, FaultRule, NthCounter};

@@ -223,7 +223,8 @@ impl Exchange {
         match self.segs.front() {
             None if chunked && !self.chunk_trailer_sent => {
                 // RFC 9112 §7.1: the last chunk, and an empty trailer section.
-                self.out.extend_from_slice(b"0\r\n\r\n");
+                self.out
+                    .extend_from_slice(crate::proto::chunked::LAST_CHUNK);
                 self.chunk_trailer_sent = true;
                 Ok(BodyStep::Refill)
             }
@@ -376,14 +377,14 @@ fn read_inline(file: &File, offset: u64, len: u64, out: &mut Vec<u8>) -> bool {
 /// Chunk-size line before a piece of body (RFC 9112 §7.1); returns where the data starts.
 fn frame_open(out: &mut Vec<u8>, n: u64, chunked: bool) -> usize {
     if chunked {
-        out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+        crate::proto::chunked::start_chunk(n, out);
     }
     out.len()
 }
 
 fn frame_close(out: &mut Vec<u8>, chunked: bool) {
     if chunked {
-        out.extend_from_slice(b"\r\n");
+        crate::proto::chunked::end_chunk(out);
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::respond::{BodySource, Response};
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 
 /// One request as the server saw it.
 ///
