@@ -17,13 +17,13 @@ use crate::Error;
 /// One tunnel to ask a proxy for.
 pub(super) struct Tunnel<'a> {
     /// The proxy asked.
-    pub proxy: &'a Proxy,
+    pub(super) proxy: &'a Proxy,
     /// The origin as `host:port` (the authority-form target of CONNECT).
-    pub authority: String,
+    pub(super) authority: String,
     /// Sent as `User-Agent`, as on the request itself.
-    pub user_agent: &'a str,
+    pub(super) user_agent: &'a str,
     /// Told the CONNECT request and reply heads (`-v`).
-    pub trace: Option<&'a Tracer>,
+    pub(super) trace: Option<&'a Tracer>,
 }
 
 impl Tunnel<'_> {
