@@ -1,7 +1,8 @@
-//! The library API: `Request` (a builder) and `Response` (status, headers, the body as
-//! `io::Read`). One connection per request (`Connection: close`) unless a [`Pool`] is given:
-//! then connections are kept alive and reused per origin (RFC 9112 §9.3). Redirects only when
-//! asked. No output files, no progress: that is the CLI's business.
+//! The library API's request: `Request` (a builder) and `send`, which picks a pooled or fresh
+//! connection (through a proxy or its CONNECT tunnel when asked), follows redirects when asked,
+//! and hands back a [`Response`]. One connection per request (`Connection: close`) unless a
+//! [`Pool`] is given: then connections are kept alive and reused per origin (RFC 9112 §9.3).
+//! No output files, no progress: that is the CLI's business.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
