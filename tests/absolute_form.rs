@@ -3,30 +3,19 @@
 //! the query, canned routes, echo and the recorded path. Raw bytes on a socket, since no client
 //! sends absolute-form to a server that is not a proxy unless made to.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+mod serve_cli;
+
+use std::net::SocketAddr;
 
 use rawhttp::serve::faults::Faults;
 use rawhttp::serve::routes::Reply;
 use rawhttp::serve::Server;
-
-const WAIT: Duration = Duration::from_secs(20);
+use serve_cli::{raw_exchange, split_response};
 
 /// Send `GET TARGET HTTP/1.1` with `Connection: close`; (head, body) once the server closes.
 fn get(addr: SocketAddr, target: &str) -> (String, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(WAIT)).expect("timeout");
     let request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(request.as_bytes()).expect("send");
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read to close");
-    let end = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a whole head");
-    let head = String::from_utf8_lossy(&out[..end]).into_owned();
-    (head, out[end + 4..].to_vec())
+    split_response(&raw_exchange(addr, request.as_bytes()))
 }
 
 fn truncate(n: u64) -> Faults {

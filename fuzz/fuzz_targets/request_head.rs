@@ -1,4 +1,4 @@
-//! Fuzz `proto::request::parse_request_head` (+ `error_status` on its errors, and
+//! Fuzz `proto::request_head::parse_request_head` (+ `error_status` on its errors, and
 //! `request_framing` and `serve::files::resolve_target` on the heads it accepts).
 //!
 //! Checks: no panic; `used` within the buffer and its caps; the request line is well formed
@@ -10,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 use rawhttp::proto::framing::{request_framing, BodyKind};
 use rawhttp::proto::limits::{MAX_REQUEST_HEAD, MAX_REQUEST_HEADERS, MAX_REQUEST_LINE};
-use rawhttp::proto::request::{error_status, parse_request_head, RequestHead};
+use rawhttp::proto::request_head::{error_status, parse_request_head, RequestHead};
 use rawhttp::serve::files::resolve_target;
 
 fn is_tchar(b: u8) -> bool {

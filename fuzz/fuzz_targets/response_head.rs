@@ -1,4 +1,4 @@
-//! Fuzz `proto::head::parse_response_head` with fuzz-chosen caps, small ones included.
+//! Fuzz `proto::response_head::parse_response_head` with fuzz-chosen caps, small ones included.
 //!
 //! Input: byte 0 picks the head cap, byte 1 the field-count cap, the rest is the buffer.
 //! Checks: no panic; `used` within the buffer and the cap; the field count within its cap;
@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rawhttp::proto::head::parse_response_head;
+use rawhttp::proto::response_head::parse_response_head;
 use rawhttp::proto::limits::{MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS};
 
 /// Head caps: mostly small, so the cap paths (partial and complete heads past it) are hit.

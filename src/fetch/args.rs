@@ -12,7 +12,7 @@ use url::Url;
 
 use super::connect::{Family, ResolveOverride};
 use super::proxy::Proxies;
-use super::request::{check_value, parse_header_arg, HeaderEdit};
+use super::request_writer::{check_value, parse_header_arg, HeaderEdit};
 use super::retry::RetryPolicy;
 use super::{parse_delay, parse_secs, Request};
 use crate::Error;
@@ -118,7 +118,10 @@ impl ClientOptions {
     /// request: for runs that make many requests (`save`).
     pub fn with_shared_tls(mut self) -> Result<ClientOptions, Error> {
         let a = &self.args;
-        self.tls = Some(super::tls::client_config(a.cacert.as_deref(), a.insecure)?);
+        self.tls = Some(super::trust::client_config(
+            a.cacert.as_deref(),
+            a.insecure,
+        )?);
         Ok(self)
     }
 

@@ -163,8 +163,27 @@ impl Batch {
                 let flow = report(result, &mut state.queue);
                 state.finish(flow, &stopped);
             }
-            return state.summary;
+        } else {
+            self.run_parallel(&mut state, &work, &mut report, &stopped);
         }
+        state.summary
+    }
+
+    /// `run` on worker threads: start jobs while slots are free, report each result as it
+    /// comes back, until nothing is left to start or in flight.
+    fn run_parallel<J, R, I, W, D>(
+        &self,
+        state: &mut Schedule<I>,
+        work: &W,
+        report: &mut D,
+        stopped: &AtomicBool,
+    ) where
+        J: Job,
+        R: Send,
+        I: Iterator<Item = J>,
+        W: Fn(J, &Context) -> R + Sync,
+        D: FnMut(R, &mut Queue<J>) -> Flow,
+    {
         std::thread::scope(|scope| {
             let (job_tx, job_rx) = mpsc::channel::<(J, bool)>();
             let (result_tx, result_rx) = mpsc::channel::<Option<R>>();
@@ -178,7 +197,6 @@ impl Batch {
                     };
                     if workers == in_flight {
                         let (rx, tx) = (job_rx.clone(), result_tx.clone());
-                        let (work, stopped) = (&work, &stopped);
                         scope.spawn(move || serve_jobs(&rx, &tx, work, stopped));
                         workers += 1;
                     }
@@ -195,11 +213,10 @@ impl Batch {
                 };
                 in_flight -= 1;
                 let flow = report(result, &mut state.queue);
-                state.finish(flow, &stopped);
+                state.finish(flow, stopped);
             }
             drop(job_tx);
         });
-        state.summary
     }
 }
 

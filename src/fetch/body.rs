@@ -9,8 +9,8 @@ use super::connect::Stream;
 use super::{MAX_TIME_REACHED, READ_TIMED_OUT};
 use crate::proto::chunked::ChunkedDecoder;
 use crate::proto::framing::BodyKind;
-use crate::proto::head::{parse_response_head, ResponseHead};
 use crate::proto::limits::{MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS};
+use crate::proto::response_head::{parse_response_head, ResponseHead};
 use crate::{Error, ProtoError};
 
 /// Receive buffer: big enough for a whole capped head, and large reads keep syscalls few.

@@ -3,7 +3,6 @@
 //! then connections are kept alive and reused per origin (RFC 9112 §9.3). Redirects only when
 //! asked. No output files, no progress: that is the CLI's business.
 
-use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,17 +12,18 @@ use rustls::ClientConfig;
 use url::{Host, Url};
 
 use super::body::{Body, Incoming, TimedStream};
-use super::connect::{self, Family, ResolveOverride, Stream};
+use super::connect::{self, connect_deadline, which_timeout, Family, ResolveOverride, Stream};
+use super::exchange::{exchange, Answered};
 use super::pool::{Origin, Pool, Route};
 use super::proxy::{Proxies, Proxy};
 use super::redirect::{next_hop, same_origin, Hop};
-use super::request::{self, HeaderEdit};
+use super::request_writer::{self, HeaderEdit};
+use super::response::{Lease, Response, Timings};
 use super::trace::{TraceEvent, Tracer};
-use super::{CONNECT_TIMED_OUT, MAX_TIME_REACHED};
+use super::tunnel::Tunnel;
 use crate::proto::framing::{response_framing, BodyKind};
-use crate::proto::head::ResponseHead;
 use crate::proto::limits;
-use crate::proto::Headers;
+use crate::proto::response_head::ResponseHead;
 use crate::Error;
 
 /// Header fields that only travel to the origin the user named (RFC 9110 §15.4: a client
@@ -57,20 +57,6 @@ pub struct Request {
     started: Instant,
 }
 
-/// When each phase of the last request ended, measured from its start (curl's `-w` times).
-/// A reused connection has no name lookup, connect or TLS phase: those stay zero.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Timings {
-    /// Name resolved.
-    pub namelookup: Duration,
-    /// TCP connected.
-    pub connect: Duration,
-    /// TLS handshake done (zero for plain HTTP).
-    pub appconnect: Duration,
-    /// Final response head received.
-    pub starttransfer: Duration,
-}
-
 impl Request {
     /// A request with `method` for `url`.
     pub fn new(method: &str, url: Url) -> Request {
@@ -78,7 +64,7 @@ impl Request {
             method: method.to_string(),
             url,
             edits: Vec::new(),
-            user_agent: request::default_user_agent(),
+            user_agent: request_writer::default_user_agent(),
             http10: false,
             tls: None,
             cacert: None,
@@ -337,7 +323,7 @@ impl Request {
         let url = self.url.clone();
         self.started = Instant::now();
         self.timings = Timings::default();
-        request::check_method(&self.method)?;
+        request_writer::check_method(&self.method)?;
         let https = match url.scheme() {
             "http" => false,
             "https" => true,
@@ -347,7 +333,7 @@ impl Request {
         let proxy = self.proxies.for_url(&url)?;
         let forward = proxy.as_ref().filter(|_| !https);
         let (bytes, persistent) = self.request_bytes(at_origin, forward)?;
-        let route = route(origin, proxy.as_ref());
+        let route = Route::new(origin, proxy.as_ref().map(Proxy::authority));
         if let Some(stream) = self.pool.as_ref().and_then(|p| p.take_route(&route)) {
             self.emit_reused(&url, &stream);
             match self.traced_exchange(stream, &bytes, deadline) {
@@ -433,19 +419,19 @@ impl Request {
         for edit in &self.edits {
             let name = match edit {
                 HeaderEdit::Set(name, value) => {
-                    request::check_value(value)?;
+                    request_writer::check_value(value)?;
                     name
                 }
                 HeaderEdit::Remove(name) => name,
             };
-            request::check_name(name)?;
+            request_writer::check_name(name)?;
             let bound = ORIGIN_BOUND.iter().any(|b| b.eq_ignore_ascii_case(name));
             if at_origin || !bound || matches!(edit, HeaderEdit::Remove(_)) {
                 edits.push(edit.clone());
             }
         }
-        request::check_value(&self.user_agent)?;
-        let mut headers = request::request_headers(&self.url, &self.user_agent, &edits);
+        request_writer::check_value(&self.user_agent)?;
+        let mut headers = request_writer::request_headers(&self.url, &self.user_agent, &edits);
         let persistent = keep_alive && !headers.has_token("connection", "close");
         let target = match forward {
             Some(proxy) => {
@@ -454,11 +440,11 @@ impl Request {
                         headers.push("Proxy-Authorization", auth.as_bytes());
                     }
                 }
-                request::absolute_target(&self.url)
+                request_writer::absolute_target(&self.url)
             }
-            None => request::request_target(&self.url),
+            None => request_writer::request_target(&self.url),
         };
-        let bytes = request::request_bytes_to(&self.method, &target, self.http10, &headers);
+        let bytes = request_writer::request_bytes_to(&self.method, &target, self.http10, &headers);
         Ok((bytes, persistent))
     }
 
@@ -532,8 +518,8 @@ impl Request {
         })
     }
 
-    /// Ask the proxy for a tunnel to the origin (RFC 9110 §9.3.6: `CONNECT host:port`, any 2xx
-    /// opens it) and hand back the socket, now a byte pipe to the origin.
+    /// Ask the proxy for a tunnel to the origin and hand back the socket, now a byte pipe to
+    /// the origin (see [`Tunnel`]).
     fn tunnel(
         &self,
         tcp: TcpStream,
@@ -542,88 +528,26 @@ impl Request {
         port: u16,
         until: Instant,
     ) -> Result<TcpStream, Error> {
-        let authority = format!("{}:{port}", url.host_str().unwrap_or(""));
-        let mut headers = Headers::new();
-        headers.push("Host", authority.as_bytes());
-        headers.push("User-Agent", self.user_agent.as_bytes());
-        if let Some(auth) = proxy.authorization() {
-            headers.push("Proxy-Authorization", auth.as_bytes());
-        }
-        let bytes = request::request_bytes_to("CONNECT", &authority, false, &headers);
-        let mut timed = TimedStream::new(Stream::Plain(tcp), self.read_timeout, Some(until));
-        let no_reply = |e: Error| match e {
-            Error::Timeout(_) => e,
-            other => Error::ProxyTunnel {
-                status: None,
-                why: format!(
-                    "no valid reply to CONNECT {authority} from proxy {}: {other}",
-                    proxy.authority()
-                ),
-            },
+        let tunnel = Tunnel {
+            proxy,
+            authority: format!("{}:{port}", url.host_str().unwrap_or("")),
+            user_agent: &self.user_agent,
+            trace: self.trace.as_ref(),
         };
-        self.emit(&TraceEvent::RequestHead(&bytes));
-        write_request(&mut timed, &bytes).map_err(no_reply)?;
-        let mut incoming = Incoming::new(timed);
-        let (head, raw) = read_final_head(&mut incoming).map_err(no_reply)?;
-        self.emit(&TraceEvent::ResponseHead(&raw));
-        if !(200..300).contains(&head.status) {
-            return Err(Error::ProxyTunnel {
-                status: Some(head.status),
-                why: tunnel_refusal(proxy, &authority, &head),
-            });
-        }
-        // Nothing may follow the reply: the origin's TLS server speaks only after our hello.
-        let extra = incoming.has_buffered();
-        match incoming.source.stream {
-            Stream::Plain(tcp) if !extra => Ok(tcp),
-            _ => Err(Error::ProxyTunnel {
-                status: None,
-                why: format!(
-                    "proxy {} sent bytes after its CONNECT reply",
-                    proxy.authority()
-                ),
-            }),
-        }
+        tunnel.open(TimedStream::new(
+            Stream::Plain(tcp),
+            self.read_timeout,
+            Some(until),
+        ))
     }
-
     /// The TLS configuration, built once (roots are only loaded for https URLs).
     fn tls_client_config(&mut self) -> Result<Arc<ClientConfig>, Error> {
         if let Some(config) = &self.tls {
             return Ok(config.clone());
         }
-        let config = super::tls::client_config(self.cacert.as_deref(), self.insecure)?;
+        let config = super::trust::client_config(self.cacert.as_deref(), self.insecure)?;
         self.tls = Some(config.clone());
         Ok(config)
-    }
-}
-
-/// Which pooled connections a request may use: its origin's, the proxy's (plain HTTP through a
-/// proxy, any origin), or a tunnel's to its origin through that proxy.
-fn route(origin: Origin, proxy: Option<&Proxy>) -> Route {
-    match proxy {
-        None => Route::Direct(origin),
-        Some(p) if !origin.https => Route::Forward {
-            proxy: p.authority(),
-        },
-        Some(p) => Route::Tunnel {
-            proxy: p.authority(),
-            origin,
-        },
-    }
-}
-
-/// A proxy's refusal of CONNECT in words: 407 is the common one (RFC 9110 §15.5.8).
-fn tunnel_refusal(proxy: &Proxy, authority: &str, head: &ResponseHead) -> String {
-    let said = format!(
-        "proxy {} answered {} {} to CONNECT {authority}",
-        proxy.authority(),
-        head.status,
-        head.reason
-    );
-    match (head.status, proxy.credentials().is_some()) {
-        (407, false) => format!("{said} (it wants credentials: http://USER:PASSWORD@host:port)"),
-        (407, true) => format!("{said} (it refused the credentials in the proxy URL)"),
-        _ => said,
     }
 }
 
@@ -633,267 +557,10 @@ fn without_fragment(url: &Url) -> Url {
     url
 }
 
-fn connect_deadline(connect_timeout: Duration, deadline: Option<Instant>) -> Instant {
-    let now = Instant::now();
-    let connect = now
-        .checked_add(connect_timeout)
-        .unwrap_or(now + limits::CONNECT_TIMEOUT);
-    match deadline {
-        Some(d) => d.min(connect),
-        None => connect,
-    }
-}
-
-/// A connect-phase timeout is --max-time's when that deadline is what ran out.
-fn which_timeout(e: Error, deadline: Option<Instant>) -> Error {
-    match (&e, deadline) {
-        (Error::Timeout(_), Some(d)) if Instant::now() >= d => Error::Timeout(MAX_TIME_REACHED),
-        (Error::Timeout(_), _) => Error::Timeout(CONNECT_TIMED_OUT),
-        _ => e,
-    }
-}
-
 /// Methods whose repetition has the effect of one request (RFC 9110 §9.2.2).
 pub fn is_idempotent(method: &str) -> bool {
     matches!(
         method,
         "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
     )
-}
-
-/// A connection whose final response head has been read: the rest, the head, its raw bytes.
-type Answered = (Incoming<TimedStream>, ResponseHead, Vec<u8>);
-
-/// Write the request on `stream` and read the final response head. An error comes with
-/// whether nothing at all was received (the server closed before answering).
-fn exchange(
-    stream: Stream,
-    bytes: &[u8],
-    read_timeout: Duration,
-    deadline: Option<Instant>,
-) -> Result<Answered, (Error, bool)> {
-    let mut timed = TimedStream::new(stream, read_timeout, deadline);
-    if let Err(e) = write_request(&mut timed, bytes) {
-        let unanswered = matches!(&e, Error::Receive(_));
-        return Err((e, unanswered));
-    }
-    let mut incoming = Incoming::new(timed);
-    match read_final_head(&mut incoming) {
-        Ok((head, raw)) => Ok((incoming, head, raw)),
-        Err(e) => {
-            let unanswered =
-                !incoming.received_any() && matches!(&e, Error::EmptyReply | Error::Receive(_));
-            Err((e, unanswered))
-        }
-    }
-}
-
-/// Send the request head within the read timeout / deadline.
-fn write_request(timed: &mut TimedStream, bytes: &[u8]) -> Result<(), Error> {
-    let mut timeout = timed.read_timeout;
-    if let Some(d) = timed.deadline {
-        timeout = timeout.min(d.saturating_duration_since(Instant::now()));
-    }
-    let tcp = timed.stream.tcp();
-    tcp.set_write_timeout(Some(timeout.max(Duration::from_millis(1))))
-        .map_err(Error::Receive)?;
-    timed
-        .stream
-        .write_all(bytes)
-        .and_then(|()| timed.stream.flush())
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                Error::Timeout(super::READ_TIMED_OUT)
-            }
-            _ => Error::Receive(e),
-        })
-}
-
-/// Read heads until a final (non-1xx) one (RFC 9110 §15.2: interim responses are skipped).
-fn read_final_head(incoming: &mut Incoming<TimedStream>) -> Result<(ResponseHead, Vec<u8>), Error> {
-    for _ in 0..=limits::MAX_INTERIM_RESPONSES {
-        let (head, raw) = incoming.read_head()?;
-        if !(100..200).contains(&head.status) {
-            return Ok((head, raw));
-        }
-    }
-    Err(Error::Receive(io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!(
-            "more than {} interim (1xx) responses",
-            limits::MAX_INTERIM_RESPONSES
-        ),
-    )))
-}
-
-/// A response whose head has been read; the body is read through `io::Read` (or
-/// [`Response::read_body`], which keeps the crate's error).
-#[derive(Debug)]
-pub struct Response {
-    url: Url,
-    head: ResponseHead,
-    raw_head: Vec<u8>,
-    timings: Timings,
-    history: Vec<Vec<u8>>,
-    body: Body<TimedStream>,
-    lease: Lease,
-}
-
-/// Where a response's connection may go back to once its body has been read.
-#[derive(Debug)]
-struct Lease {
-    /// `None` when the connection may not persist (no pool, or a side said close).
-    pool: Option<Arc<Pool>>,
-    route: Route,
-    /// The connection came from the pool.
-    reused: bool,
-}
-
-impl Response {
-    /// The status code.
-    pub fn status(&self) -> u16 {
-        self.head.status
-    }
-
-    /// The reason phrase.
-    pub fn reason(&self) -> &str {
-        &self.head.reason
-    }
-
-    /// The header fields, in wire order.
-    pub fn headers(&self) -> &Headers {
-        &self.head.headers
-    }
-
-    /// The parsed head (version, status, reason, headers).
-    pub fn head(&self) -> &ResponseHead {
-        &self.head
-    }
-
-    /// The head exactly as received (for `-i` / `-D`).
-    pub fn raw_head(&self) -> &[u8] {
-        &self.raw_head
-    }
-
-    /// Raw heads of the redirect responses followed before this one, oldest first.
-    pub fn redirect_heads(&self) -> &[Vec<u8>] {
-        &self.history
-    }
-
-    /// The URL this response came from (after redirects).
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
-
-    /// How the body is delimited.
-    pub fn body_kind(&self) -> BodyKind {
-        self.body.kind()
-    }
-
-    /// The announced body length, when framed by Content-Length.
-    pub fn content_length(&self) -> Option<u64> {
-        match self.body.kind() {
-            BodyKind::Length(n) => Some(n),
-            _ => None,
-        }
-    }
-
-    /// Body bytes read so far.
-    pub fn body_received(&self) -> u64 {
-        self.body.received()
-    }
-
-    /// The whole body has been read.
-    pub fn is_complete(&self) -> bool {
-        self.body.is_done()
-    }
-
-    /// The body was read to the end its framing announced (Content-Length or last chunk).
-    /// A body delimited by the connection closing is never verified.
-    pub fn is_verified(&self) -> bool {
-        self.body.is_verified()
-    }
-
-    /// Trailer fields of a chunked body, once it has been read.
-    pub fn trailers(&self) -> &Headers {
-        self.body.trailers()
-    }
-
-    /// Whether the connection is TLS.
-    pub fn is_tls(&self) -> bool {
-        self.body.incoming.source.stream.is_tls()
-    }
-
-    /// The request went over a kept-alive connection from the pool.
-    pub fn connection_reused(&self) -> bool {
-        self.lease.reused
-    }
-
-    /// Phase times of the request that got this response (the last hop's, after redirects).
-    pub fn timings(&self) -> Timings {
-        self.timings
-    }
-
-    /// The server's address (`None` if the socket cannot tell).
-    pub fn remote_addr(&self) -> Option<std::net::SocketAddr> {
-        self.body.incoming.source.stream.tcp().peer_addr().ok()
-    }
-
-    /// Give the connection back to the request's pool, when there is one, the body was read
-    /// to its verified end, nothing follows it, and neither side said `close`. Otherwise the
-    /// connection is closed. Returns whether it was pooled.
-    pub fn release(self) -> bool {
-        let Response { body, lease, .. } = self;
-        let Some(pool) = lease.pool else {
-            return false;
-        };
-        // Bytes after the body (or an unfinished body) leave the connection out of step.
-        if !body.is_verified() || body.incoming.has_buffered() {
-            return false;
-        }
-        pool.put_route(lease.route, body.incoming.source.stream);
-        true
-    }
-
-    /// Read and drop the rest of a small body (a redirect's or an error page's), then
-    /// [`release`](Self::release). Larger bodies are not read: the connection is closed.
-    pub fn discard(mut self) -> bool {
-        if self.lease.pool.is_none() {
-            return false;
-        }
-        let mut left = limits::MAX_DRAINED_REDIRECT_BODY;
-        let mut buf = [0u8; 8192];
-        while !self.body.is_done() {
-            match self.body.read(&mut buf) {
-                Ok(n) if n > 0 && (n as u64) <= left => left -= n as u64,
-                _ => return false,
-            }
-        }
-        self.release()
-    }
-
-    /// Read body bytes; `Ok(0)` at the end. Errors carry the URL.
-    pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        self.body.read(buf).map_err(|e| e.at_url(self.url.as_str()))
-    }
-}
-
-/// The io::ErrorKind that best describes a crate error inside `io::Read`.
-fn io_kind(e: &Error) -> io::ErrorKind {
-    match e {
-        Error::AtUrl { error, .. } => io_kind(error),
-        Error::Timeout(_) => io::ErrorKind::TimedOut,
-        Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
-        Error::Protocol(_) => io::ErrorKind::InvalidData,
-        Error::Receive(inner) => inner.kind(),
-        _ => io::ErrorKind::Other,
-    }
-}
-
-impl Read for Response {
-    /// The crate's `Error` is kept as the source (`io::Error::into_inner` + downcast).
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_body(buf)
-            .map_err(|e| io::Error::new(io_kind(&e), e))
-    }
 }

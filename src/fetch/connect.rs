@@ -14,7 +14,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use url::Host;
 
 use super::tls_errors::{describe_certificate_error, describe_tls_error};
-use super::tls_stream::{TlsFailure, TlsStream};
+use super::tls_stream::{ClientTlsStream, TlsFailure};
 use crate::Error;
 
 /// Which address families may be used (`-4`, `-6`).
@@ -293,7 +293,7 @@ pub enum Stream {
     /// Plain TCP (`http://`).
     Plain(TcpStream),
     /// TLS over TCP (`https://`), boxed: a rustls session is large.
-    Tls(Box<TlsStream>),
+    Tls(Box<ClientTlsStream>),
 }
 
 impl Stream {
@@ -376,7 +376,7 @@ pub fn handshake(
     tcp.set_read_timeout(Some(left))
         .and_then(|()| tcp.set_write_timeout(Some(left)))
         .map_err(|e| Error::TlsHandshake(e.to_string()))?;
-    let mut tls = TlsStream::new(conn, tcp);
+    let mut tls = ClientTlsStream::new(conn, tcp);
     tls.handshake_until(deadline).map_err(handshake_error)?;
     Ok(Stream::Tls(Box::new(tls)))
 }
@@ -398,6 +398,30 @@ fn handshake_error(f: TlsFailure) -> Error {
         }
         TlsFailure::Tls(other) => Error::TlsHandshake(describe_tls_error(&other)),
         TlsFailure::Closed => Error::TlsHandshake("connection closed during the handshake".into()),
+    }
+}
+
+/// When the connect phase must be over: the connect timeout, cut short by the whole-transfer
+/// deadline.
+pub(super) fn connect_deadline(connect_timeout: Duration, deadline: Option<Instant>) -> Instant {
+    let now = Instant::now();
+    let connect = now
+        .checked_add(connect_timeout)
+        .unwrap_or(now + crate::proto::limits::CONNECT_TIMEOUT);
+    match deadline {
+        Some(d) => d.min(connect),
+        None => connect,
+    }
+}
+
+/// A connect-phase timeout is --max-time's when that deadline is what ran out.
+pub(super) fn which_timeout(e: Error, deadline: Option<Instant>) -> Error {
+    match (&e, deadline) {
+        (Error::Timeout(_), Some(d)) if Instant::now() >= d => {
+            Error::Timeout(super::MAX_TIME_REACHED)
+        }
+        (Error::Timeout(_), _) => Error::Timeout(super::CONNECT_TIMED_OUT),
+        _ => e,
     }
 }
 

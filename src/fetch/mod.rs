@@ -6,9 +6,11 @@ pub mod args;
 pub mod batch;
 pub mod body;
 mod cli;
+mod cli_output;
 pub mod client;
 pub mod connect;
 pub mod decode;
+mod exchange;
 pub mod input;
 pub mod interrupt;
 pub mod outputs;
@@ -17,16 +19,19 @@ mod progress;
 pub mod proxy;
 pub mod ratelimit;
 pub mod redirect;
-pub mod request;
+pub mod request_writer;
+mod response;
 pub mod resume;
 pub mod retry;
 pub mod save;
+pub mod sink;
 pub mod timecond;
-pub mod tls;
 pub mod tls_errors;
 mod tls_stream;
 pub mod trace;
 pub mod transfer;
+pub mod trust;
+mod tunnel;
 pub mod writeout;
 
 use std::path::PathBuf;
@@ -36,9 +41,10 @@ use crate::proto::syntax::parse_decimal;
 
 pub use cli::parse_url;
 pub(crate) use cli::{print_write_out, read_format};
-pub use client::{Request, Response, Timings};
+pub use client::Request;
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
+pub use response::{Response, Timings};
 
 /// `Error::Timeout` texts, one per timer. The library names its own settings, not CLI flags
 /// (`Request::connect_timeout`, `read_timeout`, `max_time`), so they read right from Rust too.

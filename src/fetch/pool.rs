@@ -64,6 +64,19 @@ pub enum Route {
     },
 }
 
+impl Route {
+    /// Which pooled connections a request may use: its origin's, the proxy's (plain HTTP
+    /// through a proxy, any origin), or a tunnel's to its origin through that proxy (`proxy`
+    /// is the proxy's `host:port`).
+    pub fn new(origin: Origin, proxy: Option<String>) -> Route {
+        match proxy {
+            None => Route::Direct(origin),
+            Some(proxy) if !origin.https => Route::Forward { proxy },
+            Some(proxy) => Route::Tunnel { proxy, origin },
+        }
+    }
+}
+
 /// One idle connection and when it became idle.
 #[derive(Debug)]
 struct Idle {

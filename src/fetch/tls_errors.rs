@@ -213,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn certificate_errors_read_as_english() {
+    fn certificate_dates_and_names_read_as_english() {
         let ip = ServerName::IpAddress(std::net::IpAddr::from([127, 0, 0, 1]).into());
         let table: Vec<(CertificateError, &str)> = vec![
             (
@@ -248,6 +248,15 @@ mod tests {
                 },
                 "the certificate names no host (no subjectAltName), not localhost",
             ),
+        ];
+        for (error, want) in table {
+            assert_eq!(describe_certificate_error(&error), want, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn certificate_errors_read_as_english() {
+        let table: Vec<(CertificateError, &str)> = vec![
             (CertificateError::UnknownIssuer, UNKNOWN_ISSUER),
             (
                 CertificateError::Revoked,

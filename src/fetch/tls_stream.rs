@@ -43,7 +43,7 @@ enum Turn {
 }
 
 /// A TLS client connection on a blocking TCP socket (timeouts set on the socket by the caller).
-pub struct TlsStream {
+pub struct ClientTlsStream {
     conn: UnbufferedClientConnection,
     tcp: TcpStream,
     /// Received TLS bytes not yet processed: `incoming[start..end]`.
@@ -59,9 +59,9 @@ pub struct TlsStream {
     peer_closed: bool,
 }
 
-impl std::fmt::Debug for TlsStream {
+impl std::fmt::Debug for ClientTlsStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsStream")
+        f.debug_struct("ClientTlsStream")
             .field("tcp", &self.tcp)
             .field("buffered", &(self.end - self.start))
             .finish_non_exhaustive()
@@ -89,7 +89,7 @@ impl From<TlsFailure> for io::Error {
     }
 }
 
-impl TlsStream {
+impl ClientTlsStream {
     pub fn new(conn: UnbufferedClientConnection, tcp: TcpStream) -> Self {
         Self {
             conn,
@@ -323,7 +323,7 @@ fn append_grown(
     }
 }
 
-impl Read for TlsStream {
+impl Read for ClientTlsStream {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if self.kept_at < self.kept.len() {
             return Ok(self.take_kept(out));
@@ -335,7 +335,7 @@ impl Read for TlsStream {
     }
 }
 
-impl Write for TlsStream {
+impl Write for ClientTlsStream {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if data.is_empty() {
             return Ok(0);
@@ -380,7 +380,7 @@ mod tests {
 
     /// A one-shot rustls server on 127.0.0.1:0 that sends `body` (after reading the client's
     /// `ping`) and then ends as told; returns a connected, handshaken client.
-    fn pair(body: Vec<u8>, end: End) -> (TlsStream, thread::JoinHandle<()>) {
+    fn pair(body: Vec<u8>, end: End) -> (ClientTlsStream, thread::JoinHandle<()>) {
         let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
         let server = rustls::ServerConfig::builder_with_provider(Arc::new(crate::tls::provider()))
@@ -415,7 +415,7 @@ mod tests {
         let name = ServerName::try_from("localhost").expect("name");
         let conn = UnbufferedClientConnection::new(crate::tls::client_config(roots), name)
             .expect("client");
-        let mut client = TlsStream::new(conn, tcp);
+        let mut client = ClientTlsStream::new(conn, tcp);
         let deadline = Instant::now() + Duration::from_secs(10);
         client.handshake_until(deadline).expect("handshake");
         client.write_all(b"ping").expect("ping");
@@ -427,7 +427,7 @@ mod tests {
     }
 
     /// Read to EOF in `step`-byte reads.
-    fn read_all(client: &mut TlsStream, step: usize) -> Vec<u8> {
+    fn read_all(client: &mut ClientTlsStream, step: usize) -> Vec<u8> {
         let mut got = Vec::new();
         let mut buf = vec![0; step];
         loop {

@@ -15,7 +15,7 @@ use super::body::BUF_SIZE;
 use super::decode::{decoded, parse_codings, Coding};
 use super::resume::{judge, meta_path, ResumeVerdict, Validator};
 use super::retry::{self, RetryPolicy};
-use super::save::{part_path, Sink};
+use super::sink::{part_path, Sink};
 use super::writeout::{Record, Verdict};
 use super::{Request, Response};
 use crate::proto::framing::BodyKind;

@@ -162,83 +162,85 @@ mod tests {
         }
     }
 
+    /// (method, status, fields) -> the response's framing (RFC 9112 §6.3).
+    const RESPONSE_CASES: &[(&str, u16, Fields, Verdict)] = &[
+        ("GET", 200, &[("Content-Length", "10")], Ok(Length(10))),
+        ("GET", 200, &[("content-length", "0")], Ok(Length(0))),
+        ("GET", 200, &[], Ok(UntilEof)),
+        ("HEAD", 200, &[("Content-Length", "10")], Ok(NoBody)),
+        ("head", 200, &[("Transfer-Encoding", "chunked")], Ok(NoBody)),
+        ("GET", 100, &[], Ok(NoBody)),
+        ("GET", 103, &[("Content-Length", "5")], Ok(NoBody)),
+        ("GET", 204, &[("Content-Length", "5")], Ok(NoBody)),
+        ("GET", 304, &[("Content-Length", "5")], Ok(NoBody)),
+        ("GET", 304, &[("Content-Length", "+5")], Ok(NoBody)),
+        ("GET", 200, &[("Transfer-Encoding", "chunked")], Ok(Chunked)),
+        ("GET", 200, &[("Transfer-Encoding", "CHUNKED")], Ok(Chunked)),
+        (
+            "GET",
+            200,
+            &[("Transfer-Encoding", "gzip, chunked")],
+            Ok(Chunked),
+        ),
+        (
+            "GET",
+            200,
+            &[
+                ("Transfer-Encoding", "gzip"),
+                ("Transfer-Encoding", "chunked"),
+            ],
+            Ok(Chunked),
+        ),
+        (
+            "GET",
+            200,
+            &[("Transfer-Encoding", "chunked ,")],
+            Ok(Chunked),
+        ),
+        (
+            "GET",
+            200,
+            &[("Transfer-Encoding", "chunked"), ("Content-Length", "5")],
+            Ok(Chunked),
+        ),
+        (
+            "GET",
+            200,
+            &[("Content-Length", "x"), ("Transfer-Encoding", "chunked")],
+            Ok(Chunked),
+        ),
+        (
+            "GET",
+            200,
+            &[("Transfer-Encoding", "chunked, gzip")],
+            Ok(UntilEof),
+        ),
+        ("GET", 200, &[("Transfer-Encoding", "gzip")], Ok(UntilEof)),
+        ("GET", 200, &[("Transfer-Encoding", "")], Ok(UntilEof)),
+        (
+            "GET",
+            200,
+            &[("Transfer-Encoding", "gzip"), ("Content-Length", "5")],
+            Ok(UntilEof),
+        ),
+        (
+            "GET",
+            200,
+            &[("Content-Length", "+5")],
+            Err(ProtoError::BadContentLength),
+        ),
+        (
+            "GET",
+            404,
+            &[("Content-Length", "5, 6")],
+            Err(ProtoError::ConflictingContentLength),
+        ),
+        ("POST", 201, &[("Content-Length", "3")], Ok(Length(3))),
+    ];
+
     #[test]
     fn response_framing_table() {
-        let cases: &[(&str, u16, Fields, Verdict)] = &[
-            ("GET", 200, &[("Content-Length", "10")], Ok(Length(10))),
-            ("GET", 200, &[("content-length", "0")], Ok(Length(0))),
-            ("GET", 200, &[], Ok(UntilEof)),
-            ("HEAD", 200, &[("Content-Length", "10")], Ok(NoBody)),
-            ("head", 200, &[("Transfer-Encoding", "chunked")], Ok(NoBody)),
-            ("GET", 100, &[], Ok(NoBody)),
-            ("GET", 103, &[("Content-Length", "5")], Ok(NoBody)),
-            ("GET", 204, &[("Content-Length", "5")], Ok(NoBody)),
-            ("GET", 304, &[("Content-Length", "5")], Ok(NoBody)),
-            ("GET", 304, &[("Content-Length", "+5")], Ok(NoBody)),
-            ("GET", 200, &[("Transfer-Encoding", "chunked")], Ok(Chunked)),
-            ("GET", 200, &[("Transfer-Encoding", "CHUNKED")], Ok(Chunked)),
-            (
-                "GET",
-                200,
-                &[("Transfer-Encoding", "gzip, chunked")],
-                Ok(Chunked),
-            ),
-            (
-                "GET",
-                200,
-                &[
-                    ("Transfer-Encoding", "gzip"),
-                    ("Transfer-Encoding", "chunked"),
-                ],
-                Ok(Chunked),
-            ),
-            (
-                "GET",
-                200,
-                &[("Transfer-Encoding", "chunked ,")],
-                Ok(Chunked),
-            ),
-            (
-                "GET",
-                200,
-                &[("Transfer-Encoding", "chunked"), ("Content-Length", "5")],
-                Ok(Chunked),
-            ),
-            (
-                "GET",
-                200,
-                &[("Content-Length", "x"), ("Transfer-Encoding", "chunked")],
-                Ok(Chunked),
-            ),
-            (
-                "GET",
-                200,
-                &[("Transfer-Encoding", "chunked, gzip")],
-                Ok(UntilEof),
-            ),
-            ("GET", 200, &[("Transfer-Encoding", "gzip")], Ok(UntilEof)),
-            ("GET", 200, &[("Transfer-Encoding", "")], Ok(UntilEof)),
-            (
-                "GET",
-                200,
-                &[("Transfer-Encoding", "gzip"), ("Content-Length", "5")],
-                Ok(UntilEof),
-            ),
-            (
-                "GET",
-                200,
-                &[("Content-Length", "+5")],
-                Err(ProtoError::BadContentLength),
-            ),
-            (
-                "GET",
-                404,
-                &[("Content-Length", "5, 6")],
-                Err(ProtoError::ConflictingContentLength),
-            ),
-            ("POST", 201, &[("Content-Length", "3")], Ok(Length(3))),
-        ];
-        for (method, status, fields, want) in cases {
+        for (method, status, fields, want) in RESPONSE_CASES {
             let got = response_framing(method, *status, &headers(fields));
             assert_eq!(got, *want, "{method} {status} {fields:?}");
         }

@@ -3,11 +3,12 @@
 pub mod chunked;
 mod error;
 pub mod framing;
-pub mod head;
 pub mod headers;
 pub mod limits;
 pub mod range;
-pub mod request;
+mod request_fields;
+pub mod request_head;
+pub mod response_head;
 pub mod status;
 pub mod syntax;
 pub mod target;

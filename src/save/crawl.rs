@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use url::Url;
 
-use super::html::{LinkKind, Linker};
+use super::links::{LinkKind, Linker};
 use super::paths::relative_link;
 use super::scope::{Scope, Verdict};
 use super::state::{self, original_file, DocKind, Entry, State};

@@ -8,7 +8,7 @@ use std::ops::Range;
 use cssparser::{ParseError, Parser, ParserInput, Token};
 use url::Url;
 
-use super::html::{LinkKind, Linker};
+use super::links::{resolve, LinkKind, Linker};
 
 /// Blocks nested deeper than this are left alone: network bytes must not grow the stack.
 const MAX_NESTING: usize = 64;
@@ -119,17 +119,6 @@ impl Scan<'_> {
     }
 }
 
-/// A link's absolute URL, or `None` for what is not fetched over HTTP: empty, fragment-only
-/// (`#id`, same document), `data:`, `javascript:`, `mailto:`, unparsable.
-pub fn resolve(base: &Url, value: &str) -> Option<Url> {
-    let value = value.trim_matches(|c: char| c.is_ascii_whitespace());
-    if value.is_empty() || value.starts_with('#') {
-        return None;
-    }
-    let url = base.join(value).ok()?;
-    matches!(url.scheme(), "http" | "https").then_some(url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,64 +141,66 @@ mod tests {
         (out, mark.0)
     }
 
+    /// A style sheet, the same after rewriting with `Mark`, and the links it holds.
+    const CSS_CASES: &[(&str, &str, &[&str])] = &[
+        (
+            "a{background:url(a.png)}",
+            "a{background:url(\"L/css/a.png\")}",
+            &["http://h/css/a.png"],
+        ),
+        (
+            "a{b:url( 'x y.png' )}",
+            "a{b:url(\"L/css/x%20y.png\")}",
+            &["http://h/css/x%20y.png"],
+        ),
+        (
+            "@import \"base.css\";",
+            "@import \"L/css/base.css\";",
+            &["http://h/css/base.css"],
+        ),
+        (
+            "@import url(/r.css) screen;",
+            "@import url(\"L/r.css\") screen;",
+            &["http://h/r.css"],
+        ),
+        (
+            "@IMPORT 'i.css';",
+            "@IMPORT \"L/css/i.css\";",
+            &["http://h/css/i.css"],
+        ),
+        (
+            "@media x{a{b:url(../m.png)}}",
+            "@media x{a{b:url(\"L/m.png\")}}",
+            &["http://h/m.png"],
+        ),
+        (
+            "a{content:\"url(no.png)\"}",
+            "a{content:\"url(no.png)\"}",
+            &[],
+        ),
+        ("/* url(c.png) */ a{}", "/* url(c.png) */ a{}", &[]),
+        (
+            "a{b:url(data:image/png;base64,AA==)}",
+            "a{b:url(data:image/png;base64,AA==)}",
+            &[],
+        ),
+        ("a{b:url(#f)}", "a{b:url(#f)}", &[]),
+        ("a{b:url(", "a{b:url(", &[]),
+        (
+            "a{b:url(\"x.png\"",
+            "a{b:url(\"L/css/x.png\")",
+            &["http://h/css/x.png"],
+        ),
+        (
+            "é{b:url(é.png)}",
+            "é{b:url(\"L/css/%C3%A9.png\")}",
+            &["http://h/css/%C3%A9.png"],
+        ),
+    ];
+
     #[test]
     fn css_links_are_found_and_spliced() {
-        let table: &[(&str, &str, &[&str])] = &[
-            (
-                "a{background:url(a.png)}",
-                "a{background:url(\"L/css/a.png\")}",
-                &["http://h/css/a.png"],
-            ),
-            (
-                "a{b:url( 'x y.png' )}",
-                "a{b:url(\"L/css/x%20y.png\")}",
-                &["http://h/css/x%20y.png"],
-            ),
-            (
-                "@import \"base.css\";",
-                "@import \"L/css/base.css\";",
-                &["http://h/css/base.css"],
-            ),
-            (
-                "@import url(/r.css) screen;",
-                "@import url(\"L/r.css\") screen;",
-                &["http://h/r.css"],
-            ),
-            (
-                "@IMPORT 'i.css';",
-                "@IMPORT \"L/css/i.css\";",
-                &["http://h/css/i.css"],
-            ),
-            (
-                "@media x{a{b:url(../m.png)}}",
-                "@media x{a{b:url(\"L/m.png\")}}",
-                &["http://h/m.png"],
-            ),
-            (
-                "a{content:\"url(no.png)\"}",
-                "a{content:\"url(no.png)\"}",
-                &[],
-            ),
-            ("/* url(c.png) */ a{}", "/* url(c.png) */ a{}", &[]),
-            (
-                "a{b:url(data:image/png;base64,AA==)}",
-                "a{b:url(data:image/png;base64,AA==)}",
-                &[],
-            ),
-            ("a{b:url(#f)}", "a{b:url(#f)}", &[]),
-            ("a{b:url(", "a{b:url(", &[]),
-            (
-                "a{b:url(\"x.png\"",
-                "a{b:url(\"L/css/x.png\")",
-                &["http://h/css/x.png"],
-            ),
-            (
-                "é{b:url(é.png)}",
-                "é{b:url(\"L/css/%C3%A9.png\")}",
-                &["http://h/css/%C3%A9.png"],
-            ),
-        ];
-        for (input, want, links) in table {
+        for (input, want, links) in CSS_CASES {
             let (out, found) = css(input);
             assert_eq!(out, *want, "{input}");
             assert_eq!(found, *links, "{input}");

@@ -10,27 +10,11 @@ use lol_html::html_content::{ContentType, Element, TextChunk};
 use lol_html::{element, text, HtmlRewriter, Settings};
 use url::Url;
 
-use super::css::{resolve, rewrite_css};
+use super::css::rewrite_css;
+use super::links::resolve;
 use super::srcset::rewrite_srcset;
 
-/// What a link is for, which decides whether it is fetched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkKind {
-    /// Needed to show the page (images, style sheets, scripts, frames, CSS `url()`): fetched
-    /// with the page (wget `-p`).
-    Requisite,
-    /// A link to another page (`a href`, `area href`): followed only with `--recursive`.
-    Page,
-    /// Any other URL in the page (`link rel=canonical` …): never fetched, only rewritten.
-    Reference,
-}
-
-/// Decides each link. `url` is absolute (fragment kept); the answer replaces the link's text,
-/// `None` leaves it as written.
-pub trait Linker {
-    /// One link found in a document.
-    fn link(&mut self, url: Url, kind: LinkKind) -> Option<String>;
-}
+pub use super::links::{LinkKind, Linker};
 
 /// How an attribute holds URLs.
 #[derive(Clone, Copy)]

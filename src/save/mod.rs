@@ -6,6 +6,7 @@
 pub mod crawl;
 pub mod css;
 pub mod html;
+mod links;
 pub mod paths;
 pub mod scope;
 pub mod srcset;

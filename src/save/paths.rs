@@ -10,8 +10,8 @@ use url::Url;
 use super::state::DocKind;
 use crate::fetch::save::percent_decode;
 
-/// Where save keeps its own state inside DIR; a site path that would land there is renamed.
-pub const STATE_DIR: &str = ".rawhttp-save";
+/// A site path that would land in save's own state folder is renamed.
+pub use super::state::STATE_DIR;
 /// Folder (inside DIR) holding files from origins other than the start URL's (`--span-hosts`).
 pub const OTHER_HOSTS: &str = "_hosts";
 /// Longest file name component (NAME_MAX 255, minus room for `.part` and `.html`).

@@ -5,7 +5,7 @@
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use url::Url;
 
-use super::html::LinkKind;
+use super::links::LinkKind;
 use crate::fetch::save::percent_decode;
 use crate::Error;
 

@@ -4,8 +4,7 @@
 
 use url::Url;
 
-use super::css::resolve;
-use super::html::{LinkKind, Linker};
+use super::links::{resolve, LinkKind, Linker};
 
 /// One image candidate: its URL as written and its descriptor tokens (`2x`, `480w`, ...).
 #[derive(Debug, PartialEq, Eq)]

@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use super::paths::STATE_DIR;
-use crate::fetch::save::{ensure_dir, Destination, Sink};
+use crate::fetch::sink::{ensure_dir, Destination, Sink};
 use crate::Error;
+
+/// Where save keeps its own state inside DIR (`paths` renames a site path that would land
+/// there).
+pub const STATE_DIR: &str = ".rawhttp-save";
 
 /// How a saved file is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

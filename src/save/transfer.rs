@@ -12,16 +12,17 @@ use std::time::Duration;
 use url::Url;
 
 use super::css::rewrite_css;
-use super::html::{rewrite_html, LinkKind, Linker};
+use super::html::rewrite_html;
+use super::links::{LinkKind, Linker};
 use super::paths::local_path;
 use super::state::{original_file, DocKind, Entry, State};
 use crate::fetch::args::ClientOptions;
 use crate::fetch::batch::{Context, Job};
 use crate::fetch::resume::meta_path;
-use crate::fetch::save::{ensure_dir, part_path, Destination, Sink};
+use crate::fetch::sink::{ensure_dir, part_path, Destination, Sink};
 use crate::fetch::transfer::{transfer, Output, TransferOptions};
 use crate::fetch::writeout::Record;
-use crate::fetch::{Origin, Pool, Response};
+use crate::fetch::{Origin, Pool, Request, Response};
 use crate::proto::limits::MAX_REDIRECTS;
 use crate::Error;
 
@@ -114,21 +115,13 @@ pub fn save_one(
         .previous
         .get(job.url.as_str())
         .filter(|e| job.keep && is_on_disk(&shared.dir, e));
-    let mut request = shared
+    let request = shared
         .client
         .request("GET", job.url.clone())
         .pool(shared.pool.clone())
         .connection_close(ctx.last_for_origin())
         .follow_redirects(MAX_REDIRECTS);
-    if let Some(e) = previous {
-        // RFC 9110 §13.1.2 / §13.1.3: the server answers 304 when nothing changed.
-        if let Some(etag) = &e.etag {
-            request = request.header("If-None-Match", etag);
-        }
-        if let Some(date) = &e.last_modified {
-            request = request.header("If-Modified-Since", date);
-        }
-    }
+    let request = conditional(request, previous);
     let mut out = SaveOutput {
         job,
         shared,
@@ -151,6 +144,20 @@ pub fn save_one(
         _ => None,
     };
     (record, result)
+}
+
+/// A re-save asks with the last copy's validators: the server answers 304 when nothing
+/// changed (RFC 9110 §13.1.2, §13.1.3).
+fn conditional(mut request: Request, previous: Option<&Entry>) -> Request {
+    if let Some(e) = previous {
+        if let Some(etag) = &e.etag {
+            request = request.header("If-None-Match", etag);
+        }
+        if let Some(date) = &e.last_modified {
+            request = request.header("If-Modified-Since", date);
+        }
+    }
+    request
 }
 
 /// Where the body of the answer went.

@@ -10,10 +10,9 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
+use super::certs::{generation_failed, leaf_params, make_ca, make_ca_named, SelfSigned};
 use super::faults::{FaultPlan, FaultRule, Faults};
-use super::tls::{
-    generation_failed, leaf_params, make_ca, make_ca_named, server_config_with, SelfSigned,
-};
+use super::tls_config::{server_config_with, TLS_VERSIONS};
 use crate::error::Error;
 use crate::tls::provider;
 
@@ -180,7 +179,7 @@ pub fn self_signed(
         Some(TlsFault::HandshakeAlert) => Arc::new(NoCertificate),
         _ => Arc::new(SingleCertAndKey::from(certified)),
     };
-    let versions = version.map_or(super::tls::TLS_VERSIONS, TlsVersion::versions);
+    let versions = version.map_or(TLS_VERSIONS, TlsVersion::versions);
     Ok(SelfSigned {
         config: Arc::new(server_config_with(provider, resolver, versions)?),
         ca_pem,

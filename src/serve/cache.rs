@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::files::resolve_target;
 use super::respond::{respond, BodySource, Response, Site};
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 
 /// Largest body kept in memory: the size that goes out inline with the head anyway.
 const MAX_BODY: u64 = 16 * 1024;

@@ -493,7 +493,7 @@ mod tests {
         let mut headers = crate::proto::Headers::new();
         headers.push("Host", b"x");
         headers.push("Accept", accept.as_bytes());
-        let req = crate::proto::request::RequestHead {
+        let req = crate::proto::request_head::RequestHead {
             method: "GET".to_string(),
             target: target.to_string(),
             minor_version: 1,

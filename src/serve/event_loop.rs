@@ -15,67 +15,12 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::conn::{Conn, Ctx, Next};
-use super::faults::FaultPlan;
-use super::record::RequestLog;
-use super::site::Site;
+use super::config::EngineConfig;
+use super::conn::{Conn, Next};
+use super::ctx::Ctx;
 use super::transport::Transport;
-use super::LogFormat;
 use crate::error::Error;
 use crate::proto::limits;
-
-/// Everything an engine needs; built by `serve::run` (CLI) or `fixture::Server` (library).
-#[derive(Clone)]
-pub struct EngineConfig {
-    /// What is served and how.
-    pub site: Arc<Site>,
-    /// Serve HTTPS with this configuration (ALPN http/1.1 already set).
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// Event-loop threads (>= 1).
-    pub threads: usize,
-    /// Open connections allowed at once (`--max-connections`).
-    pub max_connections: usize,
-    /// Open connections one client address may hold (`--max-connections-per-ip`).
-    pub per_ip: PerIpCap,
-    /// Time a client has to send a whole head (`--header-timeout`).
-    pub header_timeout: Duration,
-    /// How long an idle kept-alive connection stays (`--idle-timeout`).
-    pub idle_timeout: Duration,
-    /// Access log format (`--log`).
-    pub log: LogFormat,
-    /// Fault injection, when enabled (`--faults` or library rules).
-    pub faults: Option<Arc<FaultPlan>>,
-    /// `--echo PATH`: requests under this path prefix get their own bytes back.
-    pub echo: Option<String>,
-    /// Record every request here (fixture library).
-    pub record: Option<RequestLog>,
-}
-
-/// The per-client-address connection cap (issue 13): one address cannot hold the whole table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PerIpCap {
-    /// Most open connections per address; 0 = no cap.
-    pub max: usize,
-    /// Whether loopback addresses are capped too (only when the flag was given explicitly, so
-    /// tests and benchmarks, which all come from 127.0.0.1, are unaffected by the default).
-    pub loopback: bool,
-}
-
-impl Default for PerIpCap {
-    fn default() -> Self {
-        PerIpCap {
-            max: limits::MAX_CONNECTIONS_PER_IP,
-            loopback: false,
-        }
-    }
-}
-
-impl PerIpCap {
-    /// Whether connections from `ip` are counted against the cap.
-    fn applies_to(&self, ip: IpAddr) -> bool {
-        self.max > 0 && (self.loopback || !ip.to_canonical().is_loopback())
-    }
-}
 
 /// Pending connections the kernel queues per listener before we accept them.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -587,7 +532,7 @@ impl Loop {
         self.stop_at = Some(self.ctx.now + limits::SHUTDOWN_GRACE);
         for slot in 0..self.conns.len() {
             if let Some(conn) = self.conns[slot].as_mut() {
-                if conn.begin_stop(&mut self.ctx) == Next::Close {
+                if conn.begin_stop() == Next::Close {
                     self.close(slot);
                 }
             }

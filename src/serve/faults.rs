@@ -1,16 +1,16 @@
 //! Fault injection: what a test asks the server to do wrong, from query parameters (`--faults`)
-//! or library rules (per path, per Nth request). Parsing, rule matching and the pure rewrites of
-//! the request and response head live here; the timed sending behaviour (delay, rate, cut,
-//! stall, chunk framing) is `conn`'s job.
+//! or library rules (per path, per Nth request, in `rules`). The faults, their parsing and the
+//! request rewrite live here; the response rewrites and the timed sending behaviour (delay,
+//! rate, cut, stall, chunk framing) are the send plan's (`plan`), carried out by `conn`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+mod rules;
+
 use std::time::Duration;
 
-use super::respond::{BodySource, Response};
-use crate::proto::request::RequestHead;
-use crate::proto::status;
+use crate::proto::request_head::RequestHead;
 use crate::proto::syntax::parse_decimal;
+
+pub use rules::{FaultPlan, FaultRule, NthCounter};
 
 /// How one response should misbehave. `Default` is "behave".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -74,116 +74,6 @@ impl Faults {
     }
 }
 
-/// A library rule: these faults for requests whose path is `path` (any when `None`) and that are
-/// the `nth` such request (1-based; every one when `None`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FaultRule {
-    /// The request path it applies to (`None`: every path).
-    pub path: Option<String>,
-    /// Only the n-th such request, 1-based (`None`: every one).
-    pub nth: Option<u64>,
-    /// What to do wrong.
-    pub faults: Faults,
-}
-
-/// Where a server's faults come from: query parameters (the CLI's `--faults`) and/or rules.
-#[derive(Debug, Default)]
-pub struct FaultPlan {
-    /// Honour fault query parameters (`--faults`).
-    pub from_query: bool,
-    /// Library rules, all applying ones combined.
-    pub rules: Vec<FaultRule>,
-    /// Requests seen so far per rule path (`None` = all requests); only paths of rules with an
-    /// `nth` are counted, so the map is bounded by the rules.
-    pub counts: NthCounter,
-    /// TLS fault `handshake-stall`: accept connections and never answer the ClientHello.
-    pub handshake_stall: bool,
-}
-
-/// Thread-safe per-path request counters for `nth` rules (shared by every loop thread).
-#[derive(Debug, Default)]
-pub struct NthCounter(Mutex<HashMap<Option<String>, u64>>);
-
-impl Clone for FaultPlan {
-    /// A clone has the same rules and starts counting from zero.
-    fn clone(&self) -> Self {
-        FaultPlan {
-            from_query: self.from_query,
-            rules: self.rules.clone(),
-            counts: NthCounter::default(),
-            handshake_stall: self.handshake_stall,
-        }
-    }
-}
-
-impl FaultPlan {
-    /// The CLI's `--faults`: query parameters only.
-    pub fn query_only() -> FaultPlan {
-        FaultPlan {
-            from_query: true,
-            ..FaultPlan::default()
-        }
-    }
-
-    /// The faults for one request to `path` (the target's path, before `?`) with `query` (after
-    /// `?`, may be empty), when it is the `nth_for_path`-th request to that path (1-based).
-    /// Matching rules apply in order (a later rule's numbers win, flags add up); query
-    /// parameters, when honoured, are the most specific and win last.
-    pub fn faults_for(&self, path: &str, query: &str, nth_for_path: u64) -> Faults {
-        self.merged(path, query, |_| nth_for_path)
-    }
-
-    /// Count this request (for `nth` rules) and return its faults: what the engine calls once
-    /// per request. Rules without a path count every request to the server.
-    pub fn next_faults(&self, path: &str, query: &str) -> Faults {
-        if !self.rules.iter().any(|r| r.nth.is_some()) {
-            return self.merged(path, query, |_| 0);
-        }
-        let nths = self.count(path);
-        self.merged(path, query, |rule| {
-            let key = rule.path.as_deref();
-            nths.iter()
-                .find(|(k, _)| k.as_deref() == key)
-                .map_or(0, |(_, n)| *n)
-        })
-    }
-
-    /// Bump the counters this request belongs to (its path, and "any path") and return them.
-    fn count(&self, path: &str) -> Vec<(Option<String>, u64)> {
-        let mut keys: Vec<Option<String>> = Vec::new();
-        for rule in self.rules.iter().filter(|r| r.nth.is_some()) {
-            let key = rule.path.clone().filter(|p| p == path);
-            if (rule.path.is_none() || key.is_some()) && !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-        // A poisoned lock only means another loop thread panicked mid-increment; the counts are
-        // still usable integers, so carry on with them.
-        let mut map = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
-        keys.into_iter()
-            .map(|key| {
-                let n = map.entry(key.clone()).or_insert(0);
-                *n += 1;
-                (key, *n)
-            })
-            .collect()
-    }
-
-    fn merged(&self, path: &str, query: &str, nth_of: impl Fn(&FaultRule) -> u64) -> Faults {
-        let mut faults = Faults::default();
-        for rule in &self.rules {
-            let path_ok = rule.path.as_deref().is_none_or(|p| p == path);
-            if path_ok && rule.nth.is_none_or(|n| n == nth_of(rule)) {
-                faults = faults.combined_with(&rule.faults);
-            }
-        }
-        if self.from_query {
-            faults = faults.combined_with(&Faults::from_query(query));
-        }
-        faults
-    }
-}
-
 /// Where a cut-short body stops and how the connection ends there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cut {
@@ -221,18 +111,6 @@ impl Faults {
         }
     }
 
-    /// `no_close_notify` without a cut point: cut after half of the announced Content-Length
-    /// (nothing to cut in a bodyless response).
-    pub fn cut_mid_body(mut self, response: &Response) -> Faults {
-        if self.no_close_notify && self.truncate.is_none() && self.reset.is_none() {
-            let length = response.header("Content-Length");
-            self.truncate = length
-                .and_then(|v| parse_decimal(v.as_bytes()))
-                .map(|n| n / 2);
-        }
-        self
-    }
-
     /// The wait before the head (`delay`).
     pub fn delay(&self) -> Option<Duration> {
         self.delay_ms.map(Duration::from_millis)
@@ -267,49 +145,6 @@ impl Faults {
             head.headers.remove("If-Range");
         }
     }
-
-    /// Rewrite the response head (`status`, `chunked`, `no-length`) and say how the body must be
-    /// framed on the wire. `minor_version` is the request's: HTTP/1.0 has no chunked coding, so
-    /// `chunked` falls back to close-delimited there.
-    pub fn adjust_response(&self, response: &mut Response, minor_version: u8) -> WireFraming {
-        if let Some(code) = self.status {
-            override_status(response, code);
-        }
-        if !status::has_body(response.status) {
-            return WireFraming::AsIs;
-        }
-        let framing = match (self.chunked, self.no_length) {
-            (true, false) if minor_version >= 1 => WireFraming::Chunked,
-            (true, _) | (_, true) => WireFraming::UntilClose,
-            (false, false) => WireFraming::AsIs,
-        };
-        if framing != WireFraming::AsIs {
-            remove_header(response, "Content-Length");
-        }
-        if framing == WireFraming::Chunked {
-            let field = ("Transfer-Encoding".to_string(), "chunked".to_string());
-            response.headers.push(field);
-        }
-        framing
-    }
-}
-
-/// Answer `code` instead, keeping the body; codes that cannot carry a body (1xx, 204, 304: RFC
-/// 9110 §6.4.1) lose it, and 1xx/204 lose Content-Length too (RFC 9110 §8.6).
-fn override_status(response: &mut Response, code: u16) {
-    response.status = code;
-    if !status::has_body(code) {
-        response.body = BodySource::None;
-        if code != 304 {
-            remove_header(response, "Content-Length");
-        }
-    }
-}
-
-fn remove_header(response: &mut Response, name: &str) {
-    response
-        .headers
-        .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
 }
 
 /// Pacing for a `rate` fault: how many more body bytes may go out now, `sent` having gone out
@@ -472,164 +307,25 @@ mod tests {
         }
     }
 
-    fn rule(path: Option<&str>, nth: Option<u64>, f: Faults) -> FaultRule {
-        FaultRule {
-            path: path.map(String::from),
-            nth,
-            faults: f,
-        }
-    }
-
-    #[test]
-    fn query_faults_only_when_asked() {
-        let off = FaultPlan::default();
-        assert!(off.faults_for("/a", "stall", 1).is_none());
-        let on = FaultPlan::query_only();
-        assert!(on.faults_for("/a", "stall", 1).stall);
-    }
-
-    #[test]
-    fn no_close_notify_cuts_mid_body_unless_told_where() {
-        let r = response(200, b"0123456789");
-        let f = faults(|f| f.no_close_notify = true).cut_mid_body(&r);
-        assert_eq!(f.truncate, Some(5));
-        let given = faults(|f| {
-            f.no_close_notify = true;
-            f.truncate = Some(2);
-        });
-        assert_eq!(given.clone().cut_mid_body(&r), given);
-        let plain = faults(|f| f.chunked = true);
-        assert_eq!(plain.clone().cut_mid_body(&r), plain);
-        assert!(Faults::from_query("no-close-notify").no_close_notify);
-    }
-
-    #[test]
-    fn rules_match_path_and_nth() {
-        let plan = FaultPlan {
-            rules: vec![
-                rule(None, None, faults(|f| f.delay_ms = Some(5))),
-                rule(Some("/a"), None, faults(|f| f.chunked = true)),
-                rule(Some("/a"), Some(2), faults(|f| f.status = Some(503))),
-            ],
-            ..FaultPlan::default()
-        };
-        let table = [
-            ("/b", 1, faults(|f| f.delay_ms = Some(5))),
-            (
-                "/a",
-                1,
-                faults(|f| {
-                    f.delay_ms = Some(5);
-                    f.chunked = true;
-                }),
-            ),
-            (
-                "/a",
-                2,
-                faults(|f| {
-                    f.delay_ms = Some(5);
-                    f.chunked = true;
-                    f.status = Some(503);
-                }),
-            ),
-        ];
-        for (path, nth, want) in table {
-            assert_eq!(plan.faults_for(path, "", nth), want, "{path} #{nth}");
-        }
-    }
-
-    #[test]
-    fn query_wins_over_rules() {
-        let plan = FaultPlan {
-            from_query: true,
-            rules: vec![rule(None, None, faults(|f| f.truncate = Some(10)))],
-            ..FaultPlan::default()
-        };
-        let got = plan.faults_for("/a", "truncate=3&stall", 1);
-        assert_eq!(got.truncate, Some(3));
-        assert!(got.stall);
-        assert_eq!(plan.faults_for("/a", "truncate=x", 1).truncate, Some(10));
-    }
-
-    #[test]
-    fn next_faults_counts_per_path_and_overall() {
-        let plan = FaultPlan {
-            rules: vec![
-                rule(Some("/a"), Some(2), faults(|f| f.reset = Some(1))),
-                rule(None, Some(3), faults(|f| f.stall = true)),
-            ],
-            ..FaultPlan::default()
-        };
-        let seen: Vec<Faults> = ["/a", "/b", "/a", "/a"]
-            .iter()
-            .map(|p| plan.next_faults(p, ""))
-            .collect();
-        assert_eq!(seen[0], Faults::default());
-        assert_eq!(seen[1], Faults::default());
-        // third request overall, second to /a
-        assert_eq!(
-            seen[2],
-            faults(|f| {
-                f.reset = Some(1);
-                f.stall = true;
-            })
-        );
-        assert_eq!(seen[3], Faults::default());
-        // only rule paths are counted
-        let counted = plan.counts.0.lock().expect("unpoisoned").len();
-        assert_eq!(counted, 2);
-    }
+    /// (truncate, reset) -> where the body is cut, and whether by a reset
+    type CutCase = (Option<u64>, Option<u64>, Option<(u64, bool)>);
+    const CUTS: &[CutCase] = &[
+        (None, None, None),
+        (Some(5), None, Some((5, false))),
+        (None, Some(5), Some((5, true))),
+        (Some(3), Some(5), Some((3, false))),
+        (Some(5), Some(3), Some((3, true))),
+        (Some(4), Some(4), Some((4, true))),
+    ];
 
     #[test]
     fn cut_picks_the_earlier_and_reset_on_ties() {
-        let table = [
-            (None, None, None),
-            (
-                Some(5),
-                None,
-                Some(Cut {
-                    after: 5,
-                    reset: false,
-                }),
-            ),
-            (
-                None,
-                Some(5),
-                Some(Cut {
-                    after: 5,
-                    reset: true,
-                }),
-            ),
-            (
-                Some(3),
-                Some(5),
-                Some(Cut {
-                    after: 3,
-                    reset: false,
-                }),
-            ),
-            (
-                Some(5),
-                Some(3),
-                Some(Cut {
-                    after: 3,
-                    reset: true,
-                }),
-            ),
-            (
-                Some(4),
-                Some(4),
-                Some(Cut {
-                    after: 4,
-                    reset: true,
-                }),
-            ),
-        ];
-        for (truncate, reset, want) in table {
+        for &(truncate, reset, want) in CUTS {
             let f = faults(|f| {
                 f.truncate = truncate;
                 f.reset = reset;
             });
+            let want = want.map(|(after, reset)| Cut { after, reset });
             assert_eq!(f.cut(), want, "truncate {truncate:?} reset {reset:?}");
         }
     }
@@ -651,99 +347,6 @@ mod tests {
         faults(|f| f.ignore_range = true).adjust_request(&mut head);
         assert_eq!(head.headers.len(), 1);
         assert!(head.headers.get("Range").is_none());
-    }
-
-    fn response(status: u16, body: &[u8]) -> Response {
-        Response {
-            status,
-            headers: vec![
-                ("Content-Type".into(), "text/plain".into()),
-                ("Content-Length".into(), body.len().to_string()),
-            ],
-            body: BodySource::Bytes(body.to_vec()),
-        }
-    }
-
-    fn names(r: &Response) -> Vec<&str> {
-        r.headers.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
-    #[test]
-    fn adjust_response_table() {
-        let cl = vec!["Content-Type", "Content-Length"];
-        let te = vec!["Content-Type", "Transfer-Encoding"];
-        let none = vec!["Content-Type"];
-        // (faults, request minor version, status, framing, header names, body length)
-        type Row<'a> = (Faults, u8, u16, WireFraming, Vec<&'a str>, u64);
-        let table: Vec<Row> = vec![
-            (Faults::default(), 1, 200, WireFraming::AsIs, cl.clone(), 5),
-            (
-                faults(|f| f.chunked = true),
-                1,
-                200,
-                WireFraming::Chunked,
-                te,
-                5,
-            ),
-            (
-                faults(|f| f.chunked = true),
-                0,
-                200,
-                WireFraming::UntilClose,
-                none.clone(),
-                5,
-            ),
-            (
-                faults(|f| f.no_length = true),
-                1,
-                200,
-                WireFraming::UntilClose,
-                none.clone(),
-                5,
-            ),
-            (
-                faults(|f| {
-                    f.no_length = true;
-                    f.chunked = true;
-                }),
-                1,
-                200,
-                WireFraming::UntilClose,
-                none.clone(),
-                5,
-            ),
-            (
-                faults(|f| f.status = Some(503)),
-                1,
-                503,
-                WireFraming::AsIs,
-                cl.clone(),
-                5,
-            ),
-            (
-                faults(|f| f.status = Some(204)),
-                1,
-                204,
-                WireFraming::AsIs,
-                none,
-                0,
-            ),
-            (
-                faults(|f| f.status = Some(304)),
-                1,
-                304,
-                WireFraming::AsIs,
-                cl,
-                0,
-            ),
-        ];
-        for (f, minor, status, framing, headers, body_len) in table {
-            let mut r = response(200, b"hello");
-            assert_eq!(f.adjust_response(&mut r, minor), framing, "{f:?}");
-            assert_eq!(r.status, status, "{f:?}");
-            assert_eq!(names(&r), headers, "{f:?}");
-            assert_eq!(r.body.len(), body_len, "{f:?}");
-        }
     }
 
     #[test]

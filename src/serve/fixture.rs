@@ -32,7 +32,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::badssl::{self, TlsFault, TlsVersion};
-use super::event_loop::{Engine, EngineConfig};
+use super::config::EngineConfig;
+use super::event_loop::Engine;
 use super::faults::{FaultPlan, FaultRule, Faults};
 use super::record::{self, RecordedRequest, RequestLog};
 use super::routes::{self, Reply, Route};

@@ -4,9 +4,13 @@
 pub mod accept;
 pub mod badssl;
 pub mod cache;
+pub mod certs;
 mod clock;
+mod config;
 pub mod conn;
+mod ctx;
 pub mod dirstream;
+mod dispatch;
 pub mod entries;
 mod etag_cache;
 pub mod event_loop;
@@ -18,12 +22,13 @@ pub mod listing;
 pub mod log;
 mod open;
 pub mod page;
+mod plan;
 pub mod record;
 pub mod reply;
 pub mod respond;
 pub mod routes;
 mod site;
-pub mod tls;
+pub mod tls_config;
 pub mod transport;
 
 use std::io::Write;
@@ -36,7 +41,8 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::error::Error;
-use event_loop::{Engine, EngineConfig};
+use config::EngineConfig;
+use event_loop::Engine;
 use faults::FaultPlan;
 use site::Site;
 
@@ -205,13 +211,13 @@ fn engine_config(
 
 /// `--max-connections-per-ip`: given, it applies to loopback too; absent, the default spares
 /// loopback (issue 13).
-fn per_ip_cap(flag: Option<usize>) -> event_loop::PerIpCap {
+fn per_ip_cap(flag: Option<usize>) -> config::PerIpCap {
     match flag {
-        Some(max) => event_loop::PerIpCap {
+        Some(max) => config::PerIpCap {
             max,
             loopback: true,
         },
-        None => event_loop::PerIpCap::default(),
+        None => config::PerIpCap::default(),
     }
 }
 
@@ -293,9 +299,9 @@ fn build_tls(args: &ServeArgs) -> Result<TlsSetup, Error> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let versions = args
             .tls_version
-            .map_or(tls::TLS_VERSIONS, badssl::TlsVersion::versions);
+            .map_or(tls_config::TLS_VERSIONS, badssl::TlsVersion::versions);
         return Ok((
-            Some(tls::load_server_config_for(cert, key, versions)?),
+            Some(certs::load_server_config_for(cert, key, versions)?),
             None,
         ));
     }

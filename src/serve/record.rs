@@ -1,10 +1,14 @@
-//! What the fixture library remembers of each request, so tests can assert on it: a bounded
-//! log the event loops push into and tests read or wait on. (Nothing here touches a socket.)
+//! What the server keeps of a request: for the fixture library, a bounded log the event loops
+//! push into and tests read or wait on; for `--echo`, the request's own bytes sent back as the
+//! response. (Nothing here touches a socket.)
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use super::respond::{BodySource, Response};
+use crate::proto::request_head::RequestHead;
 
 /// One request as the server saw it.
 ///
@@ -65,6 +69,32 @@ pub struct TlsDetails {
 }
 
 impl RecordedRequest {
+    /// `head` as the log keeps it, with `body_len` body bytes, on connection `connection_id`
+    /// from `peer` (`tls`: what its handshake agreed on).
+    pub(crate) fn new(
+        head: &RequestHead,
+        body_len: u64,
+        connection_id: u64,
+        peer: SocketAddr,
+        tls: Option<TlsDetails>,
+    ) -> RecordedRequest {
+        let headers = head
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        RecordedRequest {
+            method: head.method.clone(),
+            target: head.target.clone(),
+            headers,
+            body_len,
+            connection_id,
+            version: format!("HTTP/1.{}", head.minor_version),
+            peer,
+            tls,
+        }
+    }
+
     /// The target's path, without the query (`/a/b.txt` for `/a/b.txt?x=1`, and for
     /// `http://host/a/b.txt?x=1`).
     ///
@@ -200,6 +230,36 @@ impl RequestLog {
     }
 }
 
+/// `--echo PREFIX`: whether a request for `target` is answered with its own bytes (its path
+/// is PREFIX or below it; `/echo` does not cover `/echoes`).
+pub(crate) fn is_echo(prefix: Option<&str>, target: &str) -> bool {
+    let Some(prefix) = prefix else {
+        return false;
+    };
+    let (path, _) = crate::proto::target::path_and_query(target);
+    path.starts_with(prefix)
+        && (prefix.ends_with('/')
+            || path.len() == prefix.len()
+            || path.as_bytes()[prefix.len()] == b'/')
+}
+
+/// `--echo`: the request's own bytes back as text/plain.
+pub(crate) fn echo_response(bytes: Vec<u8>) -> Response {
+    Response {
+        status: 200,
+        headers: vec![
+            ("Date".to_string(), super::clock::http_date_now()),
+            ("Server".to_string(), "rawhttp".to_string()),
+            (
+                "Content-Type".to_string(),
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            ("Content-Length".to_string(), bytes.len().to_string()),
+        ],
+        body: BodySource::Bytes(bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +287,22 @@ mod tests {
             ("*", "*"),
         ] {
             assert_eq!(request(target).path(), path, "{target}");
+        }
+    }
+
+    #[test]
+    fn echo_covers_its_path_and_below_only() {
+        let cases = [
+            (Some("/echo"), "/echo", true),
+            (Some("/echo"), "/echo/x?y", true),
+            (Some("/echo"), "/echo?x", true),
+            (Some("/echo"), "/echoes", false),
+            (Some("/echo/"), "/echo/x", true),
+            (Some("/"), "/anything", true),
+            (None, "/echo", false),
+        ];
+        for (prefix, target, want) in cases {
+            assert_eq!(is_echo(prefix, target), want, "{prefix:?} {target}");
         }
     }
 

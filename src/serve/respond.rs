@@ -20,7 +20,7 @@ use super::reply::{self, Decision, MethodKind, Validators, ALLOW};
 pub use super::site::Site;
 use crate::proto::limits;
 use crate::proto::range::{ByteSpan, RangePlan};
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 use crate::proto::status;
 
 /// A response ready to be sent: status, header fields, and where the body bytes come from.

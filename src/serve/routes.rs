@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::respond::{add_site_headers, BodySource, Response, Site};
 use crate::error::Error;
-use crate::proto::request::RequestHead;
+use crate::proto::request_head::RequestHead;
 use crate::proto::syntax::{is_field_vchar, is_token};
 
 /// The reply a route sends: a status, header fields and a body.
@@ -345,7 +345,7 @@ fn string_pairs(value: Option<&Value>, key: &str) -> Result<Vec<(String, String)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::request::parse_request_head;
+    use crate::proto::request_head::parse_request_head;
 
     fn head(raw: &str) -> RequestHead {
         let (head, _) = parse_request_head(raw.as_bytes())

@@ -36,11 +36,11 @@ pub enum Transport {
     /// Plain TCP.
     Plain(TcpStream),
     /// Boxed: a rustls connection is large, and most connections are plain.
-    Tls(Box<TlsStream>),
+    Tls(Box<ServerTlsStream>),
 }
 
 /// A TCP stream with a rustls server session pumped over it.
-pub struct TlsStream {
+pub struct ServerTlsStream {
     sock: TcpStream,
     tls: rustls::ServerConnection,
     /// The first byte was looked at (see `check_first_byte`).
@@ -59,7 +59,7 @@ impl Transport {
                     .map_err(|e| io::Error::other(e.to_string()))?;
                 // Bound the plaintext rustls queues for us (issue 4: at most 64 KiB).
                 tls.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
-                Ok(Transport::Tls(Box::new(TlsStream {
+                Ok(Transport::Tls(Box::new(ServerTlsStream {
                     sock,
                     tls,
                     checked: false,
@@ -273,7 +273,7 @@ fn sendfile(s: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<usi
     }
 }
 
-impl TlsStream {
+impl ServerTlsStream {
     fn read(&mut self, buf: &mut Vec<u8>, cap: usize) -> io::Result<ReadStatus> {
         if !self.checked {
             if let Some(status) = self.check_first_byte()? {

@@ -1,23 +1,21 @@
-//! TLS configuration for the server: PEM loading, key/cert checks, self-signed certificates.
-//! (Pumping a rustls connection on the event loop is `transport`'s job; nothing here does I/O
-//! beyond reading the two PEM files once at start.)
+//! The server's certificates: a PEM chain and key loaded and checked against each other
+//! (`--tls-cert`/`--tls-key`), or a CA and leaf made at start (`--self-signed`), each turned
+//! into a configuration by `tls_config`. Deliberately broken ones are `badssl`'s; pumping a
+//! rustls connection is `transport`'s. No I/O beyond reading the two PEM files once at start.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
-use rustls::server::ServerSessionMemoryCache;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::ServerConfig;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+use super::tls_config::{server_config_with, TLS_VERSIONS};
 use crate::error::Error;
-use crate::proto::limits::{MAX_PEM_FILE, TLS_SESSION_CACHE};
+use crate::proto::limits::MAX_PEM_FILE;
 use crate::tls::{provider, PemFileError};
-
-/// The only application protocol served (kept here too: fixtures and tests name it so).
-pub use crate::tls::ALPN_HTTP11;
 
 /// A fresh CA and a leaf for localhost, 127.0.0.1 and ::1, made at start.
 pub struct SelfSigned {
@@ -161,54 +159,6 @@ fn certify(
 fn server_config(provider: CryptoProvider, certified: CertifiedKey) -> Result<ServerConfig, Error> {
     let resolver = Arc::new(SingleCertAndKey::from(certified));
     server_config_with(provider, resolver, TLS_VERSIONS)
-}
-
-/// Both versions served by default, newest first.
-pub(crate) const TLS_VERSIONS: &[&rustls::SupportedProtocolVersion] =
-    &[&rustls::version::TLS13, &rustls::version::TLS12];
-
-/// `server_config` with any certificate resolver and a chosen set of protocol versions (the
-/// fixture's `tls_version` and `handshake-alert` use these).
-pub(crate) fn server_config_with(
-    provider: CryptoProvider,
-    resolver: Arc<dyn rustls::server::ResolvesServerCert>,
-    versions: &[&'static rustls::SupportedProtocolVersion],
-) -> Result<ServerConfig, Error> {
-    let mut config = ServerConfig::builder_with_provider(Arc::new(prefer_aes128(provider)))
-        .with_protocol_versions(versions)
-        .map_err(|e| usage(format!("TLS configuration: {e}")))?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver);
-    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
-    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
-        .map_err(|e| Error::Io(std::io::Error::other(format!("TLS ticket keys: {e}"))))?;
-    config.session_storage = ServerSessionMemoryCache::new(TLS_SESSION_CACHE);
-    // One TLS 1.3 ticket per handshake is enough for the next reconnect and halves the
-    // post-handshake work of rustls' default of two (handshake rate matters to the benchmark).
-    config.send_tls13_tickets = 1;
-    // Our order, not the client's: OpenSSL clients list AES-256-GCM-SHA384 first, whose SHA-384
-    // key schedule was ~17% of a handshake's CPU here; AES-128-GCM is as strong for this use
-    // and first in Mozilla's server recommendations too.
-    config.ignore_client_order = true;
-    Ok(config)
-}
-
-/// The provider with its AES-128-GCM suites moved to the front (order otherwise kept).
-fn prefer_aes128(mut provider: CryptoProvider) -> CryptoProvider {
-    use rustls::CipherSuite::{
-        TLS13_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    };
-    let is_aes128 = |s: &rustls::SupportedCipherSuite| {
-        matches!(
-            s.suite(),
-            TLS13_AES_128_GCM_SHA256
-                | TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-                | TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
-        )
-    };
-    provider.cipher_suites.sort_by_key(|s| !is_aes128(s));
-    provider
 }
 
 /// A fresh ECDSA P-256 CA, able to sign leaf certificates only.

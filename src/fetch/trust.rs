@@ -1,6 +1,7 @@
-//! The client's rustls configuration: webpki-roots plus `--cacert` anchors (a server whose leaf
-//! is byte-identical to a `--cacert` certificate is trusted as OpenSSL does), or (with `-k`) a
-//! verifier that checks handshake signatures but not the certificate chain. No sockets here.
+//! Which servers the client trusts, as its rustls configuration: webpki-roots plus `--cacert`
+//! anchors (a server whose leaf is byte-identical to a `--cacert` certificate is pinned and
+//! trusted as OpenSSL does), or (with `-k`) a verifier that checks handshake signatures but not
+//! the certificate chain. No sockets here; the TLS stream itself is `tls_stream`'s.
 
 use std::path::Path;
 use std::sync::Arc;

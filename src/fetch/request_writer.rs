@@ -1,5 +1,6 @@
-//! The request head the client sends, built by hand as bytes (RFC 9112 §3). Pure: it never
-//! touches a socket; validation of user-supplied names and values happens here too.
+//! Writes the request head the client sends, built by hand as bytes (RFC 9112 §3); parsing
+//! request heads is the server's side, in `proto`. Pure: it never touches a socket;
+//! validation of user-supplied names and values happens here too.
 
 use crate::proto::syntax::is_token;
 use crate::proto::Headers;

@@ -1,5 +1,5 @@
 //! Response head parsing over httparse into an owned `ResponseHead`; `Ok(None)` means "need more".
-//! (Request heads, with the server's stricter rules, are in `request.rs`.) It does not decide
+//! (Request heads, with the server's stricter rules, are in `request_head.rs`.) It does not decide
 //! body framing (`framing.rs`) and never reads from a socket.
 
 use super::syntax::{is_tchar, is_token};

@@ -1,0 +1,305 @@
+//! Send plans run to their end as a socket that takes every byte would: what goes on the wire,
+//! in which writes, with which pauses, for each fault (no sockets, no clock: `now` is given).
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::*;
+
+const NONE: Faults = Faults {
+    delay_ms: None,
+    rate: None,
+    truncate: None,
+    reset: None,
+    stall: false,
+    chunked: false,
+    no_length: false,
+    ignore_range: false,
+    status: None,
+    no_close_notify: false,
+};
+const TRUNCATE_4: Faults = Faults {
+    truncate: Some(4),
+    ..NONE
+};
+const RESET_3: Faults = Faults {
+    reset: Some(3),
+    ..NONE
+};
+const RESET_3_TRUNCATE_6: Faults = Faults {
+    truncate: Some(6),
+    ..RESET_3
+};
+const CHUNKED: Faults = Faults {
+    chunked: true,
+    ..NONE
+};
+const CHUNKED_TRUNCATE_4: Faults = Faults {
+    chunked: true,
+    ..TRUNCATE_4
+};
+const NO_LENGTH: Faults = Faults {
+    no_length: true,
+    ..NONE
+};
+const NO_CLOSE_NOTIFY: Faults = Faults {
+    no_close_notify: true,
+    ..NONE
+};
+const STATUS_204: Faults = Faults {
+    status: Some(204),
+    ..NONE
+};
+
+const BODY: &[u8] = b"0123456789";
+
+const LENGTH: Option<&str> = Some("Content-Length: 10\r\n");
+const CHUNKS: Option<&str> = Some("Transfer-Encoding: chunked\r\n");
+
+/// (what, faults, request minor version, framing field, body on the wire, closes, resets)
+type Case = (
+    &'static str,
+    Faults,
+    u8,
+    Option<&'static str>,
+    &'static [u8],
+    bool,
+    bool,
+);
+const CASES: &[Case] = &[
+    ("as is", NONE, 1, LENGTH, BODY, false, false),
+    ("truncate", TRUNCATE_4, 1, LENGTH, b"0123", true, false),
+    ("reset", RESET_3, 1, LENGTH, b"012", true, true),
+    (
+        "the earlier cut wins",
+        RESET_3_TRUNCATE_6,
+        1,
+        LENGTH,
+        b"012",
+        true,
+        true,
+    ),
+    (
+        "chunked",
+        CHUNKED,
+        1,
+        CHUNKS,
+        b"a\r\n0123456789\r\n0\r\n\r\n",
+        false,
+        false,
+    ),
+    ("chunked to HTTP/1.0", CHUNKED, 0, None, BODY, true, false),
+    (
+        "chunked then cut",
+        CHUNKED_TRUNCATE_4,
+        1,
+        CHUNKS,
+        b"4\r\n0123\r\n",
+        true,
+        false,
+    ),
+    ("no-length", NO_LENGTH, 1, None, BODY, true, false),
+    (
+        "no-close-notify cuts mid-body",
+        NO_CLOSE_NOTIFY,
+        1,
+        LENGTH,
+        b"01234",
+        true,
+        false,
+    ),
+    (
+        "status 204 drops the body",
+        STATUS_204,
+        1,
+        None,
+        b"",
+        false,
+        false,
+    ),
+];
+
+/// What a plan put on the wire.
+struct Wire {
+    head: String,
+    body: Vec<u8>,
+    /// Write calls made (pending bytes or file spans).
+    writes: usize,
+    /// Pauses asked for, as offsets from the start.
+    pauses: Vec<Duration>,
+    stalled: bool,
+}
+
+/// Run `ex` to its end, every write taking all it is given; a pause moves `now` to its end.
+fn run(mut ex: Exchange, start: Instant) -> Wire {
+    let (mut all, mut writes, mut pauses, mut now) = (Vec::new(), 0, Vec::new(), start);
+    for _ in 0..10_000 {
+        let pending = ex.pending().to_vec();
+        if !pending.is_empty() {
+            all.extend_from_slice(&pending);
+            ex.wrote_pending(pending.len());
+            writes += 1;
+        }
+        let stalled = match ex.next_step(now).expect("the body file is readable") {
+            BodyStep::Refill => continue,
+            BodyStep::File { offset, len } => {
+                let mut span = vec![0; len as usize];
+                let file = ex.file().expect("a file span has a file");
+                file.read_exact_at(&mut span, offset)
+                    .expect("span readable");
+                all.extend_from_slice(&span);
+                ex.wrote_span(span.len());
+                writes += 1;
+                continue;
+            }
+            BodyStep::Pause(until) => {
+                pauses.push(until - start);
+                now = until;
+                continue;
+            }
+            BodyStep::Stall => true,
+            BodyStep::Done => false,
+        };
+        let at = all
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a head")
+            + 4;
+        let body = all.split_off(at);
+        let head = String::from_utf8(all).expect("ASCII head");
+        return Wire {
+            head,
+            body,
+            writes,
+            pauses,
+            stalled,
+        };
+    }
+    panic!("the plan never ended");
+}
+
+fn response(body: BodySource, len: usize) -> Response {
+    Response {
+        status: 200,
+        headers: vec![
+            ("Content-Type".into(), "text/plain".into()),
+            ("Content-Length".into(), len.to_string()),
+        ],
+        body,
+    }
+}
+
+fn file_body(content: &[u8]) -> BodySource {
+    let mut file = tempfile::tempfile().expect("temp file");
+    file.write_all(content).expect("write temp file");
+    let len = content.len() as u64;
+    BodySource::File {
+        file,
+        offset: 0,
+        len,
+    }
+}
+
+fn get(minor: u8) -> Option<RequestLine> {
+    Some(("GET".into(), "/a".into(), minor))
+}
+
+#[test]
+fn fault_plans_table() {
+    let start = Instant::now();
+    for &(what, ref faults, minor, field, want, closes, resets) in CASES {
+        let bodies = [BodySource::Bytes(BODY.to_vec()), file_body(BODY)];
+        for (kind, body) in ["memory", "file"].into_iter().zip(bodies) {
+            let resp = response(body, BODY.len());
+            let ex = Exchange::new(resp, get(minor), true, faults.clone(), start);
+            assert_eq!((ex.close, ex.resets()), (closes, resets), "{what} ({kind})");
+            let wire = run(ex, start);
+            assert_eq!(wire.body, want, "{what} ({kind})");
+            assert!(wire.pauses.is_empty() && !wire.stalled, "{what} ({kind})");
+            let framing = ["Content-Length", "Transfer-Encoding"].map(|f| wire.head.contains(f));
+            let named = field.map_or(0, |f| usize::from(f.starts_with("Transfer")) + 1);
+            assert_eq!(framing, [named == 1, named == 2], "{what} ({kind})");
+            assert!(
+                field.is_none_or(|f| wire.head.contains(f)),
+                "{what} ({kind})"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_small_body_leaves_with_its_head_in_one_write() {
+    let start = Instant::now();
+    for body in [BodySource::Bytes(BODY.to_vec()), file_body(BODY)] {
+        let ex = Exchange::new(response(body, BODY.len()), get(1), true, NONE, start);
+        assert!(!ex.more_follows());
+        let wire = run(ex, start);
+        assert_eq!((wire.writes, wire.body.as_slice()), (1, BODY));
+    }
+    // Larger: the head, then the file span (sendfile) in a write of its own.
+    let big = vec![b'x'; INLINE_BODY as usize + 1];
+    let ex = Exchange::new(
+        response(file_body(&big), big.len()),
+        get(1),
+        true,
+        NONE,
+        start,
+    );
+    assert!(ex.more_follows());
+    let wire = run(ex, start);
+    assert_eq!((wire.writes, wire.body.len()), (2, big.len()));
+}
+
+#[test]
+fn rate_paces_the_body_in_slices() {
+    let start = Instant::now();
+    let faults = Faults {
+        rate: Some(1000),
+        ..NONE
+    };
+    let body = vec![b'r'; 300];
+    let resp = response(BodySource::Bytes(body.clone()), body.len());
+    let wire = run(Exchange::new(resp, get(1), true, faults, start), start);
+    assert_eq!(wire.body, body);
+    // 100 bytes up front (a tenth of a second's worth), then 50 every 50 ms; the last pause
+    // is the one that finds nothing more to send.
+    let ms: Vec<u128> = wire.pauses.iter().map(Duration::as_millis).collect();
+    assert_eq!(ms, [50, 100, 150, 200, 250]);
+}
+
+#[test]
+fn stall_sends_the_head_and_nothing_else() {
+    let start = Instant::now();
+    let faults = Faults {
+        stall: true,
+        ..NONE
+    };
+    let resp = response(BodySource::Bytes(BODY.to_vec()), BODY.len());
+    let ex = Exchange::new(resp, get(1), true, faults, start);
+    assert!(!ex.more_follows());
+    let wire = run(ex, start);
+    assert!(wire.stalled && wire.body.is_empty());
+    assert!(wire.head.starts_with("HTTP/1.1 200 "));
+}
+
+#[test]
+fn a_head_response_has_no_last_chunk() {
+    let start = Instant::now();
+    let head = Some(("HEAD".into(), "/a".into(), 1));
+    let ex = Exchange::new(response(BodySource::None, 10), head, true, CHUNKED, start);
+    let wire = run(ex, start);
+    assert!(wire.head.contains("Transfer-Encoding: chunked"));
+    assert_eq!(wire.body, b"");
+}
+
+#[test]
+fn prepended_bytes_go_before_the_head_and_count_as_head() {
+    let start = Instant::now();
+    let resp = response(BodySource::Bytes(BODY.to_vec()), BODY.len());
+    let mut ex = Exchange::new(resp, get(1), true, NONE, start);
+    ex.prepend(b"Continue\r\n\r\n");
+    assert!(ex.pending().starts_with(b"Continue\r\n\r\nHTTP/1.1 200 "));
+    let n = ex.pending().len();
+    ex.wrote_pending(n);
+    assert_eq!(ex.body_written(), BODY.len() as u64);
+}
