@@ -10,7 +10,10 @@
 # for what the counts do not say: bytes per sendfile, EAGAIN per call kind, which socket
 # options are set per request. strace slows every server alike (each syscall stops it), so
 # the counts per request are meaningful, the rates are not, and a busy server's EAGAINs are
-# rarer than without strace.
+# rarer than without strace. A third run, without strace, counts context switches per request
+# (voluntary: the server slept, e.g. in epoll_wait; involuntary: it was preempted) from
+# /proc/PID/task/*/status, since the way a server batches requests per wake-up is what strace
+# hides and what a quiet machine changes most.
 #
 # Environment: DURATION (seconds of the counted run, 5), RAWHTTP_BIN (skip the build),
 # RAWHTTP_BEFORE_BIN (an older rawhttp, traced as one more server).
@@ -93,6 +96,26 @@ details() {
         }' "$1"
 }
 
+# switches PIDS...: "voluntary involuntary" context switches so far, over all threads.
+switches() {
+    local p
+    for p in "$@"; do cat "/proc/$p/task/"*/status 2>/dev/null; done |
+        awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {i += $2}
+            END {print v + 0, i + 0}'
+}
+
+# switch_rows SERVER: context switches per request under wrk without strace; sets CELL rows.
+switch_rows() {
+    local srv=$1 pids v0 i0 v1 i1 n
+    mapfile -t pids < <(with_children "${PIDS[$srv]}")
+    read -r v0 i0 < <(switches "${pids[@]}")
+    run_wrk "$OUT/syscalls-$srv-switches.txt" -t2 -c64 -d"${SECS}s" "${URLS[$srv]}$SIZE.bin" >/dev/null
+    read -r v1 i1 < <(switches "${pids[@]}")
+    n=$(awk '/requests in/ {print $1}' "$OUT/syscalls-$srv-switches.txt")
+    CELL[$srv,"voluntary context switches (no strace)"]=$(awk -v a=$((v1 - v0)) -v n="$n" 'BEGIN { printf "%.3f", a / n }')
+    CELL[$srv,"involuntary context switches (no strace)"]=$(awk -v a=$((i1 - i0)) -v n="$n" 'BEGIN { printf "%.3f", a / n }')
+}
+
 declare -A CELL=()
 NAMES=()
 for srv in $SERVERS; do
@@ -114,6 +137,7 @@ for srv in $SERVERS; do
         CELL[$srv,$name]=$v
     done < <(details "$OUT/syscalls-$srv-trace.txt" "$n")
     rm -f "$OUT/syscalls-$srv-trace.txt"
+    switch_rows "$srv"
     note "$srv: ${CELL[$srv,total]} syscalls per request"
 done
 stop_all
@@ -125,7 +149,8 @@ stop_all
     for srv in $SERVERS; do header+=" $srv |" rule+="---:|"; done
     echo "$header"
     echo "$rule"
-    for name in requests total "${NAMES[@]}"; do
+    for name in requests total "${NAMES[@]}" "voluntary context switches (no strace)" \
+        "involuntary context switches (no strace)"; do
         row="| $name |"
         for srv in $SERVERS; do row+=" ${CELL[$srv,$name]:-–} |"; done
         echo "$row"
