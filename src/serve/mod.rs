@@ -5,7 +5,7 @@
 mod accept;
 pub mod badssl;
 mod cache;
-pub mod certs;
+mod certs;
 mod clock;
 mod config;
 pub mod conn;
@@ -31,7 +31,7 @@ mod respond;
 mod response;
 pub mod routes;
 mod site;
-pub mod tls_config;
+mod tls_config;
 pub mod transport;
 
 use std::io::Write;
