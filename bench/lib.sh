@@ -354,19 +354,22 @@ before_label() {
     echo "rawhttp before ($(basename "$BEFORE_BIN"))"
 }
 
-# pad_cells WANT AT ROW...: print each markdown table ROW with "–" cells inserted after its
-# AT-th cell (at the end when it has fewer) until it has WANT cells, so rows of parts that have
-# no value for some columns (e.g. the before binary's) stay aligned with the header.
+# PAD_FULL=CELLS pad_cells "AT:N ..." ROW...: print markdown table rows; a row with fewer than
+# CELLS cells (one from a part with no value for some columns, e.g. the before binary's) gets
+# N "–" cells inserted after its own AT-th cell for each pair, so it lines up with the header.
 pad_cells() {
-    local want=$1 at=$2
-    shift 2
-    printf '%s\n' "$@" | awk -F'|' -v want="$want" -v at="$at" '{
+    local spec=$1
+    shift
+    printf '%s\n' "$@" | awk -F'|' -v spec="$spec" -v full="${PAD_FULL:-0}" '{
         n = NF - 2
-        if (n >= want) { print; next }
+        if (n >= full) { print; next }
+        split(spec, pairs, " ")
+        delete add
+        for (p in pairs) { split(pairs[p], kv, ":"); add[kv[1]] = kv[2] }
         line = "|"
         for (i = 2; i < NF; i++) {
             line = line $i "|"
-            if (i - 1 == at || (i == NF - 1 && at >= n)) { for (k = n; k < want; k++) line = line " – |" }
+            for (k = 0; k < add[i - 1]; k++) line = line " – |"
         }
         print line }'
 }

@@ -274,28 +274,38 @@ want listing && bench_listing
 {
     echo "### rawhttp serve vs nginx and lighttpd (plain HTTP, wrk -t$WRK_THREADS -c$WRK_CONNS -d${SECS}s, loopback)"
     echo
-    if [ -n "$BEFORE_BIN" ] && { want 1k || want 100k; }; then
+    # The before binary's columns exist when a part that measures it ran.
+    cols=""
+    [ -z "$BEFORE_BIN" ] || ! { want 1k || want 100k; } || cols=before
+    if [ -n "$cols" ]; then
         echo "| test | nginx | lighttpd | rawhttp | $(before_label) | rawhttp ÷ faster peer | before ÷ faster peer | rawhttp ÷ before | target | verdict |"
         echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
     else
         echo "| test | nginx | lighttpd | rawhttp | rawhttp ÷ faster peer | target | verdict |"
         echo "|---|---:|---:|---:|---:|---|---|"
     fi
-    wide=7 cpu_wide=8
-    [ -z "$BEFORE_BIN" ] || wide=10 cpu_wide=10
-    pad_cells "$wide" 4 "${ROWS[@]}"
+    # Rows of the other parts lack the before columns (and the CPU rows of `log` the ratios).
+    if [ -n "$cols" ]; then
+        PAD_FULL=10 pad_cells "4:1 5:2" "${ROWS[@]}"
+    else
+        PAD_FULL=7 pad_cells "" "${ROWS[@]}"
+    fi
     echo
     if [ ${#CPU_ROWS[@]} -gt 0 ]; then
         echo "Server CPU time per request, µs (user + system from /proc/PID/stat during the same runs; lower is better):"
         echo
-        if [ -n "$BEFORE_BIN" ]; then
+        if [ -n "$cols" ]; then
             echo "| test | nginx | lighttpd | rawhttp | $(before_label) | rawhttp ÷ leaner peer | rawhttp ÷ lighttpd | before ÷ lighttpd | target (÷ lighttpd) | verdict |"
             echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
         else
             echo "| test | nginx | lighttpd | rawhttp | rawhttp ÷ leaner peer | rawhttp ÷ lighttpd | target (÷ lighttpd) | verdict |"
             echo "|---|---:|---:|---:|---:|---:|---|---|"
         fi
-        pad_cells "$cpu_wide" 99 "${CPU_ROWS[@]}"
+        if [ -n "$cols" ]; then
+            PAD_FULL=10 pad_cells "4:1 5:4" "${CPU_ROWS[@]}"
+        else
+            PAD_FULL=8 pad_cells "5:3" "${CPU_ROWS[@]}"
+        fi
         echo
     fi
     machine_line "$(nginx -v 2>&1 | sed 's/.*: //'), lighttpd $(lighttpd -v 2>&1 | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), median of $ROUNDS round(s)${BEFORE_BIN:+; before: $BEFORE_BIN}"

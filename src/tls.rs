@@ -14,15 +14,15 @@ use rustls::{ClientConfig, RootCertStore};
 use crate::proto::limits::MAX_PEM_FILE;
 
 /// The only application protocol spoken (RFC 7301; `http/1.1` is its registered id).
-pub const ALPN_HTTP11: &[u8] = b"http/1.1";
+pub(crate) const ALPN_HTTP11: &[u8] = b"http/1.1";
 
 /// The aws-lc-rs provider: the crate's one crypto backend (rustls' default).
-pub fn provider() -> CryptoProvider {
+pub(crate) fn provider() -> CryptoProvider {
     rustls::crypto::aws_lc_rs::default_provider()
 }
 
 /// A client configuration trusting `roots`, TLS 1.2 and 1.3, ALPN offering only `http/1.1`.
-pub fn client_config(roots: RootCertStore) -> Arc<ClientConfig> {
+pub(crate) fn client_config(roots: RootCertStore) -> Arc<ClientConfig> {
     let mut config = ClientConfig::builder_with_provider(Arc::new(provider()))
         .with_safe_default_protocol_versions()
         // Invariant: the aws-lc-rs default provider supports rustls' safe default versions.
@@ -35,7 +35,7 @@ pub fn client_config(roots: RootCertStore) -> Arc<ClientConfig> {
 
 /// Why a PEM file could not be read.
 #[derive(Debug)]
-pub enum PemFileError {
+pub(crate) enum PemFileError {
     /// Opening or reading failed.
     Read(io::Error),
     /// The file is larger than `MAX_PEM_FILE`.
@@ -53,7 +53,7 @@ impl fmt::Display for PemFileError {
 
 /// Read a whole PEM file, at most `MAX_PEM_FILE` bytes: a mistaken `--cacert /dev/zero` or a
 /// log file must not be read whole (rustls' own `pem_file_iter` reads lines without a cap).
-pub fn read_pem_file(path: &Path) -> Result<Vec<u8>, PemFileError> {
+pub(crate) fn read_pem_file(path: &Path) -> Result<Vec<u8>, PemFileError> {
     let file = std::fs::File::open(path).map_err(PemFileError::Read)?;
     let mut bytes = Vec::new();
     file.take(MAX_PEM_FILE + 1)
@@ -66,7 +66,7 @@ pub fn read_pem_file(path: &Path) -> Result<Vec<u8>, PemFileError> {
 }
 
 /// A PEM parse failure in words (rustls' own Display prints the offending line as a byte list).
-pub fn describe_pem_error(e: &rustls::pki_types::pem::Error) -> String {
+pub(crate) fn describe_pem_error(e: &rustls::pki_types::pem::Error) -> String {
     use rustls::pki_types::pem::Error as P;
     match e {
         P::MissingSectionEnd { .. } => "a -----BEGIN line has no matching -----END line".into(),

@@ -14,20 +14,20 @@ use crate::proto::response_head::{parse_response_head, ResponseHead};
 use crate::{Error, ProtoError};
 
 /// Receive buffer: big enough for a whole capped head, and large reads keep syscalls few.
-pub const BUF_SIZE: usize = 128 * 1024;
+pub(super) const BUF_SIZE: usize = 128 * 1024;
 /// What a connection's receive buffer starts at: any ordinary head fits, and a batch of small
 /// files does not zero 128 KiB per request. It grows towards `BUF_SIZE` when a read fills it.
 const FIRST_BUF_SIZE: usize = 16 * 1024;
 
 /// Where response bytes come from: a socket with timeouts, or a test script.
-pub trait Source {
+pub(super) trait Source {
     /// Read some bytes; `Ok(0)` is EOF. Errors are already the crate's (timeout, reset ...).
     fn read_some(&mut self, buf: &mut [u8]) -> Result<usize, Error>;
 }
 
 /// A `Stream` with the idle read timeout and the whole-transfer deadline applied to each read.
 #[derive(Debug)]
-pub struct TimedStream {
+pub(super) struct TimedStream {
     /// The connection read from.
     pub stream: Stream,
     /// Longest wait for any single read (`--read-timeout`).
@@ -40,7 +40,7 @@ pub struct TimedStream {
 
 impl TimedStream {
     /// `stream` with these limits applied to every read.
-    pub fn new(stream: Stream, read_timeout: Duration, deadline: Option<Instant>) -> Self {
+    pub(super) fn new(stream: Stream, read_timeout: Duration, deadline: Option<Instant>) -> Self {
         Self {
             stream,
             read_timeout,
@@ -102,7 +102,7 @@ impl Source for TimedStream {
 
 /// A source plus the bytes read from it but not consumed yet (`buf[start..end]`).
 #[derive(Debug)]
-pub struct Incoming<S> {
+pub(super) struct Incoming<S> {
     /// Where the bytes come from.
     pub source: S,
     buf: Vec<u8>,
@@ -114,7 +114,7 @@ pub struct Incoming<S> {
 
 impl<S: Source> Incoming<S> {
     /// Nothing buffered yet.
-    pub fn new(source: S) -> Self {
+    pub(super) fn new(source: S) -> Self {
         Self {
             source,
             buf: vec![0; FIRST_BUF_SIZE],
@@ -129,12 +129,12 @@ impl<S: Source> Incoming<S> {
     }
 
     /// Bytes were received but not consumed (after a body: the connection is out of step).
-    pub fn has_buffered(&self) -> bool {
+    pub(super) fn has_buffered(&self) -> bool {
         self.buffered() > 0
     }
 
     /// Anything at all was received (a reused connection that got nothing may be retried).
-    pub fn received_any(&self) -> bool {
+    pub(super) fn received_any(&self) -> bool {
         self.total > 0
     }
 
@@ -175,7 +175,7 @@ impl<S: Source> Incoming<S> {
     }
 
     /// Read one response head; returns it with its raw bytes (for `-i` / `-D`).
-    pub fn read_head(&mut self) -> Result<(ResponseHead, Vec<u8>), Error> {
+    pub(super) fn read_head(&mut self) -> Result<(ResponseHead, Vec<u8>), Error> {
         loop {
             if self.buffered() > 0 {
                 let window = &self.buf[self.start..self.end];
@@ -230,7 +230,7 @@ impl<S: Source> Incoming<S> {
 
 /// The body of one response as the framing delimits it.
 #[derive(Debug)]
-pub struct Body<S> {
+pub(super) struct Body<S> {
     /// The connection's buffered input, body bytes first.
     pub incoming: Incoming<S>,
     kind: BodyKind,
@@ -246,7 +246,7 @@ pub struct Body<S> {
 
 impl<S: Source> Body<S> {
     /// A body framed as `kind`, refusing more than `max_size` bytes (`--max-filesize`).
-    pub fn new(incoming: Incoming<S>, kind: BodyKind, max_size: Option<u64>) -> Self {
+    pub(super) fn new(incoming: Incoming<S>, kind: BodyKind, max_size: Option<u64>) -> Self {
         let remaining = match kind {
             BodyKind::Length(n) => n,
             _ => 0,
@@ -263,34 +263,34 @@ impl<S: Source> Body<S> {
     }
 
     /// The framing this body follows.
-    pub fn kind(&self) -> BodyKind {
+    pub(super) fn kind(&self) -> BodyKind {
         self.kind
     }
 
     /// Body bytes handed out so far.
-    pub fn received(&self) -> u64 {
+    pub(super) fn received(&self) -> u64 {
         self.received
     }
 
     /// The end of the body was reached.
-    pub fn is_done(&self) -> bool {
+    pub(super) fn is_done(&self) -> bool {
         self.done
     }
 
     /// The body ended where its framing said it would (Content-Length or last chunk, or no
     /// body). An until-EOF body is never verified: a cut connection looks just like its end.
-    pub fn is_verified(&self) -> bool {
+    pub(super) fn is_verified(&self) -> bool {
         self.done && self.kind != BodyKind::UntilEof
     }
 
     /// Trailer fields of a chunked body (empty otherwise or before the end).
-    pub fn trailers(&self) -> &crate::proto::Headers {
+    pub(super) fn trailers(&self) -> &crate::proto::Headers {
         self.decoder.trailers()
     }
 
     /// Read body bytes into `out`; `Ok(0)` only at the verified end (or EOF of an until-EOF
     /// body) or when `out` is empty.
-    pub fn read(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+    pub(super) fn read(&mut self, out: &mut [u8]) -> Result<usize, Error> {
         if self.done || out.is_empty() {
             return Ok(0);
         }

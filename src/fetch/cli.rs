@@ -179,7 +179,7 @@ impl Options {
 /// Run every URL (argv, then `--input-file`) through the batch engine: in order, or `-Z` up
 /// to `--parallel-max` at once, over one pool of kept-alive connections. A failure never
 /// stops the others (unless `--fail-early`); the exit code is the last failure's.
-pub fn run(args: FetchArgs) -> i32 {
+pub(super) fn run(args: FetchArgs) -> i32 {
     let quiet = !args.client.shows_errors();
     let opened = Options::new(args).and_then(|opts| Ok((opts.open_input()?, opts)));
     let (mut input, opts) = match opened {
@@ -285,7 +285,7 @@ impl Job for UrlJob {
 /// Parse a command-line URL; `http://` is assumed when no scheme is given (as curl does).
 /// A raw space or control byte is refused (exit 3) rather than quietly percent-encoded, as curl
 /// does: a URL pasted with a space in it is more often two arguments run together than a name.
-pub fn parse_url(arg: &str) -> Result<Url, Error> {
+pub(crate) fn parse_url(arg: &str) -> Result<Url, Error> {
     if let Some(b) = arg.bytes().find(|b| b.is_ascii_control() || *b == b' ') {
         let what = if b == b' ' {
             "a space"

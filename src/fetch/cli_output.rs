@@ -24,19 +24,19 @@ use crate::Error;
 
 /// The CLI's side of a transfer: `-D`, `-i`/`-I`, `--no-fail`, names, progress.
 pub(super) struct CliOutput<'a> {
-    pub args: &'a FetchArgs,
-    pub listed: bool,
-    pub spec: OutputSpec,
-    pub url: Url,
-    pub ctx: &'a Context<'a>,
+    pub(super) args: &'a FetchArgs,
+    pub(super) listed: bool,
+    pub(super) spec: OutputSpec,
+    pub(super) url: Url,
+    pub(super) ctx: &'a Context<'a>,
     /// `-Z` on a terminal: bars go on the shared board.
-    pub board: Option<&'a Board>,
-    pub to_file: bool,
-    pub progress: Option<Progress>,
+    pub(super) board: Option<&'a Board>,
+    pub(super) to_file: bool,
+    pub(super) progress: Option<Progress>,
     /// Stdout is a terminal nobody chose with `-o -`: refuse a binary first block.
-    pub guard: bool,
+    pub(super) guard: bool,
     /// `--limit-rate`.
-    pub limit: Option<RateLimit>,
+    pub(super) limit: Option<RateLimit>,
 }
 
 impl Output for CliOutput<'_> {

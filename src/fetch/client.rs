@@ -1,7 +1,8 @@
-//! The library API: `Request` (a builder) and `Response` (status, headers, the body as
-//! `io::Read`). One connection per request (`Connection: close`) unless a [`Pool`] is given:
-//! then connections are kept alive and reused per origin (RFC 9112 §9.3). Redirects only when
-//! asked. No output files, no progress: that is the CLI's business.
+//! The library API's request: `Request` (a builder) and `send`, which picks a pooled or fresh
+//! connection (through a proxy or its CONNECT tunnel when asked), follows redirects when asked,
+//! and hands back a [`Response`]. One connection per request (`Connection: close`) unless a
+//! [`Pool`] is given: then connections are kept alive and reused per origin (RFC 9112 §9.3).
+//! No output files, no progress: that is the CLI's business.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -558,7 +559,7 @@ fn without_fragment(url: &Url) -> Url {
 }
 
 /// Methods whose repetition has the effect of one request (RFC 9110 §9.2.2).
-pub fn is_idempotent(method: &str) -> bool {
+pub(super) fn is_idempotent(method: &str) -> bool {
     matches!(
         method,
         "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"

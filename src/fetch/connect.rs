@@ -75,7 +75,7 @@ impl ResolveOverride {
 
 /// The addresses to try for `host:port`: overrides first, IP literals as they are, names through
 /// the system resolver. Filtered by family; none left is a resolve failure (exit 6).
-pub fn resolve(
+pub(super) fn resolve(
     host: &Host<&str>,
     port: u16,
     overrides: &[ResolveOverride],
@@ -116,7 +116,7 @@ pub fn resolve(
 
 /// RFC 8305 §4: alternate families, starting with the family of the resolver's first answer;
 /// duplicates dropped, order within a family kept.
-pub fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+pub(super) fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     let mut unique: Vec<SocketAddr> = Vec::with_capacity(addrs.len());
     for a in addrs {
         if !unique.contains(&a) {
@@ -237,7 +237,7 @@ impl Race<'_> {
 /// Connect to the first address that answers. A new attempt starts every `attempt_delay`
 /// (or at once when one fails) until all are started; the first success wins, the others are
 /// dropped. Timeout past `deadline` (exit 28); every address failing is exit 7.
-pub fn connect_any(
+pub(super) fn connect_any(
     addrs: &[SocketAddr],
     deadline: Instant,
     attempt_delay: Duration,
@@ -359,7 +359,7 @@ fn server_name(host: &Host<&str>) -> Result<ServerName<'static>, Error> {
 
 /// Run the TLS handshake on `tcp` before `deadline`; certificate problems are exit 60, any
 /// other failure 35, the deadline 28.
-pub fn handshake(
+pub(super) fn handshake(
     tcp: TcpStream,
     host: &Host<&str>,
     config: Arc<ClientConfig>,

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use crate::Error;
 
 /// What `--compressed` sends: every coding we can decode (curl sends the same list).
-pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+pub(crate) const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 
 /// A content coding (RFC 9110 §8.4.1) we can undo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +98,7 @@ fn deflate_decoder<'a>(mut r: BufReader<Box<dyn Read + 'a>>) -> Result<Box<dyn R
 }
 
 /// CM = 8 (deflate), and CMF·256 + FLG a multiple of 31 (RFC 1950 §2.2).
-pub fn is_zlib_header(b: &[u8]) -> bool {
+pub(crate) fn is_zlib_header(b: &[u8]) -> bool {
     match b {
         [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0,
         _ => false,

@@ -36,15 +36,16 @@ pub(crate) fn registry() -> MutexGuard<'static, Vec<Entry>> {
 /// Hook for resumable transfers (`-C`, `--retry`): with `true`, part files registered from now
 /// on survive SIGINT/SIGTERM so the next run can continue them. Default `false`: a signal
 /// removes them, as every other failure does.
-pub fn keep_part_files(keep: bool) {
+pub(crate) fn keep_part_files(keep: bool) {
     KEEP_BY_DEFAULT.store(keep, Ordering::Relaxed);
 }
 
-/// Track `part` until [`unregister`]; returns its id.
-pub(crate) fn register(part: &Path) -> u64 {
+/// Track `part` until [`unregister_in`]; returns its id. Callers create the file while they
+/// hold the guard `parts` came from, so a signal never finds a part file not yet tracked.
+pub(crate) fn register_in(parts: &mut Vec<Entry>, part: &Path) -> u64 {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let keep = KEEP_BY_DEFAULT.load(Ordering::Relaxed);
-    registry().push(Entry {
+    parts.push(Entry {
         id,
         part: part.to_path_buf(),
         keep,
@@ -71,7 +72,7 @@ pub(crate) fn set_progress_drawn(drawn: bool) {
 }
 
 /// Install the SIGINT/SIGTERM handler thread. `quiet` (`-s` without `-S`) drops the message.
-pub fn install(quiet: bool) -> std::io::Result<()> {
+pub(crate) fn install(quiet: bool) -> std::io::Result<()> {
     let mut signals = Signals::new([SIGINT, SIGTERM])?;
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {

@@ -2,35 +2,35 @@
 //! `Request`/`Response` are the library API; `run` is `rawhttp fetch` built on it. Parsing and
 //! framing decisions live in `proto`; nothing here serves.
 
-pub mod args;
+pub(crate) mod args;
 pub mod batch;
-pub mod body;
+mod body;
 mod cli;
 mod cli_output;
-pub mod client;
-pub mod connect;
+mod client;
+mod connect;
 pub mod decode;
 mod exchange;
 pub mod input;
-pub mod interrupt;
-pub mod outputs;
-pub mod pool;
+pub(crate) mod interrupt;
+mod outputs;
+mod pool;
 mod progress;
 pub mod proxy;
-pub mod ratelimit;
-pub mod redirect;
-pub mod request_writer;
+mod ratelimit;
+mod redirect;
+mod request_writer;
 mod response;
-pub mod resume;
+pub(crate) mod resume;
 pub mod retry;
 pub mod save;
-pub mod sink;
-pub mod timecond;
-pub mod tls_errors;
+pub(crate) mod sink;
+mod timecond;
+mod tls_errors;
 mod tls_stream;
 pub mod trace;
-pub mod transfer;
-pub mod trust;
+pub(crate) mod transfer;
+mod trust;
 mod tunnel;
 pub mod writeout;
 
@@ -39,11 +39,11 @@ use std::time::Duration;
 
 use crate::proto::syntax::parse_decimal;
 
-pub use cli::parse_url;
-pub(crate) use cli::{print_write_out, read_format};
+pub(crate) use cli::{parse_url, print_write_out, read_format};
 pub use client::Request;
 pub use connect::{Family, ResolveOverride};
 pub use pool::{Origin, Pool};
+pub use request_writer::HeaderEdit;
 pub use response::{Response, Timings};
 
 /// `Error::Timeout` texts, one per timer. The library names its own settings, not CLI flags
@@ -57,57 +57,57 @@ pub(crate) const MAX_TIME_REACHED: &str = "transfer not finished within the time
 pub struct FetchArgs {
     /// URLs to fetch (http:// is assumed when the scheme is missing)
     #[arg(required_unless_present = "input_file")]
-    pub urls: Vec<String>,
+    pub(crate) urls: Vec<String>,
     /// Write the body to FILE (`-` = stdout); repeatable, one per URL in order
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Vec<PathBuf>,
+    pub(crate) output: Vec<PathBuf>,
     /// Name the file after the URL's last path segment; pairs with URLs in order like -o
     /// (repeatable)
     #[arg(short = 'O', long = "remote-name", action = clap::ArgAction::Append, num_args = 0,
           default_missing_value = "true")]
-    pub remote_name: Vec<bool>,
+    pub(crate) remote_name: Vec<bool>,
     /// With -O: prefer the server's Content-Disposition name; never overwrite
     #[arg(short = 'J', long = "remote-header-name")]
-    pub remote_header_name: bool,
+    pub(crate) remote_header_name: bool,
     /// Directory for -O/-J names (created if missing)
     #[arg(long = "output-dir", value_name = "DIR")]
-    pub output_dir: Option<PathBuf>,
+    pub(crate) output_dir: Option<PathBuf>,
     /// Write the response head before the body
     #[arg(short = 'i', long = "include")]
-    pub include: bool,
+    pub(crate) include: bool,
     /// Write the response head to FILE (`-` = stdout)
     #[arg(short = 'D', long = "dump-header", value_name = "FILE")]
-    pub dump_header: Option<PathBuf>,
+    pub(crate) dump_header: Option<PathBuf>,
     /// Send HEAD and print the response head
     #[arg(short = 'I', long = "head")]
-    pub head: bool,
+    pub(crate) head: bool,
     /// Follow redirects
     #[arg(short = 'L', long = "location")]
-    pub location: bool,
+    pub(crate) location: bool,
     /// Most redirects followed with -L
     #[arg(long = "max-redirs", value_name = "N", default_value_t = crate::proto::limits::MAX_REDIRECTS)]
-    pub max_redirs: u32,
+    pub(crate) max_redirs: u32,
     /// Fail on HTTP status >= 400 (the default; accepted for curl habits)
     #[arg(short = 'f', long = "fail")]
-    pub fail: bool,
+    pub(crate) fail: bool,
     /// Save the body of an HTTP error response and exit 0
     #[arg(long = "no-fail", overrides_with = "fail")]
-    pub no_fail: bool,
+    pub(crate) no_fail: bool,
     /// Refuse bodies larger than BYTES (suffixes k, M, G)
     #[arg(long = "max-filesize", value_name = "BYTES", value_parser = parse_size)]
-    pub max_filesize: Option<u64>,
+    pub(crate) max_filesize: Option<u64>,
     /// Send an HTTP/1.0 request
     #[arg(long = "http1.0")]
-    pub http10: bool,
+    pub(crate) http10: bool,
     /// Name every URL without its own -o/-O after itself, as -O does
     #[arg(long = "remote-name-all")]
-    pub remote_name_all: bool,
+    pub(crate) remote_name_all: bool,
     /// Create the missing directories of -o paths
     #[arg(long = "create-dirs")]
-    pub create_dirs: bool,
+    pub(crate) create_dirs: bool,
     /// Give the saved file the server's Last-Modified time
     #[arg(short = 'R', long = "remote-time")]
-    pub remote_time: bool,
+    pub(crate) remote_time: bool,
     /// Only fetch if newer than FILE's time or DATE (If-Modified-Since; `-DATE`: only if older);
     /// with a 304 the file is kept
     #[arg(
@@ -116,43 +116,43 @@ pub struct FetchArgs {
         value_name = "FILE|DATE",
         allow_hyphen_values = true
     )]
-    pub time_cond: Option<String>,
+    pub(crate) time_cond: Option<String>,
     /// Average download rate at most RATE bytes per second (suffixes k, M, G; 0 = no limit)
     #[arg(long = "limit-rate", value_name = "RATE", value_parser = parse_size)]
-    pub limit_rate: Option<u64>,
+    pub(crate) limit_rate: Option<u64>,
     /// Show connection facts, the request head (`> `) and response heads (`< `) on stderr
     #[arg(short = 'v', long = "verbose")]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
     /// Ask for a compressed body (gzip, deflate, br, zstd) and save it decoded
     #[arg(long = "compressed")]
-    pub compressed: bool,
+    pub(crate) compressed: bool,
     /// `-o`/`-O` in command-line order (filled from clap's indices by the binary; when empty the
     /// `-o` values come first, then one `-O` per occurrence)
     #[arg(skip)]
-    pub output_order: Option<Vec<outputs::OutputSpec>>,
+    pub(crate) output_order: Option<Vec<outputs::OutputSpec>>,
     /// Read URLs from FILE (`-` = stdin), one per line with an optional output name after
     /// it; blank lines and `#` comments are skipped
     #[arg(long = "input-file", value_name = "FILE")]
-    pub input_file: Option<PathBuf>,
+    pub(crate) input_file: Option<PathBuf>,
     /// Stop at the first failed transfer
     #[arg(long = "fail-early")]
-    pub fail_early: bool,
+    pub(crate) fail_early: bool,
     /// Continue NAME.part from where it stopped (`-C -` also works, as in curl)
     #[arg(short = 'C', long = "continue")]
-    pub continue_at: bool,
+    pub(crate) continue_at: bool,
     /// With -C/--retry: fail (exit 33) instead of starting over when the server will not
     /// continue a part file
     #[arg(long = "no-restart")]
-    pub no_restart: bool,
+    pub(crate) no_restart: bool,
     /// The SHA-256 the saved bytes must have; one per URL in order
     #[arg(long = "expect-sha256", value_name = "HEX", value_parser = transfer::parse_sha256)]
-    pub expect_sha256: Vec<[u8; 32]>,
+    pub(crate) expect_sha256: Vec<[u8; 32]>,
     /// Connection flags shared with `save`
     #[command(flatten)]
-    pub client: args::ClientArgs,
+    pub(crate) client: args::ClientArgs,
     /// Batch flags shared with `save`
     #[command(flatten)]
-    pub batch: args::BatchArgs,
+    pub(crate) batch: args::BatchArgs,
 }
 
 impl FetchArgs {
@@ -174,7 +174,7 @@ impl FetchArgs {
     }
 
     /// The output specs in pairing order (see [`FetchArgs::record_output_order`]).
-    pub fn ordered_outputs(&self) -> Vec<outputs::OutputSpec> {
+    pub(crate) fn ordered_outputs(&self) -> Vec<outputs::OutputSpec> {
         if let Some(order) = &self.output_order {
             return order.clone();
         }

@@ -18,7 +18,7 @@ pub enum OutputSpec {
 
 /// `-o` values and `-O` occurrences with their clap argument indices, merged in command-line
 /// order. `outputs` are `(index, path)`, `remote_names` the indices of each `-O`.
-pub fn in_command_line_order(
+pub(super) fn in_command_line_order(
     outputs: Vec<(usize, PathBuf)>,
     remote_names: Vec<usize>,
 ) -> Vec<OutputSpec> {
@@ -37,7 +37,7 @@ pub fn in_command_line_order(
 
 /// The output of URL number `index`: its paired spec, else `-O` for all (`--remote-name-all`,
 /// or `-J` without any `-O`, which has always named every URL), else stdout.
-pub fn output_for(ordered: &[OutputSpec], index: usize, name_all: bool) -> OutputSpec {
+pub(super) fn output_for(ordered: &[OutputSpec], index: usize, name_all: bool) -> OutputSpec {
     match ordered.get(index) {
         Some(spec) => spec.clone(),
         None if name_all => OutputSpec::RemoteName,

@@ -14,7 +14,7 @@ use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, Prog
 use super::interrupt;
 
 /// A bar on stderr and when it started.
-pub struct Progress {
+pub(super) struct Progress {
     bar: ProgressBar,
     started: Instant,
     /// Part of a [`Board`]: the board owns the terminal state.
@@ -33,7 +33,7 @@ fn style(total: Option<u64>, prefix: &str) -> Option<ProgressStyle> {
 }
 
 /// `-Z` on a terminal: one line per active transfer and a total line below them.
-pub struct Board {
+pub(super) struct Board {
     multi: MultiProgress,
     total: ProgressBar,
     started: Instant,
@@ -43,7 +43,7 @@ pub struct Board {
 
 impl Board {
     /// A board on stderr; `None` unless stderr is a terminal and `-s` is off.
-    pub fn start(silent: bool) -> Option<Board> {
+    pub(super) fn start(silent: bool) -> Option<Board> {
         if silent || !std::io::stderr().is_terminal() {
             return None;
         }
@@ -65,7 +65,7 @@ impl Board {
     }
 
     /// A line for one transfer (inserted above the total).
-    pub fn bar(&self, name: &str, total: Option<u64>) -> Progress {
+    pub(super) fn bar(&self, name: &str, total: Option<u64>) -> Progress {
         let bar = self
             .multi
             .insert_before(&self.total, ProgressBar::new(total.unwrap_or(0)));
@@ -84,7 +84,7 @@ impl Board {
     }
 
     /// A transfer ended: its line goes, the total counts it.
-    pub fn done(&self, progress: Progress) {
+    pub(super) fn done(&self, progress: Progress) {
         let bytes = progress.bar.position();
         progress.bar.finish_and_clear();
         self.multi.remove(&progress.bar);
@@ -95,7 +95,7 @@ impl Board {
     }
 
     /// Clear the board and leave one summary line.
-    pub fn finish(self) {
+    pub(super) fn finish(self) {
         self.total.finish_and_clear();
         let _ = self.multi.clear();
         interrupt::set_progress_drawn(false);
@@ -113,7 +113,7 @@ impl Board {
 impl Progress {
     /// A bar for a body of `total` bytes (a spinner when unknown); `None` unless stderr is a
     /// terminal, the body goes to a file and `-s` is off.
-    pub fn start(silent: bool, to_file: bool, total: Option<u64>) -> Option<Progress> {
+    pub(super) fn start(silent: bool, to_file: bool, total: Option<u64>) -> Option<Progress> {
         if silent || !to_file || !std::io::stderr().is_terminal() {
             return None;
         }
@@ -130,12 +130,12 @@ impl Progress {
         })
     }
 
-    pub fn inc(&self, n: u64) {
+    pub(super) fn inc(&self, n: u64) {
         self.bar.inc(n);
     }
 
     /// Clear the bar; what it counted is left for [`Finished::print_summary`].
-    pub fn finish(self) -> Finished {
+    pub(super) fn finish(self) -> Finished {
         let bytes = self.bar.position();
         self.bar.finish_and_clear();
         if !self.on_board {
@@ -149,21 +149,21 @@ impl Progress {
 }
 
 /// A transfer whose bar was cleared.
-pub struct Finished {
+pub(super) struct Finished {
     bytes: u64,
     took: Duration,
 }
 
 impl Finished {
     /// The one line left on the terminal once the file is in place.
-    pub fn print_summary(&self, saved_as: &Path) {
+    pub(super) fn print_summary(&self, saved_as: &Path) {
         let line = summary_line(&saved_as.display().to_string(), self.bytes, self.took);
         let _ = writeln!(std::io::stderr(), "{line}");
     }
 }
 
 /// `NAME: 1.50 MiB in 0.4 s (3.75 MiB/s)`.
-pub fn summary_line(name: &str, bytes: u64, took: Duration) -> String {
+pub(super) fn summary_line(name: &str, bytes: u64, took: Duration) -> String {
     let secs = took.as_secs_f64();
     let rate = if secs > 0.0 {
         (bytes as f64 / secs) as u64

@@ -11,7 +11,7 @@ use super::save::percent_decode;
 use crate::Error;
 
 /// curl's port for a proxy URL without one.
-pub const DEFAULT_PROXY_PORT: u16 = 1080;
+pub(crate) const DEFAULT_PROXY_PORT: u16 = 1080;
 
 /// One HTTP proxy: where it listens and the credentials its URL carries.
 #[derive(Debug, Clone, PartialEq, Eq)]

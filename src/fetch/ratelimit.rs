@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 /// A byte-rate budget for one transfer.
 #[derive(Debug)]
-pub struct RateLimit {
+pub(super) struct RateLimit {
     rate: u64,
     started: Instant,
     done: u64,
@@ -13,7 +13,7 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// A budget of `rate` bytes per second from now (`rate` > 0).
-    pub fn new(rate: u64) -> RateLimit {
+    pub(super) fn new(rate: u64) -> RateLimit {
         RateLimit {
             rate: rate.max(1),
             started: Instant::now(),
@@ -23,13 +23,13 @@ impl RateLimit {
 
     /// How much to read at once: about an eighth of a second's worth, so the pace is smooth
     /// and the kernel's receive window, not only our reads, slows the sender down.
-    pub fn slice(&self, buf_len: usize) -> usize {
+    pub(super) fn slice(&self, buf_len: usize) -> usize {
         let eighth = usize::try_from(self.rate / 8).unwrap_or(usize::MAX);
         eighth.clamp(1, buf_len.max(1))
     }
 
     /// Count `n` bytes done and sleep until the schedule allows them.
-    pub fn pace(&mut self, n: usize) {
+    pub(super) fn pace(&mut self, n: usize) {
         self.done = self.done.saturating_add(n as u64);
         let wait = ahead_by(self.done, self.rate, self.started.elapsed());
         if !wait.is_zero() {
@@ -39,7 +39,7 @@ impl RateLimit {
 }
 
 /// How far ahead of `rate` bytes/s a transfer is that has done `done` bytes after `elapsed`.
-pub fn ahead_by(done: u64, rate: u64, elapsed: Duration) -> Duration {
+pub(super) fn ahead_by(done: u64, rate: u64, elapsed: Duration) -> Duration {
     let rate = rate.max(1);
     // Integer arithmetic: exact, and no float that could overflow Duration.
     let nanos = u128::from(done % rate) * 1_000_000_000 / u128::from(rate);

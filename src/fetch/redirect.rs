@@ -7,7 +7,7 @@ use crate::Error;
 
 /// The next request after a redirect response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hop {
+pub(super) struct Hop {
     /// Where to go next (resolved against the old URL).
     pub url: Url,
     /// The method to use there (GET after 301/302/303 per RFC 9110 §15.4).
@@ -15,7 +15,7 @@ pub struct Hop {
 }
 
 /// Whether `status` is a redirect we follow.
-pub fn is_redirect(status: u16) -> bool {
+pub(super) fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
@@ -37,7 +37,7 @@ fn location_str(location: &[u8]) -> String {
 /// Location (the response is then final, as curl does). 301/302/303 turn into GET (HEAD stays
 /// HEAD), 307/308 keep the method. Refused: schemes other than http(s), and an https -> http
 /// downgrade unless `insecure`.
-pub fn next_hop(
+pub(super) fn next_hop(
     status: u16,
     location: Option<&[u8]>,
     current: &Url,
@@ -73,7 +73,7 @@ pub fn next_hop(
 
 /// Whether two URLs have the same origin (scheme, host, port: RFC 6454 §4): credentials only
 /// travel within one.
-pub fn same_origin(a: &Url, b: &Url) -> bool {
+pub(super) fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
         && a.port_or_known_default() == b.port_or_known_default()

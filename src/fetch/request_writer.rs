@@ -17,13 +17,13 @@ pub enum HeaderEdit {
 }
 
 /// The default `User-Agent`: `rawhttp/<version>`.
-pub fn default_user_agent() -> String {
+pub(super) fn default_user_agent() -> String {
     concat!("rawhttp/", env!("CARGO_PKG_VERSION")).to_string()
 }
 
 /// Parse a `-H 'Name: value'` argument. `Name:` alone removes the field; `Name;` sends it
 /// with an empty value (both curl's conventions).
-pub fn parse_header_arg(arg: &str) -> Result<HeaderEdit, Error> {
+pub(super) fn parse_header_arg(arg: &str) -> Result<HeaderEdit, Error> {
     if let Some(name) = arg.strip_suffix(';').filter(|n| !n.contains(':')) {
         check_name(name)?;
         return Ok(HeaderEdit::Set(name.to_string(), String::new()));
@@ -41,7 +41,7 @@ pub fn parse_header_arg(arg: &str) -> Result<HeaderEdit, Error> {
 }
 
 /// A field name must be a token (RFC 9110 §5.1, §5.6.2).
-pub fn check_name(name: &str) -> Result<(), Error> {
+pub(super) fn check_name(name: &str) -> Result<(), Error> {
     if !is_token(name.as_bytes()) {
         return Err(Error::Usage(format!("invalid header name {name:?}")));
     }
@@ -49,7 +49,7 @@ pub fn check_name(name: &str) -> Result<(), Error> {
 }
 
 /// A field value may not carry CR, LF or NUL (RFC 9110 §5.5): that would inject header lines.
-pub fn check_value(value: &str) -> Result<(), Error> {
+pub(super) fn check_value(value: &str) -> Result<(), Error> {
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(Error::Usage(format!(
             "invalid header value {value:?}: control characters"
@@ -59,7 +59,7 @@ pub fn check_value(value: &str) -> Result<(), Error> {
 }
 
 /// Check an HTTP method given by the user: a token (RFC 9110 §9.1).
-pub fn check_method(method: &str) -> Result<(), Error> {
+pub(super) fn check_method(method: &str) -> Result<(), Error> {
     if !is_token(method.as_bytes()) {
         return Err(Error::Usage(format!("invalid method {method:?}")));
     }
@@ -67,7 +67,7 @@ pub fn check_method(method: &str) -> Result<(), Error> {
 }
 
 /// The origin-form request target (RFC 9112 §3.2.1): path and query, never the fragment.
-pub fn request_target(url: &Url) -> String {
+pub(super) fn request_target(url: &Url) -> String {
     let path = match url.path() {
         "" => "/",
         p => p,
@@ -80,7 +80,7 @@ pub fn request_target(url: &Url) -> String {
 
 /// The absolute-form target (RFC 9112 §3.2.2) a client sends to a forwarding proxy: scheme,
 /// authority, path and query, never userinfo or the fragment.
-pub fn absolute_target(url: &Url) -> String {
+pub(super) fn absolute_target(url: &Url) -> String {
     format!(
         "{}://{}{}",
         url.scheme(),
@@ -91,7 +91,7 @@ pub fn absolute_target(url: &Url) -> String {
 
 /// The `Host` field value (RFC 9110 §7.2): the port only when it is not the scheme's default;
 /// IPv6 literals keep their brackets (the url crate's `host_str` already has them).
-pub fn host_value(url: &Url) -> String {
+pub(super) fn host_value(url: &Url) -> String {
     let host = url.host_str().unwrap_or("");
     match url.port() {
         Some(port) => format!("{host}:{port}"),
@@ -100,7 +100,7 @@ pub fn host_value(url: &Url) -> String {
 }
 
 /// The header fields sent by default, then the user's edits applied in order.
-pub fn request_headers(url: &Url, user_agent: &str, edits: &[HeaderEdit]) -> Headers {
+pub(super) fn request_headers(url: &Url, user_agent: &str, edits: &[HeaderEdit]) -> Headers {
     let mut headers = Headers::new();
     headers.push("Host", host_value(url).as_bytes());
     headers.push("User-Agent", user_agent.as_bytes());
@@ -124,14 +124,14 @@ pub fn request_headers(url: &Url, user_agent: &str, edits: &[HeaderEdit]) -> Hea
     headers
 }
 
-/// The whole request head as bytes: request line, fields, blank line.
-pub fn request_bytes(method: &str, url: &Url, http10: bool, headers: &Headers) -> Vec<u8> {
-    request_bytes_to(method, &request_target(url), http10, headers)
-}
-
-/// [`request_bytes`] with any request target (absolute-form for a proxy, authority-form for
-/// CONNECT: RFC 9112 §3.2).
-pub fn request_bytes_to(method: &str, target: &str, http10: bool, headers: &Headers) -> Vec<u8> {
+/// The whole request head as bytes: request line, fields, blank line. `target` is in any form
+/// (origin-form, absolute-form for a proxy, authority-form for CONNECT: RFC 9112 §3.2).
+pub(super) fn request_bytes_to(
+    method: &str,
+    target: &str,
+    http10: bool,
+    headers: &Headers,
+) -> Vec<u8> {
     let version = if http10 { "HTTP/1.0" } else { "HTTP/1.1" };
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(method.as_bytes());
@@ -156,6 +156,11 @@ pub fn request_bytes_to(method: &str, target: &str, http10: bool, headers: &Head
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The head for `url` in origin-form, as the client sends it without a proxy.
+    fn request_bytes(method: &str, url: &Url, http10: bool, headers: &Headers) -> Vec<u8> {
+        request_bytes_to(method, &request_target(url), http10, headers)
+    }
 
     fn bytes(url: &str, edits: &[HeaderEdit], http10: bool) -> String {
         let url = Url::parse(url).expect("test URLs are valid");

@@ -10,7 +10,7 @@ use crate::proto::Headers;
 
 /// What was known about the representation when its body started arriving.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validator {
+pub(crate) struct Validator {
     /// A strong entity tag (`"abc"`; weak ones may not be used in If-Range, RFC 9110 §13.1.5).
     pub etag: Option<String>,
     /// `Last-Modified`, used in If-Range only when there is no strong ETag.
@@ -21,7 +21,7 @@ pub struct Validator {
 
 impl Validator {
     /// The validator of a 200 (or a 206's representation) from its header fields.
-    pub fn from_headers(headers: &Headers, length: Option<u64>) -> Validator {
+    pub(crate) fn from_headers(headers: &Headers, length: Option<u64>) -> Validator {
         let text = |name| {
             headers
                 .get_str(name)
@@ -37,12 +37,12 @@ impl Validator {
     }
 
     /// The `If-Range` value: the strong ETag, else the Last-Modified date.
-    pub fn if_range(&self) -> Option<&str> {
+    pub(crate) fn if_range(&self) -> Option<&str> {
         self.etag.as_deref().or(self.last_modified.as_deref())
     }
 
     /// `NAME.part.meta` contents: one `key: value` line each.
-    pub fn to_meta(&self) -> String {
+    pub(crate) fn to_meta(&self) -> String {
         let mut out = String::new();
         if let Some(e) = &self.etag {
             out.push_str(&format!("etag: {e}\n"));
@@ -57,7 +57,7 @@ impl Validator {
     }
 
     /// Parse `NAME.part.meta`; unknown or malformed lines are skipped.
-    pub fn from_meta(text: &str) -> Validator {
+    pub(crate) fn from_meta(text: &str) -> Validator {
         let mut v = Validator::default();
         for line in text.lines() {
             let Some((key, value)) = line.split_once(": ") else {
@@ -84,7 +84,7 @@ fn is_plain(value: &str) -> bool {
 }
 
 /// `NAME.part.meta` beside `NAME.part`.
-pub fn meta_path(part: &Path) -> PathBuf {
+pub(crate) fn meta_path(part: &Path) -> PathBuf {
     let mut name = part.as_os_str().to_os_string();
     name.push(".meta");
     PathBuf::from(name)
@@ -92,7 +92,7 @@ pub fn meta_path(part: &Path) -> PathBuf {
 
 /// What to do with the answer to a resumed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResumeVerdict {
+pub(crate) enum ResumeVerdict {
     /// A 206 that continues exactly at our offset: append its body.
     Append,
     /// A 200: the whole representation (changed, or ranges ignored); write it from zero.
@@ -109,7 +109,7 @@ pub enum ResumeVerdict {
 /// accepted only when its Content-Range starts at `offset` and its complete length matches the
 /// one saved with the validator (when one was saved); a 416 means "done" only when the server's
 /// `bytes */LEN` equals `offset`.
-pub fn judge(
+pub(crate) fn judge(
     status: u16,
     content_range: Option<&[u8]>,
     offset: u64,

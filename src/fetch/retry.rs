@@ -25,14 +25,14 @@ pub struct RetryPolicy {
 
 /// HTTP statuses worth another try: 408 Request Timeout, 429 Too Many Requests (RFC 6585 §4),
 /// and the 5xx that describe a passing state of the server or a gateway (curl's set).
-pub fn is_transient_status(status: u16) -> bool {
+pub(crate) fn is_transient_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// Failures that may go away by themselves: name resolution, connecting, timeouts, resets,
 /// truncation (18), an empty reply, and the transient statuses. Never TLS trust, usage, file
 /// or framing errors: repeating them gives the same answer.
-pub fn is_transient(error: &Error) -> bool {
+pub(crate) fn is_transient(error: &Error) -> bool {
     match error {
         Error::AtUrl { error, .. } => is_transient(error),
         Error::Resolve { .. }

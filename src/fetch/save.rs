@@ -9,7 +9,7 @@ use url::Url;
 use crate::proto::syntax::percent_escape;
 
 /// The name used when a URL ends in `/` or nothing usable is left after sanitising.
-pub const DEFAULT_NAME: &str = "index.html";
+pub(crate) const DEFAULT_NAME: &str = "index.html";
 /// Longest file name most filesystems accept (NAME_MAX), leaving room for `.part`.
 const MAX_NAME: usize = 250;
 

@@ -14,7 +14,7 @@ use crate::Error;
 
 /// Where one transfer's output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
+pub(crate) enum Destination {
     /// Standard output (`-o -`).
     Stdout,
     /// A path; `no_clobber` when the name came from the server (`-J`).
@@ -34,7 +34,7 @@ fn stdout_file() -> ManuallyDrop<File> {
 
 /// An output being written. Dropping an uncommitted `Part` sink removes the `.part` file.
 #[derive(Debug)]
-pub struct Sink {
+pub(crate) struct Sink {
     kind: SinkKind,
 }
 
@@ -95,7 +95,7 @@ fn write_error(path: &Path, e: io::Error) -> Error {
 }
 
 /// `NAME.part` beside `NAME`.
-pub fn part_path(path: &Path) -> Option<PathBuf> {
+pub(crate) fn part_path(path: &Path) -> Option<PathBuf> {
     let mut name = path.file_name()?.to_os_string();
     name.push(".part");
     Some(path.with_file_name(name))
@@ -103,7 +103,7 @@ pub fn part_path(path: &Path) -> Option<PathBuf> {
 
 impl Sink {
     /// Open the destination. Regular files (or absent ones) go through `NAME.part`.
-    pub fn open(dest: &Destination) -> Result<Sink, Error> {
+    pub(crate) fn open(dest: &Destination) -> Result<Sink, Error> {
         let (path, no_clobber) = match dest {
             Destination::Stdout => {
                 return Ok(Sink {
@@ -143,6 +143,9 @@ impl Sink {
         // O_EXCL never follows a symlink planted as NAME.part; a stale part file is removed and
         // the create tried once more (not removed up front: that costs an unlink per file).
         let create = || OpenOptions::new().write(true).create_new(true).open(&part);
+        // Created under the registry's lock: a signal now either comes before the file
+        // exists or finds it tracked (the handler takes the same lock), never in between.
+        let mut parts = interrupt::registry();
         let file = match create() {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 fs::remove_file(&part).map_err(|e| write_error(&part, e))?;
@@ -151,7 +154,10 @@ impl Sink {
             other => other,
         }
         .map_err(|e| write_error(&part, e))?;
-        Ok(Self::tracked_part(file, part, path, no_clobber, claim))
+        let tracked = interrupt::register_in(&mut parts, &part);
+        Ok(Self::tracked_part(
+            file, part, path, no_clobber, claim, tracked,
+        ))
     }
 
     fn tracked_part(
@@ -160,8 +166,8 @@ impl Sink {
         path: &Path,
         no_clobber: bool,
         claim: Claim,
+        tracked: u64,
     ) -> Sink {
-        let tracked = interrupt::register(&part);
         Sink {
             kind: SinkKind::Part {
                 file: Some(file),
@@ -178,7 +184,7 @@ impl Sink {
     /// Continue `NAME.part` after its first `offset` bytes (a resume; 0 starts it over), for a
     /// destination that is (or will be) a regular file. The part file is created if missing
     /// and cut to `offset`, so bytes past it from a broken attempt never survive.
-    pub fn open_part_at(path: &Path, offset: u64) -> Result<Sink, Error> {
+    pub(crate) fn open_part_at(path: &Path, offset: u64) -> Result<Sink, Error> {
         let bad_name = || write_error(path, io::ErrorKind::InvalidInput.into());
         let part = part_path(path).ok_or_else(bad_name)?;
         let claim = Claim::new(&part);
@@ -198,13 +204,16 @@ impl Sink {
             io::Seek::seek(&mut file, io::SeekFrom::Start(offset))?;
             Ok(file)
         };
+        // Under the registry's lock, as in `open_part`: the file may be created here.
+        let mut parts = interrupt::registry();
         let file = open().map_err(|e| write_error(&part, e))?;
-        Ok(Self::tracked_part(file, part, path, false, claim))
+        let tracked = interrupt::register_in(&mut parts, &part);
+        Ok(Self::tracked_part(file, part, path, false, claim, tracked))
     }
 
     /// Keep `NAME.part` when this sink is dropped uncommitted (and on SIGINT/SIGTERM), so a
     /// later attempt can resume it. No effect on other outputs.
-    pub fn keep_part_on_failure(&mut self, yes: bool) {
+    pub(crate) fn keep_part_on_failure(&mut self, yes: bool) {
         self.keep_part_on_interrupt(yes);
         if let SinkKind::Part { keep, .. } = &mut self.kind {
             *keep = yes;
@@ -212,7 +221,7 @@ impl Sink {
     }
 
     /// The `NAME.part` being written (`None` for stdout and devices).
-    pub fn part_path(&self) -> Option<&Path> {
+    pub(crate) fn part_path(&self) -> Option<&Path> {
         match &self.kind {
             SinkKind::Part {
                 part,
@@ -225,14 +234,14 @@ impl Sink {
 
     /// Keep (or not) this sink's `NAME.part` when SIGINT/SIGTERM ends the process: the hook a
     /// resumable transfer (`-C`, `--retry`) uses. No effect on other outputs.
-    pub fn keep_part_on_interrupt(&mut self, keep: bool) {
+    pub(crate) fn keep_part_on_interrupt(&mut self, keep: bool) {
         if let SinkKind::Part { tracked, .. } = &self.kind {
             interrupt::set_keep(*tracked, keep);
         }
     }
 
     /// The final path of a file output (`None` for stdout).
-    pub fn path(&self) -> Option<&Path> {
+    pub(crate) fn path(&self) -> Option<&Path> {
         match &self.kind {
             SinkKind::Part { path, .. } => Some(path),
             _ => None,
@@ -241,7 +250,7 @@ impl Sink {
 
     /// Set the modification time of a file output before it is committed (`-R`), so the file
     /// appears under its name already dated. Stdout and special files are left alone.
-    pub fn set_modified(&self, time: std::time::SystemTime) -> Result<(), Error> {
+    pub(crate) fn set_modified(&self, time: std::time::SystemTime) -> Result<(), Error> {
         match &self.kind {
             SinkKind::Part {
                 file: Some(file),
@@ -253,12 +262,12 @@ impl Sink {
     }
 
     /// Whether the output is a file (for the progress bar).
-    pub fn is_file(&self) -> bool {
+    pub(crate) fn is_file(&self) -> bool {
         !matches!(self.kind, SinkKind::Stdout(_))
     }
 
     /// Write all of `bytes`; a failure is exit 23.
-    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let result = match &mut self.kind {
             SinkKind::Stdout(f) => f.write_all(bytes),
             SinkKind::Direct(f) => f.write_all(bytes),
@@ -273,7 +282,7 @@ impl Sink {
 
     /// The transfer succeeded: move `NAME.part` over `NAME` (without replacing an existing
     /// file when `no_clobber`).
-    pub fn commit(mut self) -> Result<(), Error> {
+    pub(crate) fn commit(mut self) -> Result<(), Error> {
         let SinkKind::Part {
             file,
             part,
@@ -338,7 +347,7 @@ impl Drop for Sink {
 
 /// Create `--output-dir` when missing. The last folder made or found is remembered, so a
 /// batch saving thousands of files into one folder does not ask the filesystem each time.
-pub fn ensure_dir(dir: &Path) -> Result<(), Error> {
+pub(crate) fn ensure_dir(dir: &Path) -> Result<(), Error> {
     static LAST: Mutex<Option<PathBuf>> = Mutex::new(None);
     let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
     if last.as_deref() == Some(dir) {

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 /// A conditional GET from `-z` (RFC 9110 §13.1.3, §13.1.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeCond {
+pub(super) struct TimeCond {
     /// `If-Modified-Since`, or `If-Unmodified-Since` for curl's `-z -DATE`.
     pub field: &'static str,
     /// The HTTP-date to send (IMF-fixdate, RFC 9110 §5.6.7).
@@ -17,7 +17,7 @@ pub struct TimeCond {
 /// `-z VALUE` as curl reads it: the modification time of the file VALUE when it exists, else
 /// VALUE as a date (any of RFC 9110 §5.6.7's three forms); a leading `-` asks for an older
 /// copy instead. `None` when it is neither (curl then fetches unconditionally, with a warning).
-pub fn parse_time_cond(
+pub(super) fn parse_time_cond(
     value: &str,
     mtime_of: impl Fn(&Path) -> Option<SystemTime>,
 ) -> Option<TimeCond> {
@@ -33,7 +33,7 @@ pub fn parse_time_cond(
 }
 
 /// The time `-R` gives a saved file: the response's Last-Modified, when it is a valid date.
-pub fn remote_time(last_modified: Option<&[u8]>) -> Option<SystemTime> {
+pub(super) fn remote_time(last_modified: Option<&[u8]>) -> Option<SystemTime> {
     let text = std::str::from_utf8(last_modified?).ok()?;
     httpdate::parse_http_date(text.trim()).ok()
 }

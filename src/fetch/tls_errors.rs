@@ -8,7 +8,7 @@ use rustls::pki_types::{ServerName, UnixTime};
 use rustls::{CertificateError, Error as TlsError};
 
 /// Why a certificate was refused, as a user reads it after `certificate not trusted: `.
-pub fn describe_certificate_error(e: &CertificateError) -> String {
+pub(super) fn describe_certificate_error(e: &CertificateError) -> String {
     use CertificateError as C;
     #[allow(deprecated)] // rustls still returns the context-free variants in places
     let why = match e {
@@ -58,7 +58,7 @@ const NOT_FOR_SERVERS: &str =
     "the certificate is not meant for TLS servers (its extended key usage)";
 
 /// webpki's own errors, which rustls passes on as `CertificateError::Other`.
-pub fn describe_webpki_error(e: &webpki::Error) -> &'static str {
+pub(super) fn describe_webpki_error(e: &webpki::Error) -> &'static str {
     use webpki::Error as W;
     #[allow(deprecated)]
     match e {
@@ -131,7 +131,7 @@ fn server_name_text(name: &ServerName<'_>) -> String {
 
 /// webpki reports presented names in its Debug form (`DnsName("a.example")`,
 /// `IpAddress(127.0.0.1)`); keep the name, drop kinds a host is never matched against.
-pub fn presented_name(debug: &str) -> Option<String> {
+pub(super) fn presented_name(debug: &str) -> Option<String> {
     let inner = |prefix: &str| {
         debug
             .strip_prefix(prefix)
@@ -152,7 +152,7 @@ fn date(t: UnixTime) -> String {
 }
 
 /// Why a TLS handshake (or a later record) failed, for exit 35 and receive errors.
-pub fn describe_tls_error(e: &TlsError) -> String {
+pub(super) fn describe_tls_error(e: &TlsError) -> String {
     match e {
         TlsError::InvalidCertificate(c) => describe_certificate_error(c),
         TlsError::InvalidMessage(_) => {
@@ -179,7 +179,7 @@ pub fn describe_tls_error(e: &TlsError) -> String {
 }
 
 /// `HandshakeFailure` -> `handshake failure`; `Unknown(42)` stays as it is.
-pub fn camel_to_words(name: &str) -> String {
+pub(super) fn camel_to_words(name: &str) -> String {
     if !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return name.to_string();
     }

@@ -23,7 +23,7 @@ use crate::Error;
 
 /// How a transfer treats failures and part files.
 #[derive(Debug, Clone, Default)]
-pub struct TransferOptions {
+pub(crate) struct TransferOptions {
     /// `--retry N`, `--retry-delay`, `--retry-max-time`.
     pub retry: RetryPolicy,
     /// `-C`: continue an existing `NAME.part` from the first attempt on.
@@ -45,13 +45,13 @@ pub struct TransferOptions {
 
 impl TransferOptions {
     /// Part files survive a failure (so a later attempt or run resumes) with `-C` or `--retry`.
-    pub fn keeps_part(&self) -> bool {
+    pub(crate) fn keeps_part(&self) -> bool {
         self.resume || self.retry.max_retries > 0
     }
 }
 
 /// Where a transfer's body goes: the caller's policy for statuses, names and progress.
-pub trait Output {
+pub(crate) trait Output {
     /// The destination file, when it is known before the request (required to resume).
     fn resume_path(&self) -> Option<PathBuf>;
 
@@ -88,7 +88,7 @@ pub trait Output {
 
 /// Run `request` to completion into `out`, with retries; the record says what happened and
 /// `Err` is the failure that ended it.
-pub fn transfer(
+pub(crate) fn transfer(
     request: &Request,
     opts: &TransferOptions,
     out: &mut dyn Output,
@@ -487,7 +487,7 @@ fn hash_prefix(opts: &TransferOptions, path: &Path, len: u64) -> Result<Option<S
 }
 
 /// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -498,7 +498,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// `--expect-sha256 HEX`: 64 hex digits, either case.
-pub fn parse_sha256(text: &str) -> Result<[u8; 32], String> {
+pub(crate) fn parse_sha256(text: &str) -> Result<[u8; 32], String> {
     let text = text.trim();
     let bad = || format!("{text:?} is not a SHA-256 digest (64 hex digits)");
     // Digits only: `from_str_radix` alone would accept a `+` sign.

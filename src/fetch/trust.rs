@@ -23,7 +23,10 @@ use crate::Error;
 
 /// Build the client configuration: the webpki roots, extra anchors from `cacert`, or no chain
 /// verification when `insecure`. ALPN offers only `http/1.1` (we speak nothing else).
-pub fn client_config(cacert: Option<&Path>, insecure: bool) -> Result<Arc<ClientConfig>, Error> {
+pub(super) fn client_config(
+    cacert: Option<&Path>,
+    insecure: bool,
+) -> Result<Arc<ClientConfig>, Error> {
     if !insecure && cacert.is_none() {
         return Ok(tls::client_config(root_store(None)?.0));
     }
@@ -140,7 +143,7 @@ impl ServerCertVerifier for TrustedOrPinned {
 }
 
 /// A pinned leaf is trusted for what it is, but only while valid and for the names it holds.
-pub fn verify_pinned(
+pub(super) fn verify_pinned(
     end_entity: &CertificateDer<'_>,
     server_name: &ServerName<'_>,
     now: UnixTime,

@@ -17,19 +17,19 @@ use crate::Error;
 /// One tunnel to ask a proxy for.
 pub(super) struct Tunnel<'a> {
     /// The proxy asked.
-    pub proxy: &'a Proxy,
+    pub(super) proxy: &'a Proxy,
     /// The origin as `host:port` (the authority-form target of CONNECT).
-    pub authority: String,
+    pub(super) authority: String,
     /// Sent as `User-Agent`, as on the request itself.
-    pub user_agent: &'a str,
+    pub(super) user_agent: &'a str,
     /// Told the CONNECT request and reply heads (`-v`).
-    pub trace: Option<&'a Tracer>,
+    pub(super) trace: Option<&'a Tracer>,
 }
 
 impl Tunnel<'_> {
     /// Send CONNECT on `timed` (the plain connection to the proxy) and return the socket once
     /// the proxy answered 2xx with nothing after its head.
-    pub fn open(&self, mut timed: TimedStream) -> Result<TcpStream, Error> {
+    pub(super) fn open(&self, mut timed: TimedStream) -> Result<TcpStream, Error> {
         let bytes = self.request_bytes();
         self.emit(&TraceEvent::RequestHead(&bytes));
         write_request(&mut timed, &bytes).map_err(|e| self.no_reply(e))?;

@@ -23,7 +23,7 @@ const MAX_ROBOTS: usize = 500 << 10;
 
 /// Counts for the summary line.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Totals {
+pub(super) struct Totals {
     /// Files saved or found unchanged.
     pub files: u64,
     /// Body bytes received.
@@ -33,7 +33,7 @@ pub struct Totals {
 }
 
 /// What a crawl tells its caller after each file.
-pub trait Report {
+pub(super) trait Report {
     /// A transfer ended (`-w` prints its record).
     fn transferred(&mut self, record: &Record);
     /// A file is done.
@@ -43,7 +43,7 @@ pub trait Report {
 }
 
 /// The coordinator's state (lives on the calling thread; workers only see [`Shared`]).
-pub struct Crawl<'r> {
+pub(super) struct Crawl<'r> {
     scope: Scope,
     robots: Option<HashMap<String, Option<String>>>,
     seen: HashSet<String>,
@@ -58,7 +58,7 @@ pub struct Crawl<'r> {
 
 impl<'r> Crawl<'r> {
     /// A crawl within `scope`; `robots` on honours robots.txt.
-    pub fn new(scope: Scope, robots: bool, report: &'r mut dyn Report) -> Crawl<'r> {
+    pub(super) fn new(scope: Scope, robots: bool, report: &'r mut dyn Report) -> Crawl<'r> {
         Crawl {
             scope,
             robots: robots.then(HashMap::new),
@@ -74,7 +74,7 @@ impl<'r> Crawl<'r> {
 
     /// Save `start` and everything in scope, then rewrite; returns the exit code (the last
     /// failure's) and the totals.
-    pub fn run(mut self, shared: &Shared, parallel: usize) -> (i32, Totals) {
+    pub(super) fn run(mut self, shared: &Shared, parallel: usize) -> (i32, Totals) {
         let start = shared.start.clone();
         self.seen.insert(start.as_str().to_string());
         let first = SaveJob {

@@ -25,7 +25,7 @@ pub trait Linker {
 
 /// A link's absolute URL, or `None` for what is not fetched over HTTP: empty, fragment-only
 /// (`#id`, same document), `data:`, `javascript:`, `mailto:`, unparsable.
-pub fn resolve(base: &Url, value: &str) -> Option<Url> {
+pub(super) fn resolve(base: &Url, value: &str) -> Option<Url> {
     let value = value.trim_matches(|c: char| c.is_ascii_whitespace());
     if value.is_empty() || value.starts_with('#') {
         return None;

@@ -3,15 +3,15 @@
 //! paths by a pure function, files are fetched on fetch's batch engine and written atomically.
 //! It never parses a response itself: `fetch` does the HTTP.
 
-pub mod crawl;
+mod crawl;
 pub mod css;
 pub mod html;
 mod links;
 pub mod paths;
-pub mod scope;
+mod scope;
 pub mod srcset;
 pub mod state;
-pub mod transfer;
+mod transfer;
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -36,39 +36,39 @@ use transfer::{Done, Shared};
 #[derive(clap::Args, Debug, Clone)]
 pub struct SaveArgs {
     /// The page (or, with --recursive, the site) to save
-    pub url: String,
+    pub(crate) url: String,
     /// Folder to save into (default: the URL's host name)
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
     /// Follow links to other pages too (a mirror), not only the page's requisites
     #[arg(short = 'r', long = "recursive")]
-    pub recursive: bool,
+    pub(crate) recursive: bool,
     /// With --recursive: how many links deep to follow
     #[arg(short = 'l', long = "level", value_name = "N", default_value_t = 5)]
-    pub level: u32,
+    pub(crate) level: u32,
     /// With --recursive: never follow pages above the start URL's folder
     #[arg(long = "no-parent")]
-    pub no_parent: bool,
+    pub(crate) no_parent: bool,
     /// Also save from origins other than the start URL's
     #[arg(long = "span-hosts")]
-    pub span_hosts: bool,
+    pub(crate) span_hosts: bool,
     /// Save only files whose name matches GLOB (comma-separated, repeatable; `png` = `*png`)
     #[arg(long = "accept", value_name = "GLOB")]
-    pub accept: Vec<String>,
+    pub(crate) accept: Vec<String>,
     /// Never save files whose name matches GLOB (comma-separated, repeatable)
     #[arg(long = "reject", value_name = "GLOB")]
-    pub reject: Vec<String>,
+    pub(crate) reject: Vec<String>,
     /// Seconds to wait between requests (implies one transfer at a time; 0 = no wait)
     #[arg(long = "wait", value_name = "SECS", value_parser = parse_wait)]
-    pub wait: Option<Duration>,
+    pub(crate) wait: Option<Duration>,
     /// With --recursive: ignore robots.txt
     #[arg(long = "no-robots")]
-    pub no_robots: bool,
+    pub(crate) no_robots: bool,
     /// Connection flags shared with `fetch`
     #[command(flatten)]
-    pub client: ClientArgs,
+    pub(crate) client: ClientArgs,
     /// Batch flags shared with `fetch`
     #[command(flatten)]
-    pub batch: BatchArgs,
+    pub(crate) batch: BatchArgs,
 }
 
 /// Run `rawhttp save`; prints one stderr line per failure and returns the exit code.

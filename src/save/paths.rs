@@ -13,7 +13,7 @@ use crate::fetch::save::percent_decode;
 /// A site path that would land in save's own state folder is renamed.
 pub use super::state::STATE_DIR;
 /// Folder (inside DIR) holding files from origins other than the start URL's (`--span-hosts`).
-pub const OTHER_HOSTS: &str = "_hosts";
+pub(crate) const OTHER_HOSTS: &str = "_hosts";
 /// Longest file name component (NAME_MAX 255, minus room for `.part` and `.html`).
 const MAX_COMPONENT: usize = 240;
 

@@ -11,7 +11,7 @@ use crate::Error;
 
 /// What to do with a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(super) enum Verdict {
     /// Fetch it; `keep` is false for a page rejected by `--accept`/`--reject` that is fetched
     /// only to follow its links (as wget does in recursive mode).
     Fetch {
@@ -24,7 +24,7 @@ pub enum Verdict {
 
 /// The crawl's bounds, from the flags.
 #[derive(Debug, Clone)]
-pub struct Scope {
+pub(super) struct Scope {
     start: Url,
     recursive: bool,
     level: u32,
@@ -36,7 +36,7 @@ pub struct Scope {
 
 /// The flags a [`Scope`] is built from.
 #[derive(Debug, Clone, Default)]
-pub struct ScopeFlags {
+pub(super) struct ScopeFlags {
     /// Follow page links.
     pub recursive: bool,
     /// Deepest page level (the start page is 0).
@@ -53,7 +53,7 @@ pub struct ScopeFlags {
 
 impl Scope {
     /// The scope of a save starting at `start`; a bad glob is a usage error.
-    pub fn new(start: Url, flags: &ScopeFlags) -> Result<Scope, Error> {
+    pub(super) fn new(start: Url, flags: &ScopeFlags) -> Result<Scope, Error> {
         Ok(Scope {
             start,
             recursive: flags.recursive,
@@ -68,7 +68,7 @@ impl Scope {
     /// Whether to fetch `url`, found as a `kind` link in a document at page depth `depth`.
     /// Requisites are fetched whatever the depth and parent (wget `-p` exempts them from
     /// `-l` and `-np`); pages only when recursive, within the level and under the parent.
-    pub fn decide(&self, url: &Url, kind: LinkKind, depth: u32) -> Verdict {
+    pub(super) fn decide(&self, url: &Url, kind: LinkKind, depth: u32) -> Verdict {
         if !self.span_hosts && url.origin() != self.start.origin() {
             return Verdict::Skip;
         }
@@ -93,7 +93,7 @@ impl Scope {
     }
 
     /// The depth of a document found through a `kind` link from depth `depth`.
-    pub fn child_depth(kind: LinkKind, depth: u32) -> u32 {
+    pub(super) fn child_depth(kind: LinkKind, depth: u32) -> u32 {
         match kind {
             LinkKind::Page => depth + 1,
             _ => depth,

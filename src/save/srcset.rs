@@ -8,11 +8,11 @@ use super::links::{resolve, LinkKind, Linker};
 
 /// One image candidate: its URL as written and its descriptor tokens (`2x`, `480w`, ...).
 #[derive(Debug, PartialEq, Eq)]
-pub struct Candidate<'a> {
+pub(crate) struct Candidate<'a> {
     /// The URL, trailing commas removed as the algorithm removes them.
-    pub url: &'a str,
+    pub(crate) url: &'a str,
     /// Descriptor tokens; a parenthesised part keeps its spaces and commas.
-    pub descriptors: Vec<&'a str>,
+    pub(crate) descriptors: Vec<&'a str>,
 }
 
 /// ASCII whitespace as HTML defines it (Infra §4.6): TAB, LF, FF, CR, SPACE. Not U+000B.
@@ -22,7 +22,7 @@ fn is_space(c: char) -> bool {
 
 /// The candidates of a `srcset` value, in order (HTML §4.8.4.3.10 steps 3–12; descriptor
 /// *meaning* is not checked, since the rewriter keeps descriptors as written).
-pub fn candidates(value: &str) -> Vec<Candidate<'_>> {
+pub(crate) fn candidates(value: &str) -> Vec<Candidate<'_>> {
     let mut found = Vec::new();
     let mut rest = value;
     loop {

@@ -45,40 +45,40 @@ impl DocKind {
     }
 
     /// Whether its links are walked (and its original kept).
-    pub fn has_links(self) -> bool {
+    pub(crate) fn has_links(self) -> bool {
         self != DocKind::Other
     }
 }
 
 /// One saved URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Relative to DIR.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// What it is.
-    pub kind: DocKind,
+    pub(crate) kind: DocKind,
     /// The response's ETag, as received.
-    pub etag: Option<String>,
+    pub(crate) etag: Option<String>,
     /// The response's Last-Modified, as received.
-    pub last_modified: Option<String>,
+    pub(crate) last_modified: Option<String>,
 }
 
 /// URL -> entry.
-pub type State = HashMap<String, Entry>;
+pub(crate) type State = HashMap<String, Entry>;
 
 /// `DIR/.rawhttp-save/state.json`.
-pub fn state_file(dir: &Path) -> PathBuf {
+pub(crate) fn state_file(dir: &Path) -> PathBuf {
     dir.join(STATE_DIR).join("state.json")
 }
 
 /// `DIR/.rawhttp-save/orig/PATH`: the document as received.
-pub fn original_file(dir: &Path, path: &Path) -> PathBuf {
+pub(crate) fn original_file(dir: &Path, path: &Path) -> PathBuf {
     dir.join(STATE_DIR).join("orig").join(path)
 }
 
 /// The state of an earlier save; empty when there is none or it does not parse (a damaged
 /// state only costs a full download, never a wrong file).
-pub fn load(dir: &Path) -> State {
+pub(crate) fn load(dir: &Path) -> State {
     let Ok(text) = fs::read_to_string(state_file(dir)) else {
         return State::new();
     };
@@ -113,7 +113,7 @@ fn entry_from(v: &Value) -> Option<Entry> {
 }
 
 /// Write the state atomically.
-pub fn store(dir: &Path, state: &State) -> Result<(), Error> {
+pub(crate) fn store(dir: &Path, state: &State) -> Result<(), Error> {
     let mut files = Map::new();
     for (url, e) in state {
         files.insert(

@@ -28,11 +28,11 @@ use crate::Error;
 
 /// HTML and CSS bigger than this are saved as they are, links not followed: they are held
 /// in memory while their links are found.
-pub const MAX_DOCUMENT: u64 = 16 << 20;
+pub(super) const MAX_DOCUMENT: u64 = 16 << 20;
 
 /// A URL to save.
 #[derive(Debug)]
-pub struct SaveJob {
+pub(super) struct SaveJob {
     /// Without fragment.
     pub url: Url,
     /// Page depth (the start page is 0).
@@ -49,7 +49,7 @@ impl Job for SaveJob {
 
 /// What became of a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Landing {
+pub(super) enum Landing {
     /// Saved now, or unchanged on disk (304).
     Saved,
     /// Another URL of this run already saved to the same local path (`/` and `/index.html`):
@@ -61,7 +61,7 @@ pub enum Landing {
 
 /// A URL done.
 #[derive(Debug)]
-pub struct Done {
+pub(super) struct Done {
     /// Where it is and how to treat it next time.
     pub entry: Entry,
     /// Where redirects led (links in it are relative to this).
@@ -74,7 +74,7 @@ pub struct Done {
 
 /// What every worker shares.
 #[derive(Debug)]
-pub struct Shared {
+pub(super) struct Shared {
     /// The save folder.
     pub dir: PathBuf,
     /// The start URL (its origin's files sit at the top of DIR).
@@ -101,7 +101,7 @@ pub struct Shared {
 
 /// Save one URL through fetch's transfer loop (retries, `-w` record); the record's file name
 /// is the saved copy's.
-pub fn save_one(
+pub(super) fn save_one(
     job: &SaveJob,
     ctx: &Context<'_>,
     shared: &Shared,
@@ -398,7 +398,7 @@ fn doc_kind(response: &Response) -> DocKind {
 }
 
 /// Write `bytes` to `path` through `.part` + rename (parents created).
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let mut sink = open_sink(path)?;
     sink.write_all(bytes)?;
     sink.commit()
@@ -426,7 +426,7 @@ impl Linker for Collect {
 }
 
 /// The links of a document at `url` (a document lol_html gives up on has none).
-pub fn find_links(kind: DocKind, body: &[u8], url: &Url) -> Vec<(Url, LinkKind)> {
+pub(super) fn find_links(kind: DocKind, body: &[u8], url: &Url) -> Vec<(Url, LinkKind)> {
     let mut collect = Collect::default();
     match kind {
         DocKind::Html => {

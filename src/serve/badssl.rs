@@ -10,7 +10,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use super::certs::{generation_failed, leaf_params, make_ca, make_ca_named, SelfSigned};
+use super::certs::{generation_failed, leaf_params, make_ca, make_ca_named};
 use super::faults::{FaultPlan, FaultRule, Faults};
 use super::tls_config::{server_config_with, TLS_VERSIONS};
 use crate::error::Error;
@@ -127,6 +127,17 @@ impl std::str::FromStr for TlsVersion {
             ))),
         }
     }
+}
+
+/// A fresh CA and a leaf for localhost, 127.0.0.1 and ::1, made at start (see [`self_signed`]).
+pub struct SelfSigned {
+    /// Server configuration presenting the leaf (ALPN http/1.1; TLS 1.2 and 1.3 unless a
+    /// version was chosen).
+    pub config: Arc<rustls::ServerConfig>,
+    /// PEM of the certificate clients must trust (`--write-ca`).
+    pub ca_pem: String,
+    /// The same trust anchor, DER, for building client configurations.
+    pub ca_der: rustls_pki_types::CertificateDer<'static>,
 }
 
 /// A fresh CA and a leaf for localhost, 127.0.0.1 and ::1, spoiled by `fault`, offering only

@@ -36,7 +36,7 @@ const MAX_BODY: u64 = 16 * 1024;
 /// Open descriptors kept per loop for larger files. Few, as they come out of the
 /// `FD_RESERVE` that connections leave free; once full, further large files are simply not
 /// kept (no eviction, so a working set of many large files cannot make every miss a fill).
-const MAX_FILES: usize = 16;
+const MAX_FILES: usize = 8;
 /// Entries per loop (at most MAX_BODY each: 4 MiB per loop); the map is cleared when full.
 const MAX_ENTRIES: usize = 256;
 
@@ -154,6 +154,16 @@ impl FileCache {
     fn hit(&mut self, req: &RequestHead, get: bool) -> Option<Response> {
         // Fresh: `respond` dropped everything if any watch had fired.
         let entry = self.entries.get(&req.target)?;
+        let body = match get {
+            true => entry.body.lend(),
+            false => Some(BodySource::None),
+        };
+        let Some(body) = body else {
+            // No descriptor left for the dup: give back the kept ones too, since they come out
+            // of the same table as the connections' (the request is then answered uncached).
+            self.forget_all();
+            return None;
+        };
         let date = super::clock::http_date_now();
         let headers = entry
             .headers
@@ -163,10 +173,6 @@ impl FileCache {
                 false => (n.clone(), v.clone()),
             })
             .collect();
-        let body = match get {
-            true => entry.body.lend()?,
-            false => BodySource::None,
-        };
         Some(Response {
             status: 200,
             headers,

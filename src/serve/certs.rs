@@ -1,40 +1,25 @@
 //! The server's certificates: a PEM chain and key loaded and checked against each other
-//! (`--tls-cert`/`--tls-key`), or a CA and leaf made at start (`--self-signed`), each turned
-//! into a configuration by `tls_config`. Deliberately broken ones are `badssl`'s; pumping a
-//! rustls connection is `transport`'s. No I/O beyond reading the two PEM files once at start.
+//! (`--tls-cert`/`--tls-key`), and the CA and leaf parameters `--self-signed` starts from
+//! (`badssl` signs them, spoiled when a fault asks). Configurations are `tls_config`'s; pumping
+//! a rustls connection is `transport`'s. No I/O beyond reading the two PEM files once at start.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
-use rustls::ServerConfig;
 use rustls_pki_types::pem::{self, PemObject};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::tls_config::{server_config_with, TLS_VERSIONS};
+use super::tls_config::server_config_with;
 use crate::error::Error;
 use crate::proto::limits::MAX_PEM_FILE;
 use crate::tls::{provider, PemFileError};
 
-/// A fresh CA and a leaf for localhost, 127.0.0.1 and ::1, made at start.
-pub struct SelfSigned {
-    /// Server configuration presenting the leaf (ALPN http/1.1; TLS 1.2 and 1.3).
-    pub config: Arc<rustls::ServerConfig>,
-    /// PEM of the certificate clients must trust (`--write-ca`).
-    pub ca_pem: String,
-    /// The same trust anchor, DER, for building client configurations.
-    pub ca_der: rustls_pki_types::CertificateDer<'static>,
-}
-
-/// Load a PEM chain and key (PKCS#8, RSA or EC). Errors are `Error::Usage` with a clear reason
-/// (missing file, empty chain, no key, key not matching the certificate).
-pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Error> {
-    load_server_config_for(cert, key, TLS_VERSIONS)
-}
-
-/// [`load_server_config`] serving only `versions` (`serve --tls-version`).
-pub fn load_server_config_for(
+/// Load a PEM chain and key (PKCS#8, RSA or EC), serving `versions` (`serve --tls-version`).
+/// Errors are `Error::Usage` with a clear reason (missing file, empty chain, no key, key not
+/// matching the certificate).
+pub(crate) fn load_server_config_for(
     cert: &Path,
     key: &Path,
     versions: &[&'static rustls::SupportedProtocolVersion],
@@ -45,27 +30,6 @@ pub fn load_server_config_for(
     let certified = certify(&provider, chain, key_der, cert, key)?;
     let resolver = Arc::new(SingleCertAndKey::from(certified));
     server_config_with(provider, resolver, versions).map(Arc::new)
-}
-
-/// Make a fresh self-signed setup (ECDSA P-256, via rcgen).
-pub fn self_signed() -> Result<SelfSigned, Error> {
-    let ca = make_ca().map_err(generation_failed)?;
-    let leaf_key = rcgen::KeyPair::generate().map_err(generation_failed)?;
-    let leaf = leaf_params()
-        .and_then(|params| params.signed_by(&leaf_key, &ca))
-        .map_err(generation_failed)?;
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let provider = provider();
-    let signing_key = provider
-        .key_provider
-        .load_private_key(key_der)
-        .map_err(|e| generation_failed(format!("{e}")))?;
-    let certified = CertifiedKey::new(vec![leaf.der().clone()], signing_key);
-    Ok(SelfSigned {
-        config: Arc::new(server_config(provider, certified)?),
-        ca_pem: ca.pem(),
-        ca_der: ca.der().clone(),
-    })
 }
 
 /// The certificate chain in `path`: every CERTIFICATE block, leaf first; none is an error.
@@ -154,13 +118,6 @@ fn certify(
     }
 }
 
-/// A server configuration: TLS 1.3 and 1.2 only, ALPN `http/1.1`, resumption by stateless
-/// tickets (TLS 1.2 and 1.3) plus a session-id cache for TLS 1.2 clients without tickets.
-fn server_config(provider: CryptoProvider, certified: CertifiedKey) -> Result<ServerConfig, Error> {
-    let resolver = Arc::new(SingleCertAndKey::from(certified));
-    server_config_with(provider, resolver, TLS_VERSIONS)
-}
-
 /// A fresh ECDSA P-256 CA, able to sign leaf certificates only.
 pub(crate) fn make_ca() -> Result<rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, rcgen::Error> {
     make_ca_named("rawhttp self-signed CA")
@@ -210,6 +167,19 @@ pub(crate) fn generation_failed(e: impl std::fmt::Display) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::serve::badssl::{self, SelfSigned};
+    use crate::serve::tls_config::TLS_VERSIONS;
+    use rustls::ServerConfig;
+
+    /// `--tls-cert`/`--tls-key` with the default versions.
+    fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Error> {
+        load_server_config_for(cert, key, TLS_VERSIONS)
+    }
+
+    /// `--self-signed` without a fault.
+    fn self_signed() -> Result<SelfSigned, Error> {
+        badssl::self_signed(None, None)
+    }
     use std::io::Write;
 
     /// A temporary file holding `content`.

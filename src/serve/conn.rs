@@ -1,11 +1,12 @@
 //! One connection's state machine: reading head -> (reading body) -> sending -> back to reading
 //! head (keep-alive) or draining -> closed (ARCHITECTURE.md rule 3). Each state holds its own
 //! data (the request being read, the response being sent). It turns readiness into progress;
-//! what to answer is `respond`'s decision, what bytes to send next is the `plan`'s, how bytes
+//! what to answer is `dispatch`'s decision, what bytes to send next is the `plan`'s, how bytes
 //! move is `transport`'s, and when timers fire is the event loop's.
 //!
 //! Interest: each socket is registered once for both directions, edge-triggered (as nginx
-//! does), so a state change costs no epoll_ctl. The state decides which readiness is used:
+//! does), so a state change costs no epoll_ctl (ARCHITECTURE.md, "Readiness", says why this
+//! departs from rule 3). The state decides which readiness is used:
 //! `readable`/`writable` remember edges not yet consumed (cleared on WouldBlock or a short
 //! read), and each step reads only in the reading states and writes only while sending, so an
 //! edge that arrives while it is not wanted waits in its flag until the state wants it.

@@ -1,6 +1,6 @@
 //! From a parsed request to the planned response: what its body needs before it can be
 //! answered (RFC 9112 §6.3), whether the connection persists (§9.3), which faults apply, and
-//! who answers (--echo, a route, the files). No socket and no state: `conn` reads and writes.
+//! who answers (--echo, a route, the files). No socket: `conn` reads and writes.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use super::faults::Faults;
 use super::plan::Exchange;
 use super::record::echo_response;
 use super::respond::error_response;
-use super::response::{BodySource, Response};
+use super::response::BodySource;
 use crate::proto::framing::{request_framing, BodyKind};
 use crate::proto::limits;
 use crate::proto::request_head::{error_status, RequestHead};
@@ -169,7 +169,7 @@ pub(super) fn refusal(status: u16, head: Option<&RequestHead>, now: Instant) -> 
 /// HTTP request was sent to HTTPS port", which `rawhttp fetch` recognises), in text.
 pub(super) fn plain_http_on_tls(now: Instant) -> Exchange {
     const BODY: &[u8] = b"400 Bad Request: The plain HTTP request was sent to HTTPS port\n";
-    let mut resp: Response = error_response(400);
+    let mut resp = error_response(400);
     for (name, value) in resp.headers.iter_mut() {
         if name.eq_ignore_ascii_case("Content-Length") {
             *value = BODY.len().to_string();

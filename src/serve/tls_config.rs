@@ -16,8 +16,9 @@ use crate::tls::ALPN_HTTP11;
 pub(crate) const TLS_VERSIONS: &[&rustls::SupportedProtocolVersion] =
     &[&rustls::version::TLS13, &rustls::version::TLS12];
 
-/// `server_config` with any certificate resolver and a chosen set of protocol versions (the
-/// fixture's `tls_version` and `handshake-alert` use these).
+/// A server configuration presenting what `resolver` picks, offering `versions`: ALPN
+/// `http/1.1`, resumption by stateless tickets (TLS 1.2 and 1.3) plus a session-id cache for
+/// TLS 1.2 clients without tickets, AES-128-GCM first.
 pub(crate) fn server_config_with(
     provider: CryptoProvider,
     resolver: Arc<dyn rustls::server::ResolvesServerCert>,
