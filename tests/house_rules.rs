@@ -70,7 +70,6 @@ fn parse(source: &Source) -> syn::File {
 }
 
 #[test]
-#[ignore = "issue 9: on once the serve/ split lands; run with --ignored"]
 fn no_source_file_is_over_the_line_cap() {
     let over: Vec<String> = sources()
         .iter()
@@ -119,7 +118,6 @@ impl<'ast> Visit<'ast> for FnLengths {
 }
 
 #[test]
-#[ignore = "issue 9: on once the serve/ split lands; run with --ignored"]
 fn no_function_is_over_the_line_cap() {
     let mut over = Vec::new();
     for source in sources() {
@@ -304,7 +302,6 @@ fn cycles(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "issue 9: on once the serve/ split lands; run with --ignored"]
 fn no_import_cycle_between_modules() {
     let found = cycles(&dependencies());
     assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));

@@ -85,23 +85,10 @@ impl Transport {
         }
     }
 
-    /// Whether this is a TLS connection.
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Transport::Tls(_))
-    }
-
     /// A TLS port received plain HTTP: from now on bytes move unencrypted, so the connection
     /// can answer a plain-text 400 (as nginx does) instead of a TLS alert nobody can read.
     pub fn is_plain_on_tls(&self) -> bool {
         matches!(self, Transport::Tls(t) if t.plain)
-    }
-
-    /// Still in the TLS handshake (plain connections never are).
-    pub fn is_handshaking(&self) -> bool {
-        match self {
-            Transport::Plain(_) => false,
-            Transport::Tls(t) => !t.plain && t.tls.is_handshaking(),
-        }
     }
 
     /// What the handshake agreed on (SNI, ALPN, version), for the fixture's request log;
