@@ -1,6 +1,6 @@
 //! The test-fixture library: `Server::new(dir).start()` -> a handle with `url()`, TLS trust,
 //! recorded requests and a clean shutdown, like Go's httptest. It only configures and owns an
-//! [`Engine`](super::event_loop::Engine); answering requests is the engine's and the responder's job.
+//! `event_loop::Engine`; answering requests is the engine's and the responder's job.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

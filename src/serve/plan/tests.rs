@@ -5,6 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::*;
+use crate::serve::response::Part;
 
 const NONE: Faults = Faults {
     delay_ms: None,
@@ -20,6 +21,10 @@ const NONE: Faults = Faults {
 };
 const TRUNCATE_4: Faults = Faults {
     truncate: Some(4),
+    ..NONE
+};
+const TRUNCATE_16: Faults = Faults {
+    truncate: Some(16),
     ..NONE
 };
 const RESET_3: Faults = Faults {
@@ -154,16 +159,34 @@ fn response(body: BodySource, len: usize) -> Response {
     }
 }
 
-fn file_body(content: &[u8]) -> BodySource {
+fn temp_file(content: &[u8]) -> std::fs::File {
     let mut file = tempfile::tempfile().expect("temp file");
     file.write_all(content).expect("write temp file");
-    let len = content.len() as u64;
+    file
+}
+
+fn file_body(content: &[u8]) -> BodySource {
     BodySource::File {
-        file,
+        file: temp_file(content),
         offset: 0,
-        len,
+        len: content.len() as u64,
     }
 }
+
+/// Bytes 0-1 and 7-9 of `BODY` as multipart/byteranges (boundary `b`, no part fields).
+fn multipart_body() -> BodySource {
+    let part = |head: &[u8], offset, len| Part {
+        head: head.to_vec(),
+        offset,
+        len,
+    };
+    BodySource::Multipart {
+        file: temp_file(BODY),
+        parts: vec![part(b"--b\r\n\r\n", 0, 2), part(b"\r\n--b\r\n\r\n", 7, 3)],
+        tail: b"\r\n--b--\r\n".to_vec(),
+    }
+}
+const MULTIPART_WIRE: &[u8] = b"--b\r\n\r\n01\r\n--b\r\n\r\n789\r\n--b--\r\n";
 
 fn get(minor: u8) -> Option<RequestLine> {
     Some(("GET".into(), "/a".into(), minor))
@@ -269,4 +292,34 @@ fn prepended_bytes_go_before_the_head_and_count_as_head() {
     let n = ex.pending().len();
     ex.wrote_pending(n);
     assert_eq!(ex.body_written(), BODY.len() as u64);
+}
+
+#[test]
+fn a_multipart_body_interleaves_part_heads_and_file_spans() {
+    let start = Instant::now();
+    let len = MULTIPART_WIRE.len();
+    let ex = Exchange::new(response(multipart_body(), len), get(1), true, NONE, start);
+    assert!(ex.more_follows());
+    let wire = run(ex, start);
+    // The head, then each part head, span (sendfile) and the tail in writes of their own.
+    assert_eq!((wire.body.as_slice(), wire.writes), (MULTIPART_WIRE, 6));
+    // A cut counts part heads and spans alike: 16 bytes end inside the second part head.
+    let ex = Exchange::new(
+        response(multipart_body(), len),
+        get(1),
+        true,
+        TRUNCATE_16,
+        start,
+    );
+    assert_eq!(run(ex, start).body, &MULTIPART_WIRE[..16]);
+    let ex = Exchange::new(
+        response(multipart_body(), len),
+        get(1),
+        true,
+        CHUNKED,
+        start,
+    );
+    let chunks = b"7\r\n--b\r\n\r\n\r\n2\r\n01\r\n9\r\n\r\n--b\r\n\r\n\r\n3\r\n789\r\n\
+                   9\r\n\r\n--b--\r\n\r\n0\r\n\r\n";
+    assert_eq!(run(ex, start).body, chunks);
 }
