@@ -170,6 +170,14 @@ mod tests {
         ("HEAD", 200, &[("Content-Length", "10")], Ok(NoBody)),
         ("head", 200, &[("Transfer-Encoding", "chunked")], Ok(NoBody)),
         ("GET", 100, &[], Ok(NoBody)),
+        // Found by fuzzing: a code below 100 is no 1xx; its Content-Length is read as usual.
+        (
+            "POST",
+            0,
+            &[("Content-Length", "")],
+            Err(ProtoError::BadContentLength),
+        ),
+        ("GET", 99, &[("Content-Length", "5")], Ok(Length(5))),
         ("GET", 103, &[("Content-Length", "5")], Ok(NoBody)),
         ("GET", 204, &[("Content-Length", "5")], Ok(NoBody)),
         ("GET", 304, &[("Content-Length", "5")], Ok(NoBody)),
