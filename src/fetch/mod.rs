@@ -200,7 +200,8 @@ pub(crate) fn parse_secs(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
 
-/// Seconds as a decimal number where 0 means "none" (a wait), not "no limit".
+/// Seconds as a decimal number where 0 means "none" (a wait: `--retry-delay`, save's `--wait` as
+/// wget's), not "no limit" as in the timeout parser, whose 0 would be a pause that never ends.
 pub(crate) fn parse_delay(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .trim()

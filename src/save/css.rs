@@ -123,16 +123,7 @@ impl Scan<'_> {
 mod tests {
     use super::*;
 
-    /// Records each link and rewrites it to `L(<path>)`.
-    #[derive(Default)]
-    struct Mark(Vec<String>);
-
-    impl Linker for Mark {
-        fn link(&mut self, url: Url, _kind: LinkKind) -> Option<String> {
-            self.0.push(url.to_string());
-            Some(format!("L{}", url.path()))
-        }
-    }
+    use crate::save::links::Mark;
 
     fn css(input: &str) -> (String, Vec<String>) {
         let base = Url::parse("http://h/css/site.css").expect("valid");

@@ -33,3 +33,16 @@ pub(super) fn resolve(base: &Url, value: &str) -> Option<Url> {
     let url = base.join(value).ok()?;
     matches!(url.scheme(), "http" | "https").then_some(url)
 }
+
+/// A test linker: records each link's URL and rewrites it to `L<path>`.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Mark(pub Vec<String>);
+
+#[cfg(test)]
+impl Linker for Mark {
+    fn link(&mut self, url: Url, _kind: LinkKind) -> Option<String> {
+        self.0.push(url.to_string());
+        Some(format!("L{}", url.path()))
+    }
+}

@@ -58,7 +58,7 @@ pub struct SaveArgs {
     #[arg(long = "reject", value_name = "GLOB")]
     pub(crate) reject: Vec<String>,
     /// Seconds to wait between requests (implies one transfer at a time; 0 = no wait)
-    #[arg(long = "wait", value_name = "SECS", value_parser = parse_wait)]
+    #[arg(long = "wait", value_name = "SECS", value_parser = crate::fetch::parse_delay)]
     pub(crate) wait: Option<Duration>,
     /// With --recursive: ignore robots.txt
     #[arg(long = "no-robots")]
@@ -104,19 +104,6 @@ fn parallelism(args: &SaveArgs) -> usize {
         Some(wait) if !wait.is_zero() => 1,
         _ => args.batch.parallelism(),
     }
-}
-
-/// `--wait SECS`: as wget's, 0 means no pause. Not fetch's timeout parser, whose 0 means "never"
-/// (a timeout that never fires), which here would be a pause that never ends.
-fn parse_wait(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("{s:?} is not a number of seconds"));
-    }
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// Check every flag and build what the workers share, before anything is fetched.

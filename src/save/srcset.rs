@@ -140,16 +140,7 @@ fn escape_for_srcset(url: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Records each link and rewrites it to `L<path>`.
-    #[derive(Default)]
-    struct Mark(Vec<String>);
-
-    impl Linker for Mark {
-        fn link(&mut self, url: Url, _kind: LinkKind) -> Option<String> {
-            self.0.push(url.to_string());
-            Some(format!("L{}", url.path()))
-        }
-    }
+    use crate::save::links::Mark;
 
     /// (srcset value, its candidates as `url|descriptor|descriptor`).
     const SPLITS: &[(&str, &[&str])] = &[

@@ -39,6 +39,23 @@ pub struct Faults {
     pub no_close_notify: bool,
 }
 
+#[cfg(test)]
+impl Faults {
+    /// No fault at all, as a `const` so test tables can spell variants as `..Faults::NONE`.
+    pub(crate) const NONE: Faults = Faults {
+        delay_ms: None,
+        rate: None,
+        truncate: None,
+        reset: None,
+        stall: false,
+        chunked: false,
+        no_length: false,
+        ignore_range: false,
+        status: None,
+        no_close_notify: false,
+    };
+}
+
 impl Faults {
     /// Faults named in a query string (`delay=200&truncate=100&stall`). Unknown or malformed
     /// parameters are ignored: they are ordinary query strings to the file being served.

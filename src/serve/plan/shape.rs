@@ -75,18 +75,7 @@ fn remove_header(response: &mut Response, name: &str) {
 mod tests {
     use super::*;
 
-    const NONE: Faults = Faults {
-        delay_ms: None,
-        rate: None,
-        truncate: None,
-        reset: None,
-        stall: false,
-        chunked: false,
-        no_length: false,
-        ignore_range: false,
-        status: None,
-        no_close_notify: false,
-    };
+    const NONE: Faults = Faults::NONE;
     const CHUNKED: Faults = Faults {
         chunked: true,
         ..NONE

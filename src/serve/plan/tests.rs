@@ -7,18 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::serve::response::Part;
 
-const NONE: Faults = Faults {
-    delay_ms: None,
-    rate: None,
-    truncate: None,
-    reset: None,
-    stall: false,
-    chunked: false,
-    no_length: false,
-    ignore_range: false,
-    status: None,
-    no_close_notify: false,
-};
+const NONE: Faults = Faults::NONE;
 const TRUNCATE_4: Faults = Faults {
     truncate: Some(4),
     ..NONE
